@@ -1,0 +1,1 @@
+"""Dataset readers: benchmark layouts in, one canonical per-sequence index out."""

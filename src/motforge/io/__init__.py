@@ -1,0 +1,1 @@
+"""Small I/O helpers shared by every stage."""
