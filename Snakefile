@@ -1,0 +1,21 @@
+# motforge: raw MOT datasets -> pseudo labels -> trackers -> TrackEval, as one DAG.
+#   snakemake --cores 8 results/dancetrack/hota.txt
+# The config is validated (and defaults filled) against workflow/schemas/config.schema.yaml when the workflow is
+# parsed; sequence lists come from seqmaps / folder listings at parse time (no checkpoints).
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/synthdance.smk"
+include: "workflow/rules/prepare.smk"
+include: "workflow/rules/detect.smk"
+include: "workflow/rules/track.smk"
+include: "workflow/rules/evaluate.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

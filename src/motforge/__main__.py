@@ -1,0 +1,3 @@
+from motforge.cli import main
+
+raise SystemExit(main())

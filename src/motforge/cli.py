@@ -1,0 +1,203 @@
+"""``python -m motforge <stage> ...``: one subcommand per pipeline stage; every workflow rule calls one of these.
+
+Values come as explicit arguments (JSON for a stage's settings block), never from a global config, so a rule's
+command line says everything the stage depends on. Errors in the input end with a one-line message naming the
+file and line (or config key) and exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from motforge.errors import MotforgeError
+
+
+def _json(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object")
+    return value
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    from motforge.synthdance.generate import SynthConfig, generate_sequence, write_seqmap
+
+    cfg = SynthConfig.from_dict(args.synth)
+    if args.seqmap_split:
+        write_seqmap(args.root, args.seqmap_split, cfg)
+        return
+    if not args.seq or not args.out:
+        raise MotforgeError("generate needs --seq and --out (or --seqmap-split with --root)")
+    rows = generate_sequence(args.out, args.seq, cfg, progress=not args.no_progress)
+    print(f"{args.seq}: {cfg.frames} frames, {rows} GT rows -> {args.out}")
+
+
+def cmd_prepare(args: argparse.Namespace) -> None:
+    from motforge.datasets.index import build_index, write_index
+
+    from motforge.datasets.layouts import locate
+
+    ds = args.dataset_config
+    source = locate(args.dataset, ds["format"], ds["root"], args.split, args.seq, ds.get("gt_splits", ["train", "val"]))
+    index = build_index(source, annotation_only=ds.get("annotation_only", False))
+    write_index(index, args.out)
+    print(f"{index.name} ({index.split}): {index.seq_length} frames {index.width}x{index.height} @ {index.fps:g} fps, {index.num_boxes} GT boxes")
+
+
+def cmd_summary(args: argparse.Namespace) -> None:
+    from motforge.datasets.index import build_index
+    from motforge.datasets.layouts import discover
+
+    splits = args.splits.split(",")
+    gt_splits = args.gt_splits.split(",") if args.gt_splits is not None else splits
+    sources = discover(args.name or args.format, args.format, args.root, splits, gt_splits)
+    indexes = [build_index(s, annotation_only=args.annotation_only) for s in sources]
+    frames = sum(i.seq_length for i in indexes)
+    boxes = sum(i.num_boxes for i in indexes)
+    ids = sum(len(set(i.gt["id"].tolist())) for i in indexes)
+    print(f"{len(indexes)} sequences, {frames} frames, {boxes} boxes, {ids} identities (summed per sequence)")
+
+
+def cmd_detect(args: argparse.Namespace) -> None:
+    from motforge.datasets.index import read_index
+    from motforge.detect.background import BackgroundParams, detect_background
+    from motforge.detect.store import Detections, write_detections
+
+    index = read_index(args.index)
+    cfg = args.detector
+    backend = cfg.get("backend", "background")
+    threshold = float(cfg.get("score_threshold", 0.05))
+    if backend != "background":
+        raise MotforgeError(f"detector backend {backend!r} is not available in this build (choose: background)")
+    params = BackgroundParams(**cfg.get("background", {}))
+    per_frame = detect_background(index, params, threshold, progress=not args.no_progress)
+    attrs = {"backend": backend, "model": "opencv-mog2", "score_threshold": threshold, "seq_length": index.seq_length, "params": json.dumps(cfg, sort_keys=True)}
+    dets = Detections.from_frames(per_frame, attrs)
+    write_detections(dets, args.out)
+    print(f"{index.name}: {len(dets.scores)} boxes in {dets.num_frames} frames -> {args.out}")
+
+
+def cmd_track(args: argparse.Namespace) -> None:
+    from motforge.datasets.index import read_index
+    from motforge.track.results import write_results
+
+    index = read_index(args.index)
+    model = args.model_config
+    family = model.get("family")
+    if family == "oracle":
+        from motforge.track.run import track_oracle
+
+        arrays = track_oracle(index)
+    elif family == "bytetrack":
+        from motforge.detect.store import read_detections
+        from motforge.track.bytetrack import ByteTrackParams
+        from motforge.track.run import track_bytetrack
+
+        if not args.detections:
+            raise MotforgeError("the bytetrack family needs --detections")
+        params = ByteTrackParams(**{k: v for k, v in model.items() if k != "family"})
+        arrays = track_bytetrack(index, read_detections(args.detections), params, progress=not args.no_progress)
+    else:
+        raise MotforgeError(f"unknown model family {family!r}")
+    write_results(args.out, *arrays)
+    print(f"{index.name}: {len(arrays[0])} rows, {len(set(arrays[1].tolist()))} ids -> {args.out}")
+
+
+def cmd_eval_gt(args: argparse.Namespace) -> None:
+    from motforge.datasets.index import read_index
+    from motforge.evaluate.gt_folder import write_gt_folder
+
+    seqmap = write_gt_folder([read_index(p) for p in args.index], args.out)
+    print(f"GT folder for {len(args.index)} sequences -> {seqmap.parent}")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from motforge.evaluate.trackeval_runner import evaluate_folders
+
+    headline = evaluate_folders(args.gt_folder, args.seqmap, args.tracks, args.out, benchmark=args.benchmark, preproc=not args.no_preproc, cores=args.cores)
+    print(headline.lines(), end="")
+
+
+def cmd_headline(args: argparse.Namespace) -> None:
+    from motforge.evaluate.headline import Headline
+
+    headline = Headline.read(args.source)
+    headline.write(args.out)
+    print(headline.lines(), end="")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m motforge", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="<stage>")
+
+    def add(name: str, func, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+        return p
+
+    p = add("generate", cmd_generate, "render one synthdance sequence (or write a split's seqmap)")
+    p.add_argument("--synth", type=_json, default={}, help="generator settings as JSON (config datasets.<ds>.synth)")
+    p.add_argument("--seq", help="sequence name, e.g. synthdance0001")
+    p.add_argument("--out", type=Path, help="sequence folder to create")
+    p.add_argument("--root", type=Path, help="dataset root (with --seqmap-split)")
+    p.add_argument("--seqmap-split", help="write {root}/{split}_seqmap.txt instead of a sequence")
+
+    p = add("prepare", cmd_prepare, "convert one raw sequence into the canonical index.h5")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--dataset-config", type=_json, required=True, help="the dataset's config block as JSON")
+    p.add_argument("--seq", required=True)
+    p.add_argument("--split", required=True)
+    p.add_argument("--out", type=Path, required=True)
+
+    p = add("summary", cmd_summary, "read every sequence of a dataset and report sequence, frame and box counts")
+    p.add_argument("--format", required=True)
+    p.add_argument("--root", type=Path, required=True)
+    p.add_argument("--splits", default="val", help="comma-separated splits")
+    p.add_argument("--gt-splits", default=None, help="comma-separated splits that must have GT (default: all)")
+    p.add_argument("--name", default=None)
+    p.add_argument("--annotation-only", action="store_true", help="no images: sizes from seqinfo.ini")
+
+    p = add("detect", cmd_detect, "run a detector backend over a sequence into detections.h5")
+    p.add_argument("--index", type=Path, required=True)
+    p.add_argument("--detector", type=_json, required=True, help="detector config block as JSON")
+    p.add_argument("--out", type=Path, required=True)
+
+    p = add("track", cmd_track, "run a model's online tracker over a sequence into MOTChallenge rows")
+    p.add_argument("--index", type=Path, required=True)
+    p.add_argument("--detections", type=Path)
+    p.add_argument("--model-config", type=_json, required=True, help="model config block as JSON")
+    p.add_argument("--out", type=Path, required=True)
+
+    p = add("eval-gt", cmd_eval_gt, "write the TrackEval GT folder and seqmap for a set of sequences")
+    p.add_argument("--index", type=Path, nargs="+", required=True)
+    p.add_argument("--out", type=Path, required=True)
+
+    p = add("evaluate", cmd_evaluate, "TrackEval HOTA/CLEAR/Identity on MOTChallenge-style folders; prints the hota.txt lines")
+    p.add_argument("--gt-folder", type=Path, required=True, help="DIR with <seq>/gt/gt.txt and <seq>/seqinfo.ini")
+    p.add_argument("--seqmap", type=Path, required=True, help="seqmap file (first line: name)")
+    p.add_argument("--tracks", type=Path, required=True, help="DIR with <seq>.txt result files")
+    p.add_argument("--out", type=Path, required=True, help="output folder (summary, detailed CSV, hota.txt)")
+    p.add_argument("--benchmark", default="MOT17", choices=["MOT15", "MOT16", "MOT17", "MOT20"])
+    p.add_argument("--no-preproc", action="store_true", help="skip TrackEval's distractor preprocessing")
+    p.add_argument("--cores", type=int, default=1)
+
+    p = add("headline", cmd_headline, "copy a model's headline metrics to results/<ds>/hota.txt (validating it)")
+    p.add_argument("--source", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except MotforgeError as exc:
+        print(f"motforge {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,129 @@
+"""Load and validate config.yaml against the JSON schema, filling defaults, before any job starts.
+
+Errors name the key path (``datasets.synthdance.detector.backend``) so a typo fails at parse time, not an hour into
+a teacher job. Cross-field checks that a schema cannot express (a default model that is not configured, a missing
+dataset root) live here too.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from motforge.errors import ConfigError
+
+
+def _resolve(schema: dict, root: dict) -> dict:
+    """Merge a local ``$ref`` (``#/$defs/name``) with its sibling keys."""
+    while "$ref" in schema:
+        ref = schema["$ref"]
+        if not ref.startswith("#/"):
+            raise ValueError(f"only local $ref supported in the config schema, got {ref}")
+        target: Any = root
+        for part in ref[2:].split("/"):
+            target = target[part]
+        schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema
+
+
+def _fill_defaults(instance: Any, schema: dict, root: dict) -> None:
+    """Insert schema defaults into ``instance`` depth-first (objects created from defaults are filled too)."""
+    schema = _resolve(schema, root)
+    if not isinstance(instance, dict):
+        return
+    properties = schema.get("properties", {})
+    for key, sub in properties.items():
+        sub_resolved = _resolve(sub, root)
+        if key not in instance and "default" in sub_resolved:
+            instance[key] = copy.deepcopy(sub_resolved["default"])
+        if key in instance:
+            _fill_defaults(instance[key], sub_resolved, root)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for key, value in instance.items():
+            if key not in properties:
+                _fill_defaults(value, extra, root)
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    parts = [str(p) for p in error.absolute_path]
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        unknown = [k for k in error.instance if k not in allowed]
+        if unknown:
+            parts.append(unknown[0])
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else ""
+        parts.append(missing)
+    return ".".join(parts) or "<top level>"
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        return "unknown key (check its spelling; allowed keys are listed in workflow/schemas/config.schema.yaml)"
+    if error.validator == "enum":
+        return f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
+    return error.message
+
+
+def validate_config(config: dict, schema_path: str | Path, base_dir: str | Path = ".") -> dict:
+    """Validate ``config`` in place, fill defaults, run cross-field checks; return it."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(list(e.absolute_path)), str(list(e.absolute_path))))
+    if errors:
+        raise ConfigError(_key_path(errors[0]), _message(errors[0]))
+    _fill_defaults(config, schema, schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: len(list(e.absolute_path)))
+    if errors:
+        raise ConfigError(_key_path(errors[0]), _message(errors[0]))
+    _cross_checks(config, Path(base_dir))
+    return config
+
+
+def _cross_checks(config: dict, base_dir: Path) -> None:
+    models = config["models"]
+    for name, ds in config["datasets"].items():
+        key = f"datasets.{name}"
+        if ds["eval_split"] not in ds["splits"]:
+            raise ConfigError(f"{key}.eval_split", f"{ds['eval_split']!r} is not among splits {ds['splits']}")
+        if ds["eval_split"] not in ds["gt_splits"]:
+            raise ConfigError(f"{key}.eval_split", f"{ds['eval_split']!r} has no ground truth (not in gt_splits)")
+        for i, model in enumerate(ds["models"]):
+            if model not in models:
+                raise ConfigError(f"{key}.models[{i}]", f"model {model!r} is not defined under models")
+        if ds["default_model"] not in ds["models"]:
+            raise ConfigError(f"{key}.default_model", f"{ds['default_model']!r} is not in {key}.models {ds['models']}")
+        if ds["format"] == "synthdance":
+            lo, hi = ds["synth"]["dancers"]
+            if lo > hi:
+                raise ConfigError(f"{key}.synth.dancers", f"minimum {lo} is larger than maximum {hi}")
+            if ds["annotation_only"]:
+                raise ConfigError(f"{key}.annotation_only", "synthdance is generated with images; annotation_only makes no sense")
+        else:
+            root = base_dir / ds["root"]
+            if not root.is_dir():
+                raise ConfigError(f"{key}.root", f"folder {str(root)!r} does not exist")
+            for split, seqmap in ds["seqmaps"].items():
+                if not (base_dir / seqmap).is_file():
+                    raise ConfigError(f"{key}.seqmaps.{split}", f"file {seqmap!r} does not exist")
+        if ds["annotation_only"] and ds["models"] != []:
+            needs_images = [m for m in ds["models"] if models[m]["family"] != "oracle"]
+            if needs_images:
+                raise ConfigError(f"{key}.models", f"annotation_only datasets have no images to run {needs_images} on")
+    for name, model in models.items():
+        if model.get("family") == "bytetrack" and model["track_low"] > model["track_high"]:
+            raise ConfigError(f"models.{name}.track_low", f"{model['track_low']} is above track_high {model['track_high']}")
+
+
+def load_config(path: str | Path, schema_path: str | Path) -> dict:
+    """Read a YAML config file and validate it."""
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError("<file>", f"{path} is not valid YAML: {exc}") from None
+    return validate_config(config, schema_path, base_dir=path.parent)

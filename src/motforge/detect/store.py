@@ -1,0 +1,69 @@
+"""detections.h5: every box of a sequence in one flat table plus per-frame offsets (no ragged object arrays).
+
+Frame t (1-based) owns rows offsets[t-1]:offsets[t]. Boxes are xyxy in original image pixels, with score and class.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from motforge.errors import InputError
+from motforge.io.atomic import atomic_path
+
+STORE_VERSION = 1
+
+
+@dataclass
+class Detections:
+    boxes: np.ndarray  # [N, 4] float32 xyxy
+    scores: np.ndarray  # [N] float32
+    classes: np.ndarray  # [N] int16
+    offsets: np.ndarray  # [T + 1] int64
+    attrs: dict = field(default_factory=dict)
+
+    @property
+    def num_frames(self) -> int:
+        return int(len(self.offsets) - 1)
+
+    def frame(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Boxes, scores and classes of 1-based frame ``t``."""
+        lo, hi = int(self.offsets[t - 1]), int(self.offsets[t])
+        return self.boxes[lo:hi], self.scores[lo:hi], self.classes[lo:hi]
+
+    @classmethod
+    def from_frames(cls, per_frame: list[tuple[np.ndarray, np.ndarray, np.ndarray]], attrs: dict) -> "Detections":
+        counts = [len(b) for b, _, _ in per_frame]
+        offsets = np.zeros(len(per_frame) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum(counts)
+        def cat(i: int, shape: tuple, dtype) -> np.ndarray:
+            parts = [np.asarray(f[i], dtype=dtype).reshape(shape) for f in per_frame]
+            return np.concatenate(parts) if parts else np.zeros(shape, dtype)
+        return cls(cat(0, (-1, 4), np.float32), cat(1, (-1,), np.float32), cat(2, (-1,), np.int16), offsets, dict(attrs))
+
+
+def write_detections(dets: Detections, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.create_dataset("boxes", data=dets.boxes, compression="gzip", compression_opts=1)
+            f.create_dataset("scores", data=dets.scores)
+            f.create_dataset("classes", data=dets.classes)
+            f.create_dataset("offsets", data=dets.offsets)
+            f.attrs.update({k: v for k, v in dets.attrs.items()})
+            f.attrs["version"] = STORE_VERSION
+            f.attrs["complete"] = True
+
+
+def read_detections(path: str | Path) -> Detections:
+    path = Path(path)
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise InputError(path, f"cannot open detections: {exc}") from None
+    with f:
+        if not f.attrs.get("complete", False):
+            raise InputError(path, "detections store is incomplete (rebuild it with the detect stage)")
+        attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
+        return Detections(f["boxes"][:], f["scores"][:], f["classes"][:], f["offsets"][:], attrs)

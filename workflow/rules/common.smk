@@ -1,0 +1,92 @@
+# Shared helpers: config validation, parse-time sequence lists, paths and per-family resources.
+import json
+from pathlib import Path
+
+from motforge.config import validate_config
+from motforge.datasets.layouts import discover
+from motforge.synthdance.generate import SynthConfig, sequence_names
+
+validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+
+RESULTS = config["results"]
+LOGS = config["logs"]
+DATASETS = config["datasets"]
+MODELS = config["models"]
+PROGRESS = "" if config["progress"] else "--no-progress"
+
+
+def _sequences(name, ds):
+    """{sequence: split} of a dataset, known when the workflow is parsed."""
+    if ds["format"] == "synthdance":
+        names = sequence_names(SynthConfig.from_dict(ds["synth"]))
+        return {seq: split for seq, split in names if split in ds["splits"]}
+    sources = discover(name, ds["format"], ds["root"], ds["splits"], ds["gt_splits"], ds["seqmaps"])
+    return {s.name: s.split for s in sources}
+
+
+SEQUENCES = {name: _sequences(name, ds) for name, ds in DATASETS.items()}
+
+
+wildcard_constraints:
+    ds="|".join(DATASETS) or "NONE",
+    model="|".join(MODELS) or "NONE",
+    seq=r"[A-Za-z0-9._-]+",
+
+
+def as_json(value):
+    """Stable JSON for params: a changed value re-runs exactly the rules that read it."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def split_of(ds, seq):
+    return SEQUENCES[ds][seq]
+
+
+def eval_sequences(ds):
+    split = DATASETS[ds]["eval_split"]
+    return [seq for seq, s in SEQUENCES[ds].items() if s == split]
+
+
+def seq_path(ds, seq, name):
+    return f"{RESULTS}/{ds}/seqs/{seq}/{name}"
+
+
+def resource(family, key):
+    return config["resources"][family][key]
+
+
+def prepare_settings(ds):
+    """The part of a dataset's config that conversion depends on."""
+    keys = ("format", "root", "splits", "gt_splits", "seqmaps", "annotation_only")
+    return {k: DATASETS[ds][k] for k in keys}
+
+
+def all_targets():
+    targets = []
+    for ds in DATASETS:
+        targets.append(f"{RESULTS}/{ds}/hota.txt")
+        targets += [seq_path(ds, seq, "index.h5") for seq in SEQUENCES[ds]]
+    return targets
+
+
+def prepare_inputs(wildcards):
+    ds = DATASETS[wildcards.ds]
+    split = split_of(wildcards.ds, wildcards.seq)
+    if ds["format"] == "synthdance":
+        return [f"{ds['root']}/{split}/{wildcards.seq}", f"{ds['root']}/{split}_seqmap.txt"]
+    seq_dir = Path(ds["root"]) / split / wildcards.seq
+    files = [seq_dir / "seqinfo.ini", seq_dir / "gt" / "gt.txt"]
+    if ds["format"] == "bft":
+        files = [Path(ds["root"]) / "annotations_mot" / split / f"{wildcards.seq}.txt"]
+    return [str(f) for f in files if f.exists()]
+
+
+def track_inputs(wildcards):
+    inputs = {"index": seq_path(wildcards.ds, wildcards.seq, "index.h5")}
+    if MODELS[wildcards.model]["family"] == "bytetrack":
+        inputs["detections"] = seq_path(wildcards.ds, wildcards.seq, "detections.h5")
+    return inputs
+
+
+def detections_arg(wildcards, input):
+    return f"--detections {input.detections}" if "detections" in input.keys() else ""
