@@ -1,0 +1,36 @@
+# Two entry points: `make run` (main job on the embedded synthdance dataset) and `make test`.
+# Both create .venv when it is missing. PyTorch is pinned here (users with their own CUDA build install motforge
+# into their environment instead; pyproject.toml only states lower bounds).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= 2
+TORCH_PINS := torch==2.14.1 torchvision==0.29.1
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: venv run test test-fast lint clean
+
+$(BIN)/.motforge-installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q $(TORCH_PINS)
+	$(BIN)/python -m pip install -q -e '.[test,slurm]'
+	touch $@
+
+venv: $(BIN)/.motforge-installed
+
+run: venv
+	$(BIN)/snakemake --cores $(CORES) results/synthdance/hota.txt
+	@cat results/synthdance/hota.txt
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+test-fast: venv
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: venv
+	$(BIN)/snakemake --lint
+
+clean:
+	rm -rf results logs resources/synthdance .snakemake

@@ -1,0 +1,71 @@
+"""The ByteTrack baseline: identities through crossings, the low-score stage, per-instance state."""
+from __future__ import annotations
+
+import numpy as np
+
+from motforge.track import kalman
+from motforge.track.bytetrack import ByteTracker, ByteTrackParams, match
+
+
+def _box(cx, cy, w=20.0, h=50.0):
+    return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
+
+
+def test_kalman_learns_constant_velocity():
+    mean, cov = kalman.initiate(kalman.xyxy_to_xyah(_box(0, 0))[0])
+    for t in range(1, 15):
+        means, covs = kalman.predict(mean[None], cov[None])
+        mean, cov = kalman.update(means[0], covs[0], kalman.xyxy_to_xyah(_box(4.0 * t, 0))[0])
+    predicted, _ = kalman.predict(mean[None], cov[None])
+    assert abs(predicted[0, 0] - 4.0 * 15) < 1.0 and abs(predicted[0, 4] - 4.0) < 0.3
+
+
+def test_round_trip_box_state():
+    box = np.array([[10.0, 20.0, 40.0, 100.0]])
+    assert np.allclose(kalman.xyah_to_xyxy(kalman.xyxy_to_xyah(box)), box)
+
+
+def test_identities_survive_a_crossing_with_occlusion_gap():
+    tracker = ByteTracker(ByteTrackParams())
+    seen: dict[int, list[float]] = {}
+    for t in range(40):
+        a = _box(10 + 5 * t, 100)
+        b = _box(210 - 5 * t, 100)
+        boxes = [a, b]
+        if 18 <= t <= 22:  # the crossing: only the front one is detected
+            boxes = [a]
+        for ident, box, _ in tracker.update(np.array(boxes), np.full(len(boxes), 0.9)):
+            seen.setdefault(ident, []).append((box[0] + box[2]) / 2)
+    assert sorted(seen) == [1, 2]
+    assert seen[1][-1] > seen[1][0] and seen[2][-1] < seen[2][0]
+
+
+def test_low_score_boxes_keep_a_track_alive():
+    params = ByteTrackParams(track_high=0.5, track_low=0.1)
+    tracker = ByteTracker(params)
+    out = []
+    for t in range(10):
+        score = 0.9 if t < 5 else 0.2  # occluded: the detector becomes unsure
+        out.append(tracker.update(np.array([_box(50 + 2 * t, 80)]), np.array([score])))
+    assert all(len(o) == 1 and o[0][0] == 1 for o in out)
+
+
+def test_new_tracks_need_confirmation_after_first_frame():
+    tracker = ByteTracker(ByteTrackParams())
+    assert tracker.update(np.zeros((0, 4)), np.zeros(0)) == []
+    assert tracker.update(np.array([_box(50, 50)]), np.array([0.9])) == []  # tentative
+    out = tracker.update(np.array([_box(51, 50)]), np.array([0.9]))
+    assert [o[0] for o in out] == [1]
+
+
+def test_ids_do_not_leak_between_instances():
+    for _ in range(2):
+        tracker = ByteTracker(ByteTrackParams())
+        out = tracker.update(np.array([_box(50, 50)]), np.array([0.9]))
+        assert out[0][0] == 1
+
+
+def test_match_respects_minimum_iou():
+    iou = np.array([[0.9, 0.1], [0.05, 0.15]])
+    pairs, free_rows, free_cols = match(iou, 0.2)
+    assert pairs == [(0, 0)] and free_rows == [1] and free_cols == [1]

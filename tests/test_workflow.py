@@ -1,0 +1,76 @@
+"""A tiny end-to-end Snakemake run on synthdance: real DAG, real stages, rerun semantics."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_snakemake
+from motforge.evaluate.headline import Headline
+
+TINY = """
+datasets:
+  synthdance:
+    format: synthdance
+    root: resources/synthdance
+    splits: [train, val]
+    synth: {seed: 1, sequences: {train: 1, val: 2, test: 0}, frames: 40, width: 320, height: 192, dancers: [5, 7]}
+progress: false
+models:
+  baseline: {family: bytetrack, max_lost: 30}
+"""
+
+
+def _jobs(dry_run_output: str) -> dict[str, int]:
+    """Job counts from the 'Job stats' table of a dry run."""
+    stats = dry_run_output.split("Job stats:")[1].split("Reasons:")[0] if "Job stats:" in dry_run_output else ""
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M) if m.group(1) != "total"}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("tiny")
+    (work / "config.yaml").write_text(TINY)
+    result = run_snakemake(work, configfile=work / "config.yaml")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return work
+
+
+def test_headline_written(tiny_run):
+    text = (tiny_run / "results" / "synthdance" / "hota.txt").read_text().splitlines()
+    assert text[0] == "HOTA DetA AssA IDF1 MOTA IDSW"
+    headline = Headline.read(tiny_run / "results" / "synthdance" / "hota.txt")
+    assert 0.0 < headline.HOTA < 100.0 and 0.0 < headline.DetA < 100.0
+    eval_dir = tiny_run / "results" / "synthdance" / "eval" / "baseline"
+    assert (eval_dir / "pedestrian_summary.txt").is_file() and (eval_dir / "pedestrian_detailed.csv").is_file()
+    for seq in ("synthdance0001", "synthdance0002", "synthdance0003"):
+        assert (tiny_run / "results" / "synthdance" / "seqs" / seq / "index.h5").is_file()
+    assert sorted(p.name for p in (tiny_run / "results" / "synthdance" / "tracks" / "baseline").iterdir()) == ["synthdance0002.txt", "synthdance0003.txt"]
+    assert (tiny_run / "logs" / "synthdance" / "detect" / "synthdance0002.log").is_file()
+
+
+def test_second_run_does_nothing(tiny_run):
+    result = run_snakemake(tiny_run, "-n", configfile=tiny_run / "config.yaml")
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_tracker_parameter_change_reruns_only_tracking_and_evaluation(tiny_run, tmp_path):
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(TINY.replace("max_lost: 30", "max_lost: 12"))
+    result = run_snakemake(tiny_run, "-n", configfile=changed)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert _jobs(result.stdout) == {"track": 2, "evaluate": 1, "headline": 1, "all": 1}
+
+
+def test_detector_parameter_change_reruns_detection_onwards(tiny_run, tmp_path):
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(TINY.replace("    synth:", "    detector: {score_threshold: 0.2}\n    synth:"))
+    result = run_snakemake(tiny_run, "-n", configfile=changed)
+    assert _jobs(result.stdout) == {"detect": 2, "track": 2, "evaluate": 1, "headline": 1, "all": 1}
+
+
+def test_lint_is_clean():
+    result = run_snakemake(ROOT, "--lint")
+    assert result.returncode == 0, result.stdout[-3000:]
