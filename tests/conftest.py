@@ -11,8 +11,11 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+#: the shared folder beside the checkout (as CI lays it out); MOTFORGE_SHARED points elsewhere
+SHARED = Path(os.environ.get("MOTFORGE_SHARED", ROOT.parent / "shared"))
 TESTDATA = SHARED / "testdata"
+if not TESTDATA.is_dir():
+    raise RuntimeError(f"{TESTDATA} is missing: the tests read real data from ../shared/testdata (set MOTFORGE_SHARED)")
 BIN = Path(sys.executable).parent
 
 
