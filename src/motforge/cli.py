@@ -131,6 +131,43 @@ def cmd_headline(args: argparse.Namespace) -> None:
     print(headline.lines(), end="")
 
 
+def cmd_depth(args: argparse.Namespace) -> None:
+    from motforge.datasets.index import read_index
+    from motforge.depth.teacher import run_depth_teacher
+
+    index = read_index(args.index)
+    attrs = run_depth_teacher(index, args.depth_config, args.out, allow_downloads=args.allow_downloads, progress=not args.no_progress)
+    print(f"{index.name}: {index.seq_length} depth frames ({attrs['backend']}, {attrs['kind']}) at {attrs['cache_size'][0]}x{attrs['cache_size'][1]} -> {args.out}")
+
+
+def cmd_depth_bins(args: argparse.Namespace) -> None:
+    from motforge.depth.bins import write_depth_bins
+
+    attrs = write_depth_bins(args.depth, args.out, args.bins_config, progress=not args.no_progress)
+    print(f"LID bins K={attrs['num_bins']} at {attrs['label_size'][0]}x{attrs['label_size'][1]} (sequence max {attrs['sequence_max']:.4g}) -> {args.out}")
+
+
+def cmd_quality(args: argparse.Namespace) -> None:
+    from motforge.depth.quality import depth_quality
+
+    if len(args.index) != len(args.depth):
+        raise MotforgeError("quality depth needs one --depth store per --index")
+    report = depth_quality(args.index, args.depth, args.out)
+    print(json.dumps(report["mean"]))
+
+
+def cmd_show(args: argparse.Namespace) -> None:
+    from motforge.datasets.index import read_index
+    from motforge.depth.show import show_depth
+    from motforge.depth.store import open_frame_store
+
+    index = read_index(args.index)
+    bins = open_frame_store(args.bins) if args.bins else None
+    frames = [args.frame] if args.frame else None
+    out = show_depth(index, open_frame_store(args.depth), bins, args.out, frames=frames, progress=not args.no_progress)
+    print(f"-> {out}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m motforge", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="<stage>")
@@ -186,6 +223,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--benchmark", default="MOT17", choices=["MOT15", "MOT16", "MOT17", "MOT20"])
     p.add_argument("--no-preproc", action="store_true", help="skip TrackEval's distractor preprocessing")
     p.add_argument("--cores", type=int, default=1)
+
+    p = add("depth", cmd_depth, "run the depth teacher over a sequence into depth.zarr (float16, cache resolution)")
+    p.add_argument("--index", type=Path, required=True)
+    p.add_argument("--depth-config", type=_json, required=True, help="the dataset's depth block as JSON")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--allow-downloads", action="store_true", help="allow fetching weights from the Hugging Face hub")
+
+    p = add("depth-bins", cmd_depth_bins, "FDTA LID bin labels (uint8 zarr) from a depth store")
+    p.add_argument("--depth", type=Path, required=True)
+    p.add_argument("--bins-config", type=_json, required=True, help="labels.depth_bins block as JSON")
+    p.add_argument("--out", type=Path, required=True)
+
+    p = add("quality", cmd_quality, "label quality against synthdance ground truth (depth: AbsRel, delta<1.25)")
+    p.add_argument("kind", choices=["depth"])
+    p.add_argument("--index", type=Path, nargs="+", required=True)
+    p.add_argument("--depth", type=Path, nargs="+", required=True)
+    p.add_argument("--out", type=Path, required=True)
+
+    p = add("show", cmd_show, "draw labels over frames for a person to check (PNG for one frame, MP4 for a sequence)")
+    p.add_argument("kind", choices=["depth"])
+    p.add_argument("--index", type=Path, required=True)
+    p.add_argument("--depth", type=Path, required=True)
+    p.add_argument("--bins", type=Path)
+    p.add_argument("--frame", type=int, help="frame to draw (PNG output)")
+    p.add_argument("--out", type=Path, required=True, help="out.png (one frame) or out.mp4 (whole sequence)")
 
     p = add("headline", cmd_headline, "copy a model's headline metrics to results/<ds>/hota.txt (validating it)")
     p.add_argument("--source", type=Path, required=True)

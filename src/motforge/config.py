@@ -69,9 +69,32 @@ def _message(error: jsonschema.ValidationError) -> str:
     return error.message
 
 
+#: defaults that depend on the dataset format (FDTA's per-benchmark settings; synthdance ships its own depth)
+FORMAT_DEFAULTS: dict[str, dict] = {
+    "sportsmot": {"labels": {"depth_bins": {"fg_weight": 7}}},
+    "bft": {"labels": {"depth_bins": {"num_bins": 120, "fg_weight": 10}}},
+    "synthdance": {
+        "depth": {"backend": "provided", "cache_short_side": 180},
+        "labels": {"depth_bins": {"train_short_side": 360}},
+    },
+}
+
+
+def _merge_under(values: dict, defaults: dict) -> None:
+    """Insert ``defaults`` where ``values`` says nothing (user values win)."""
+    for key, default in defaults.items():
+        if key not in values:
+            values[key] = copy.deepcopy(default)
+        elif isinstance(values[key], dict) and isinstance(default, dict):
+            _merge_under(values[key], default)
+
+
 def validate_config(config: dict, schema_path: str | Path, base_dir: str | Path = ".") -> dict:
     """Validate ``config`` in place, fill defaults, run cross-field checks; return it."""
     schema = yaml.safe_load(Path(schema_path).read_text())
+    for ds in (config.get("datasets") or {}).values():
+        if isinstance(ds, dict) and ds.get("format") in FORMAT_DEFAULTS:
+            _merge_under(ds, FORMAT_DEFAULTS[ds["format"]])
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(list(e.absolute_path)), str(list(e.absolute_path))))
     if errors:
@@ -110,6 +133,10 @@ def _cross_checks(config: dict, base_dir: Path) -> None:
             for split, seqmap in ds["seqmaps"].items():
                 if not (base_dir / seqmap).is_file():
                     raise ConfigError(f"{key}.seqmaps.{split}", f"file {seqmap!r} does not exist")
+        _check_depth(name, ds, base_dir, config["allow_downloads"])
+        bins = ds["labels"]["depth_bins"]
+        if not bins["d_min"] < bins["d_max"]:
+            raise ConfigError(f"{key}.labels.depth_bins.d_min", f"{bins['d_min']} must be below d_max {bins['d_max']}")
         if ds["annotation_only"] and ds["models"] != []:
             needs_images = [m for m in ds["models"] if models[m]["family"] != "oracle"]
             if needs_images:
@@ -117,6 +144,23 @@ def _cross_checks(config: dict, base_dir: Path) -> None:
     for name, model in models.items():
         if model.get("family") == "bytetrack" and model["track_low"] > model["track_high"]:
             raise ConfigError(f"models.{name}.track_low", f"{model['track_low']} is above track_high {model['track_high']}")
+
+
+def _check_depth(name: str, ds: dict, base_dir: Path, allow_downloads: bool) -> None:
+    """The files the chosen depth backend needs must exist before any job starts."""
+    depth = ds["depth"]
+    key = f"datasets.{name}.depth"
+    if depth["backend"] == "provided" and ds["format"] != "synthdance":
+        raise ConfigError(f"{key}.backend", f"format {ds['format']!r} ships no depth; choose video_depth_anything or depth_anything_v2")
+    if depth["backend"] == "video_depth_anything":
+        vda = depth["video_depth_anything"]
+        repo = base_dir / vda["repo"] if vda["repo"] else None
+        if repo is None or not (repo / "video_depth_anything" / "video_depth.py").is_file():
+            raise ConfigError(f"{key}.video_depth_anything.repo", f"{vda['repo']!r} is not a clone of the Video-Depth-Anything repository (video_depth_anything/video_depth.py missing)")
+        if not allow_downloads and not (vda["checkpoint"] and (base_dir / vda["checkpoint"]).is_file()):
+            raise ConfigError(f"{key}.video_depth_anything.checkpoint", f"weights file {vda['checkpoint']!r} not found (and allow_downloads is false)")
+    if depth["backend"] == "depth_anything_v2" and not allow_downloads and not (base_dir / depth["depth_anything_v2"]["model"]).is_dir():
+        raise ConfigError(f"{key}.depth_anything_v2.model", f"model folder {depth['depth_anything_v2']['model']!r} not found (and allow_downloads is false)")
 
 
 def load_config(path: str | Path, schema_path: str | Path) -> dict:

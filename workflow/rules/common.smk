@@ -61,11 +61,27 @@ def prepare_settings(ds):
     return {k: DATASETS[ds][k] for k in keys}
 
 
+def has_depth(ds):
+    return DATASETS[ds]["depth"]["backend"] != "none"
+
+
+def teacher_gpus(ds, stage):
+    """GPUs a teacher job asks for: none for backends that only read files."""
+    if stage == "depth" and DATASETS[ds]["depth"]["backend"] == "provided":
+        return 0
+    return resource(stage, "gpu")
+
+
 def all_targets():
+    """Headline metrics, every sequence's index and pseudo labels, and label quality where GT allows it."""
     targets = []
     for ds in DATASETS:
         targets.append(f"{RESULTS}/{ds}/hota.txt")
         targets += [seq_path(ds, seq, "index.h5") for seq in SEQUENCES[ds]]
+        if has_depth(ds):
+            targets += [seq_path(ds, seq, "depth_bins.zarr") for seq in SEQUENCES[ds]]
+            if DATASETS[ds]["format"] == "synthdance":
+                targets.append(f"{RESULTS}/{ds}/label_quality/depth.json")
     return targets
 
 

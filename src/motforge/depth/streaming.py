@@ -1,0 +1,103 @@
+"""Video Depth Anything's windowed inference, rewritten as a stream with bounded memory.
+
+The network sees 32-frame windows that advance by 22 frames. The first 10 slots of every window after the first are
+the previous window's keyframe inputs (slots 0, 12, 24..31): slot 0 is always the video's first frame and slot 1 a
+frame whose aligned depth is known, so a least-squares scale and shift fitted on those two maps puts the new window
+on the first window's scale. Slots 2..9 repeat the previous window's last 8 frames; their old and new depths are
+blended linearly. Aligned frames are handed to ``sink`` as soon as they are final, so at most one window of depth
+and 8 pending frames are held, whatever the sequence length (the reference runner keeps the whole video).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+INFER_LEN = 32
+OVERLAP = 10
+KEYFRAMES = (0, 12, 24, 25, 26, 27, 28, 29, 30, 31)
+INTERP_LEN = 8
+ALIGN_LEN = OVERLAP - INTERP_LEN  # 2 reference maps: the first frame and one keyframe
+STEP = INFER_LEN - OVERLAP  # 22
+
+
+def scale_and_shift(prediction: np.ndarray, target: np.ndarray) -> tuple[float, float]:
+    """Least-squares s, t minimising ||s * prediction + t - target||^2 (float64 sums)."""
+    x = prediction.astype(np.float64).ravel()
+    y = target.astype(np.float64).ravel()
+    a00, a01, a11 = float(x @ x), float(x.sum()), float(x.size)
+    b0, b1 = float(x @ y), float(y.sum())
+    det = a00 * a11 - a01 * a01
+    if abs(det) < 1e-12:
+        return 1.0, 0.0
+    return (a11 * b0 - a01 * b1) / det, (-a01 * b0 + a00 * b1) / det
+
+
+def blend(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """Linear cross-fade over the overlap: weight of ``current`` grows from 0 to 1 across the frames."""
+    n = len(previous)
+    w = np.linspace(0.0, 1.0, n, dtype=np.float32)[:, None, None]
+    return previous * (1.0 - w) + current * w
+
+
+def stream_depth(
+    num_frames: int,
+    frames: Iterator,
+    forward: Callable[[list], np.ndarray],
+    sink: Callable[[int, np.ndarray], None],
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Run the windowed inference over ``num_frames`` network inputs taken in order from ``frames``.
+
+    ``forward(window)`` gets a list of 32 inputs and returns depth [32, h, w]; ``sink(t0, depth)`` receives aligned
+    frames t0.. in order. The last frame is repeated to fill the final window, as the reference does.
+    """
+    if num_frames < 1:
+        return
+    source = iter(frames)
+    last_input = None
+
+    def take() -> object:
+        nonlocal last_input
+        try:
+            last_input = next(source)
+        except StopIteration:
+            if last_input is None:
+                raise ValueError("no frames to process") from None
+        return last_input
+
+    keyframe_inputs: list | None = None
+    reference: list[np.ndarray] = []
+    pending: np.ndarray | None = None  # aligned depth of the last INTERP_LEN frames, not yet final
+    written = 0
+
+    def emit(depth: np.ndarray) -> None:
+        nonlocal written
+        keep = depth[: max(0, num_frames - written)]
+        if len(keep):
+            sink(written, keep)
+            written += len(keep)
+
+    for start in range(0, num_frames, STEP):
+        if keyframe_inputs is None:
+            window = [take() for _ in range(INFER_LEN)]
+        else:
+            window = list(keyframe_inputs) + [take() for _ in range(INFER_LEN - OVERLAP)]
+        depth = np.asarray(forward(window), dtype=np.float32)
+        if keyframe_inputs is None:
+            reference = [depth[k] for k in KEYFRAMES[:ALIGN_LEN]]
+            emit(depth[: INFER_LEN - INTERP_LEN])
+            pending = depth[INFER_LEN - INTERP_LEN :]
+        else:
+            scale, shift = scale_and_shift(depth[:ALIGN_LEN], np.stack(reference))
+            aligned = np.maximum(depth * np.float32(scale) + np.float32(shift), 0.0)
+            assert pending is not None
+            emit(blend(pending, aligned[ALIGN_LEN:OVERLAP]))
+            emit(aligned[OVERLAP : INFER_LEN - INTERP_LEN])
+            pending = aligned[INFER_LEN - INTERP_LEN :]
+            reference = [reference[0]] + [aligned[k] for k in KEYFRAMES[1:ALIGN_LEN]]
+        keyframe_inputs = [window[k] for k in KEYFRAMES]
+        if progress is not None:
+            progress(min(STEP, num_frames - start))
+    if pending is not None:
+        emit(pending)

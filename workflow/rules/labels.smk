@@ -1,0 +1,44 @@
+# Stage "labels": training labels derived from the teacher caches, and their quality on synthdance.
+
+
+rule depth_bins:
+    input:
+        depth=seq_path("{ds}", "{seq}", "depth.zarr"),
+    output:
+        directory(seq_path("{ds}", "{seq}", "depth_bins.zarr")),
+    params:
+        bins=lambda wc: as_json(DATASETS[wc.ds]["labels"]["depth_bins"]),
+        progress=PROGRESS,
+    conda:
+        "../../envs/teachers.yaml"
+    log:
+        f"{LOGS}/{{ds}}/labels/depth_bins/{{seq}}.log",
+    benchmark:
+        f"{LOGS}/{{ds}}/labels/depth_bins/{{seq}}.bench.tsv"
+    threads: resource("labels", "threads")
+    resources:
+        mem_mb=resource("labels", "mem_mb"),
+        runtime=resource("labels", "runtime"),
+    shell:
+        "python -m motforge depth-bins --depth {input.depth:q} --bins-config {params.bins:q} --out {output:q}"
+        " {params.progress} > {log:q} 2>&1"
+
+
+rule depth_quality:
+    input:
+        index=lambda wc: [seq_path(wc.ds, seq, "index.h5") for seq in SEQUENCES[wc.ds]],
+        depth=lambda wc: [seq_path(wc.ds, seq, "depth.zarr") for seq in SEQUENCES[wc.ds]],
+    output:
+        f"{RESULTS}/{{ds}}/label_quality/depth.json",
+    conda:
+        "../../envs/teachers.yaml"
+    log:
+        f"{LOGS}/{{ds}}/labels/depth_quality.log",
+    benchmark:
+        f"{LOGS}/{{ds}}/labels/depth_quality.bench.tsv"
+    threads: 1
+    resources:
+        mem_mb=resource("labels", "mem_mb"),
+        runtime=resource("labels", "runtime"),
+    shell:
+        "python -m motforge quality depth --index {input.index:q} --depth {input.depth:q} --out {output:q} > {log:q} 2>&1"
