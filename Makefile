@@ -14,7 +14,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 $(BIN)/.motforge-installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q $(TORCH_PINS)
-	$(BIN)/python -m pip install -q -e '.[test,slurm]'
+	$(BIN)/python -m pip install -q -e '.[test,depth,slurm]'
 	touch $@
 
 venv: $(BIN)/.motforge-installed

@@ -23,8 +23,11 @@ def cache_size(width: int, height: int, short_side: int) -> tuple[int, int]:
     return max(1, int(round(width * scale))), max(1, int(round(height * scale)))
 
 
-def _compressor(level: int = 5) -> BloscCodec:
-    return BloscCodec(cname="zstd", clevel=level, shuffle="bitshuffle")
+def _compressor(dtype: str) -> BloscCodec:
+    """Bit-shuffling helps float16 maps; for uint8 label maps it splits runs of equal bytes and costs 2x."""
+    if np.dtype(dtype).itemsize == 1:
+        return BloscCodec(cname="zstd", clevel=7, shuffle="noshuffle")
+    return BloscCodec(cname="zstd", clevel=5, shuffle="bitshuffle")
 
 
 @contextlib.contextmanager
@@ -36,7 +39,7 @@ def create_frame_store(path: str | Path, frames: int, height: int, width: int, d
             shape=(frames, height, width),
             chunks=(1, height, width),
             dtype=dtype,
-            compressors=_compressor(),
+            compressors=_compressor(dtype),
             fill_value=0,
             overwrite=True,
         )

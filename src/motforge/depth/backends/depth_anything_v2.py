@@ -43,7 +43,7 @@ def da2_frames(
     attrs = {"backend": "depth_anything_v2", "model": str(settings["model"]), "encoder": "", "kind": "disparity", "input_size": [index.width, index.height]}
 
     def run(batch: list[np.ndarray]) -> np.ndarray:
-        rgb = [f[:, :, ::-1] for f in batch]
+        rgb = [np.ascontiguousarray(f[:, :, ::-1]) for f in batch]
         inputs = processor(images=rgb, return_tensors="pt").to(device)
         with torch.no_grad():
             predicted = network(**inputs).predicted_depth  # [B, h, w]
