@@ -148,12 +148,22 @@ def cmd_depth_bins(args: argparse.Namespace) -> None:
 
 
 def cmd_quality(args: argparse.Namespace) -> None:
-    from motforge.depth.quality import depth_quality
-
     if len(args.index) != len(args.depth):
-        raise MotforgeError("quality depth needs one --depth store per --index")
-    report = depth_quality(args.index, args.depth, args.out)
-    print(json.dumps(report["mean"]))
+        raise MotforgeError("quality needs one --depth store per --index")
+    if args.kind == "depth":
+        from motforge.depth.quality import depth_quality
+
+        report = depth_quality(args.index, args.depth, args.out)
+        print(json.dumps(report["mean"]))
+        return
+    from motforge.masks.quality import instance_quality
+
+    if not (len(args.index) == len(args.masks or []) == len(args.instance_depth or [])):
+        raise MotforgeError("quality instances needs --masks and --instance-depth per --index")
+    settings = args.quality_config or {}
+    report = instance_quality(args.index, args.masks, args.instance_depth, args.depth, args.out, settings.get("compare_backends", ["box", "grabcut"]),
+                              settings.get("frame_step", 5), settings.get("grabcut"))
+    print(json.dumps(report["methods"]))
 
 
 def cmd_show(args: argparse.Namespace) -> None:
@@ -162,10 +172,43 @@ def cmd_show(args: argparse.Namespace) -> None:
     from motforge.depth.store import open_frame_store
 
     index = read_index(args.index)
+    if args.kind == "masks":
+        from motforge.masks.instance_depth import read_instance_depth
+        from motforge.masks.show import show_masks
+        from motforge.masks.store import read_masks
+
+        if not args.masks:
+            raise MotforgeError("show masks needs --masks")
+        instance = read_instance_depth(args.instance_depth) if args.instance_depth else None
+        print(f"-> {show_masks(index, read_masks(args.masks), instance, args.frame or 1, args.out)}")
+        return
+    if not args.depth:
+        raise MotforgeError("show depth needs --depth")
     bins = open_frame_store(args.bins) if args.bins else None
     frames = [args.frame] if args.frame else None
     out = show_depth(index, open_frame_store(args.depth), bins, args.out, frames=frames, progress=not args.no_progress)
     print(f"-> {out}")
+
+
+def cmd_masks(args: argparse.Namespace) -> None:
+    from motforge.datasets.index import read_index
+    from motforge.depth.teacher import resolve_device
+    from motforge.masks.stage import run_masks
+
+    index = read_index(args.index)
+    settings = args.masks_config
+    table = run_masks(index, settings, args.out, device=str(resolve_device(settings.get("device", "cpu"))), progress=not args.no_progress)
+    print(f"{index.name}: {len(table.counts)} masks ({settings['backend']}, {int(table.empty.sum())} empty) at {table.width}x{table.height} -> {args.out}")
+
+
+def cmd_instance_depth(args: argparse.Namespace) -> None:
+    from motforge.datasets.index import read_index
+    from motforge.masks.instance_depth import instance_depths
+    from motforge.masks.store import read_masks
+
+    index = read_index(args.index)
+    counts = instance_depths(index, read_masks(args.masks), args.depth, args.instance_config, args.bins_config, args.out, progress=not args.no_progress)
+    print(f"{index.name}: {counts} -> {args.out}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -235,16 +278,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bins-config", type=_json, required=True, help="labels.depth_bins block as JSON")
     p.add_argument("--out", type=Path, required=True)
 
-    p = add("quality", cmd_quality, "label quality against synthdance ground truth (depth: AbsRel, delta<1.25)")
-    p.add_argument("kind", choices=["depth"])
+    p = add("masks", cmd_masks, "one mask per GT box of a sequence into masks.h5 (COCO RLE)")
+    p.add_argument("--index", type=Path, required=True)
+    p.add_argument("--masks-config", type=_json, required=True, help="the dataset's masks block as JSON")
+    p.add_argument("--out", type=Path, required=True)
+
+    p = add("instance-depth", cmd_instance_depth, "DepTR-MOT instance-depth soft labels per GT row into instance_depth.h5")
+    p.add_argument("--index", type=Path, required=True)
+    p.add_argument("--masks", type=Path, required=True)
+    p.add_argument("--depth", type=Path, required=True)
+    p.add_argument("--instance-config", type=_json, required=True, help="labels.instance_depth block as JSON")
+    p.add_argument("--bins-config", type=_json, required=True, help="labels.depth_bins block as JSON (FDTA scale)")
+    p.add_argument("--out", type=Path, required=True)
+
+    p = add("quality", cmd_quality, "label quality against synthdance ground truth (depth: AbsRel, delta<1.25; instances: mask IoU, instance-depth AbsRel)")
+    p.add_argument("kind", choices=["depth", "instances"])
     p.add_argument("--index", type=Path, nargs="+", required=True)
     p.add_argument("--depth", type=Path, nargs="+", required=True)
+    p.add_argument("--masks", type=Path, nargs="+")
+    p.add_argument("--instance-depth", type=Path, nargs="+")
+    p.add_argument("--quality-config", type=_json, help="labels.quality block (+ masks.grabcut) as JSON")
     p.add_argument("--out", type=Path, required=True)
 
     p = add("show", cmd_show, "draw labels over frames for a person to check (PNG for one frame, MP4 for a sequence)")
-    p.add_argument("kind", choices=["depth"])
+    p.add_argument("kind", choices=["depth", "masks"])
     p.add_argument("--index", type=Path, required=True)
-    p.add_argument("--depth", type=Path, required=True)
+    p.add_argument("--depth", type=Path)
+    p.add_argument("--masks", type=Path)
+    p.add_argument("--instance-depth", type=Path)
     p.add_argument("--bins", type=Path)
     p.add_argument("--frame", type=int, help="frame to draw (PNG output)")
     p.add_argument("--out", type=Path, required=True, help="out.png (one frame) or out.mp4 (whole sequence)")

@@ -75,6 +75,7 @@ FORMAT_DEFAULTS: dict[str, dict] = {
     "bft": {"labels": {"depth_bins": {"num_bins": 120, "fg_weight": 10}}},
     "synthdance": {
         "depth": {"backend": "provided", "cache_short_side": 180},
+        "masks": {"backend": "grabcut", "mask_short_side": 360},
         "labels": {"depth_bins": {"train_short_side": 360}},
     },
 }
@@ -134,6 +135,7 @@ def _cross_checks(config: dict, base_dir: Path) -> None:
                 if not (base_dir / seqmap).is_file():
                     raise ConfigError(f"{key}.seqmaps.{split}", f"file {seqmap!r} does not exist")
         _check_depth(name, ds, base_dir, config["allow_downloads"])
+        _check_masks(name, ds, base_dir)
         bins = ds["labels"]["depth_bins"]
         if not bins["d_min"] < bins["d_max"]:
             raise ConfigError(f"{key}.labels.depth_bins.d_min", f"{bins['d_min']} must be below d_max {bins['d_max']}")
@@ -161,6 +163,19 @@ def _check_depth(name: str, ds: dict, base_dir: Path, allow_downloads: bool) -> 
             raise ConfigError(f"{key}.video_depth_anything.checkpoint", f"weights file {vda['checkpoint']!r} not found (and allow_downloads is false)")
     if depth["backend"] == "depth_anything_v2" and not allow_downloads and not (base_dir / depth["depth_anything_v2"]["model"]).is_dir():
         raise ConfigError(f"{key}.depth_anything_v2.model", f"model folder {depth['depth_anything_v2']['model']!r} not found (and allow_downloads is false)")
+
+
+def _check_masks(name: str, ds: dict, base_dir: Path) -> None:
+    masks = ds["masks"]
+    key = f"datasets.{name}.masks"
+    if masks["backend"] == "none":
+        return
+    if ds["depth"]["backend"] == "none":
+        raise ConfigError(f"{key}.backend", "instance-depth labels need a depth teacher: set depth.backend too (or masks.backend: none)")
+    if ds["annotation_only"]:
+        raise ConfigError(f"{key}.backend", "annotation_only datasets have no images to segment")
+    if masks["backend"] == "sam2" and not (masks["sam2"]["checkpoint"] and (base_dir / masks["sam2"]["checkpoint"]).is_file()):
+        raise ConfigError(f"{key}.sam2.checkpoint", f"SAM2 weights {masks['sam2']['checkpoint']!r} not found (download sam2.1_hiera_*.pt from the SAM2 release)")
 
 
 def load_config(path: str | Path, schema_path: str | Path) -> dict:

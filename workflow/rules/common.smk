@@ -65,9 +65,20 @@ def has_depth(ds):
     return DATASETS[ds]["depth"]["backend"] != "none"
 
 
+def has_masks(ds):
+    return DATASETS[ds]["masks"]["backend"] != "none"
+
+
+def gt_sequences(ds):
+    """Sequences of the splits that carry GT (masks and instance labels exist only for them)."""
+    return [seq for seq, split in SEQUENCES[ds].items() if split in DATASETS[ds]["gt_splits"]]
+
+
 def teacher_gpus(ds, stage):
-    """GPUs a teacher job asks for: none for backends that only read files."""
+    """GPUs a teacher job asks for: none for backends that run on the CPU or only read files."""
     if stage == "depth" and DATASETS[ds]["depth"]["backend"] == "provided":
+        return 0
+    if stage == "masks" and DATASETS[ds]["masks"]["backend"] in ("box", "grabcut"):
         return 0
     return resource(stage, "gpu")
 
@@ -82,6 +93,10 @@ def all_targets():
             targets += [seq_path(ds, seq, "depth_bins.zarr") for seq in SEQUENCES[ds]]
             if DATASETS[ds]["format"] == "synthdance":
                 targets.append(f"{RESULTS}/{ds}/label_quality/depth.json")
+        if has_masks(ds):
+            targets += [seq_path(ds, seq, "instance_depth.h5") for seq in gt_sequences(ds)]
+            if DATASETS[ds]["format"] == "synthdance":
+                targets.append(f"{RESULTS}/{ds}/label_quality/instances.json")
     return targets
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from motforge.errors import InputError
 from motforge.io.atomic import atomic_path
+from motforge.io.h5attrs import plain_attrs
 
 STORE_VERSION = 1
 
@@ -65,5 +66,5 @@ def read_detections(path: str | Path) -> Detections:
     with f:
         if not f.attrs.get("complete", False):
             raise InputError(path, "detections store is incomplete (rebuild it with the detect stage)")
-        attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
+        attrs = plain_attrs(f.attrs)
         return Detections(f["boxes"][:], f["scores"][:], f["classes"][:], f["offsets"][:], attrs)

@@ -1,0 +1,119 @@
+"""Mask backends: all boxes of one frame in, one mask (and score) per box out, at the mask resolution.
+
+``box``: the box itself (DepTR-MOT's ablation baseline). ``grabcut``: OpenCV GrabCut initialised from each box on a
+crop around it (CPU, no weights). ``sam2``: SAM2's image predictor with every box of a frame in one ``predict`` call,
+frames batched, bfloat16 autocast on CUDA.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from motforge.errors import MissingWeightsError
+
+
+def clip_boxes(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+    out = boxes.astype(np.float64).copy()
+    out[:, [0, 2]] = out[:, [0, 2]].clip(0, width)
+    out[:, [1, 3]] = out[:, [1, 3]].clip(0, height)
+    return out
+
+
+def box_masks(image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    height, width = image.shape[:2]
+    masks = np.zeros((len(boxes), height, width), dtype=bool)
+    for i, (x0, y0, x1, y1) in enumerate(np.round(clip_boxes(boxes, width, height)).astype(int)):
+        masks[i, y0:y1, x0:x1] = True
+    return masks, np.ones(len(boxes), dtype=np.float32)
+
+
+def grabcut_masks(image: np.ndarray, boxes: np.ndarray, iterations: int = 3, margin: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
+    """GrabCut per box on a crop with ``margin`` (fraction of the box) of context; score = foreground share kept."""
+    height, width = image.shape[:2]
+    masks = np.zeros((len(boxes), height, width), dtype=bool)
+    scores = np.zeros(len(boxes), dtype=np.float32)
+    clipped = np.round(clip_boxes(boxes, width, height)).astype(int)
+    for i, (x0, y0, x1, y1) in enumerate(clipped):
+        bw, bh = x1 - x0, y1 - y0
+        if bw < 2 or bh < 2:
+            continue
+        mx, my = int(np.ceil(margin * bw)) + 1, int(np.ceil(margin * bh)) + 1
+        cx0, cy0, cx1, cy1 = max(0, x0 - mx), max(0, y0 - my), min(width, x1 + mx), min(height, y1 + my)
+        crop = np.ascontiguousarray(image[cy0:cy1, cx0:cx1])
+        label = np.zeros(crop.shape[:2], np.uint8)
+        rect = (x0 - cx0, y0 - cy0, bw, bh)
+        if rect[0] == 0 and rect[1] == 0 and rect[2] == crop.shape[1] and rect[3] == crop.shape[0]:
+            rect = (rect[0], rect[1], max(1, rect[2] - 1), max(1, rect[3] - 1))  # GrabCut needs some background
+        bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+        try:
+            cv2.grabCut(crop, label, rect, bgd, fgd, iterations, cv2.GC_INIT_WITH_RECT)
+        except cv2.error:
+            continue  # degenerate crop (one colour): recorded as an empty mask
+        fg = (label == cv2.GC_FGD) | (label == cv2.GC_PR_FGD)
+        masks[i, cy0:cy1, cx0:cx1] = fg
+        masks[i, :, :x0] = False
+        masks[i, :, x1:] = False
+        masks[i, :y0, :] = False
+        masks[i, y1:, :] = False
+        scores[i] = float(fg.sum()) / float(max(1, bw * bh))
+    return masks, scores
+
+
+class Sam2Masker:
+    """SAM2 image predictor: one ``predict`` call with all boxes of a frame; frames batched with set_image_batch."""
+
+    def __init__(self, config: str, checkpoint: str | None, device: str, allow_random: bool = False) -> None:
+        import torch
+
+        try:
+            from sam2.build_sam import build_sam2
+            from sam2.sam2_image_predictor import SAM2ImagePredictor
+        except ImportError as exc:
+            raise MissingWeightsError("the sam2 backend needs the sam2 package (SAM2_BUILD_CUDA=0 pip install --no-build-isolation sam2)") from exc
+        if not allow_random and not (checkpoint and Path(checkpoint).is_file()):
+            raise MissingWeightsError(
+                f"SAM2 checkpoint not found: {checkpoint or '(masks.sam2.checkpoint is not set)'}. Download "
+                "sam2.1_hiera_tiny.pt (or small / base_plus / large) from the SAM2 release page and set masks.sam2.checkpoint."
+            )
+        self.device = torch.device(device)
+        self.model = build_sam2(config, checkpoint if checkpoint else None, device=str(self.device))
+        self.predictor = SAM2ImagePredictor(self.model)
+        self.torch = torch
+
+    def _autocast(self):
+        import contextlib
+
+        if self.device.type == "cuda":
+            return self.torch.autocast("cuda", dtype=self.torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def encode(self, images_rgb: list[np.ndarray]) -> None:
+        with self.torch.inference_mode(), self._autocast():
+            self.predictor.set_image_batch(images_rgb)
+
+    def prompt(self, boxes_per_image: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Masks and scores for the images given to :meth:`encode`, all boxes of an image in one call (each image
+        must have at least one box: callers leave frames without boxes out of the batch)."""
+        with self.torch.inference_mode(), self._autocast():
+            masks_list, scores_list, _ = self.predictor.predict_batch(box_batch=[b.astype(np.float32) for b in boxes_per_image], multimask_output=False)
+        out = []
+        for boxes, masks, scores in zip(boxes_per_image, masks_list, scores_list):
+            masks = np.asarray(masks).reshape(len(boxes), -1, masks.shape[-2], masks.shape[-1])[:, 0] > 0
+            out.append((masks, np.asarray(scores, np.float32).reshape(len(boxes), -1)[:, 0]))
+        return out
+
+    def prompt_each_box(self, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One ``predict`` call per box on the last encoded image (DepTR-MOT's way; for the benchmark)."""
+        masks, scores = [], []
+        with self.torch.inference_mode(), self._autocast():
+            for box in boxes:
+                m, s, _ = self.predictor.predict(box=box.astype(np.float32), multimask_output=False)
+                masks.append(np.asarray(m).reshape(-1, m.shape[-2], m.shape[-1])[0] > 0)
+                scores.append(float(np.asarray(s).reshape(-1)[0]))
+        return np.stack(masks), np.asarray(scores, np.float32)
+
+    def masks_one_call(self, image_rgb: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.encode([image_rgb])
+        return self.prompt([boxes])[0]

@@ -1,0 +1,94 @@
+"""The mask stage: every GT box of a sequence -> one mask (COCO RLE) in masks.h5, aligned with index.h5's GT rows."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from motforge.datasets.index import SequenceIndex
+from motforge.depth.store import cache_size
+from motforge.errors import ConfigError
+from motforge.io.frames import prefetch_frames
+from motforge.masks.backends import Sam2Masker, box_masks, grabcut_masks
+from motforge.masks.store import MaskTable, encode, write_masks
+
+BACKENDS = ("box", "grabcut", "sam2")
+
+
+def gt_boxes_xyxy(index: SequenceIndex, rows: np.ndarray, scale: float) -> np.ndarray:
+    gt = index.gt
+    x, y, w, h = (gt[k][rows].astype(np.float64) for k in ("x", "y", "w", "h"))
+    return np.stack([x, y, x + w, y + h], axis=1) * scale
+
+
+def frame_rows(index: SequenceIndex) -> dict[int, np.ndarray]:
+    """GT row numbers of each frame (rows are sorted by frame in index.h5)."""
+    frames = index.gt["frame"]
+    starts = np.searchsorted(frames, np.arange(1, index.seq_length + 2))
+    return {t: np.arange(starts[t - 1], starts[t]) for t in range(1, index.seq_length + 1) if starts[t] > starts[t - 1]}
+
+
+def run_masks(index: SequenceIndex, settings: dict, out: str | Path, device: str = "cpu", progress: bool = True, sam2_masker: Sam2Masker | None = None) -> MaskTable:
+    backend = settings["backend"]
+    if backend not in BACKENDS:
+        raise ConfigError("masks.backend", f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    width, height = cache_size(index.width, index.height, int(settings["mask_short_side"]))
+    scale = width / index.width
+    rows_of = frame_rows(index)
+    n = index.num_boxes
+    counts: list[bytes] = [b""] * n
+    scores = np.zeros(n, np.float32)
+    empty = np.zeros(n, bool)
+    areas = np.zeros(n, np.int64)
+
+    def store(rows: np.ndarray, masks: np.ndarray, mask_scores: np.ndarray) -> None:
+        for row, c in zip(rows, encode(masks)):
+            counts[row] = c
+        scores[rows] = mask_scores
+        areas[rows] = masks.reshape(len(rows), -1).sum(axis=1)
+        empty[rows] = areas[rows] == 0
+
+    frames_with_boxes = sorted(rows_of)
+    images = prefetch_frames(index.frame_path(t) for t in frames_with_boxes)
+    bar = tqdm(total=len(frames_with_boxes), desc=f"masks {index.name}", disable=not progress, mininterval=2.0)
+    masker = None
+    if backend == "sam2":
+        sam = settings["sam2"]
+        masker = sam2_masker or Sam2Masker(sam["config"], sam["checkpoint"], device)
+    batch: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def flush() -> None:
+        assert masker is not None
+        masker.encode([img for img, _, _ in batch])
+        for (_, rows, _), (masks, mask_scores) in zip(batch, masker.prompt([b for _, _, b in batch])):
+            store(rows, masks, mask_scores)
+        bar.update(len(batch))
+        batch.clear()
+
+    for t, image in zip(frames_with_boxes, images):
+        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA) if (width, height) != image.shape[1::-1] else image
+        rows = rows_of[t]
+        boxes = gt_boxes_xyxy(index, rows, scale)
+        if backend == "box":
+            store(rows, *box_masks(image, boxes))
+        elif backend == "grabcut":
+            store(rows, *grabcut_masks(image, boxes, int(settings["grabcut"]["iterations"]), float(settings["grabcut"]["margin"])))
+        else:
+            batch.append((cv2.cvtColor(image, cv2.COLOR_BGR2RGB), rows, boxes))
+            if len(batch) == int(settings["sam2"]["batch_size"]):
+                flush()
+            continue
+        bar.update(1)
+    if batch:
+        flush()
+    bar.close()
+    if n and any(c == b"" for c in counts):
+        raise RuntimeError("some GT rows received no mask")
+    attrs = {"backend": backend, "sequence": index.name, "original_size": [index.width, index.height]}
+    if backend == "sam2":
+        attrs["model_config"] = settings["sam2"]["config"]
+    table = MaskTable(height, width, counts, scores, empty, areas, attrs)
+    write_masks(table, out)
+    return table
