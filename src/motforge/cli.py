@@ -65,21 +65,48 @@ def cmd_summary(args: argparse.Namespace) -> None:
 
 def cmd_detect(args: argparse.Namespace) -> None:
     from motforge.datasets.index import read_index
-    from motforge.detect.background import BackgroundParams, detect_background
-    from motforge.detect.store import Detections, write_detections
+    from motforge.depth.teacher import resolve_device
+    from motforge.detect.stage import run_detector
 
     index = read_index(args.index)
-    cfg = args.detector
-    backend = cfg.get("backend", "background")
-    threshold = float(cfg.get("score_threshold", 0.05))
-    if backend != "background":
-        raise MotforgeError(f"detector backend {backend!r} is not available in this build (choose: background)")
-    params = BackgroundParams(**cfg.get("background", {}))
-    per_frame = detect_background(index, params, threshold, progress=not args.no_progress)
-    attrs = {"backend": backend, "model": "opencv-mog2", "score_threshold": threshold, "seq_length": index.seq_length, "params": json.dumps(cfg, sort_keys=True)}
-    dets = Detections.from_frames(per_frame, attrs)
-    write_detections(dets, args.out)
-    print(f"{index.name}: {len(dets.scores)} boxes in {dets.num_frames} frames -> {args.out}")
+    device = str(resolve_device(args.detector.get("device", "cpu")))
+    dets = run_detector(index, args.detector, args.out, dataset_root=args.dataset_root, device=device, progress=not args.no_progress)
+    print(f"{index.name}: {len(dets.scores)} boxes in {dets.num_frames} frames ({args.detector.get('backend')}) -> {args.out}")
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from motforge.datasets.index import read_index
+
+    indexes = [read_index(p) for p in args.index]
+    if args.kind == "det-db":
+        from motforge.detect.files import det_db_key, det_db_lines, write_det_db
+        from motforge.detect.store import read_detections
+
+        if len(args.detections or []) != len(indexes):
+            raise MotforgeError("export det-db needs one --detections per --index")
+        entries: dict[str, list[str]] = {}
+        for index, path in zip(indexes, args.detections):
+            dets = read_detections(path)
+            for t in range(1, index.seq_length + 1):
+                boxes, scores, _ = dets.frame(t)
+                entries[det_db_key(index, t, args.root, args.prefix)] = det_db_lines(boxes, scores)
+        write_det_db(entries, args.out)
+        print(f"det_db with {len(entries)} frame keys -> {args.out}")
+    elif args.kind == "yolo":
+        from motforge.detect.export import export_yolo
+
+        print(f"Ultralytics dataset -> {export_yolo(indexes, args.out)}")
+    else:
+        from motforge.detect.export import export_coco
+
+        print(f"COCO JSON -> {export_coco(indexes, args.out)}")
+
+
+def cmd_train_detector(args: argparse.Namespace) -> None:
+    from motforge.detect.train import train_ultralytics
+
+    best = train_ultralytics(args.data, args.train_config, args.out, device=args.device)
+    print(f"trained detector -> {best}")
 
 
 def cmd_track(args: argparse.Namespace) -> None:
@@ -148,13 +175,19 @@ def cmd_depth_bins(args: argparse.Namespace) -> None:
 
 
 def cmd_quality(args: argparse.Namespace) -> None:
-    if len(args.index) != len(args.depth):
+    if args.kind != "detections" and len(args.index) != len(args.depth or []):
         raise MotforgeError("quality needs one --depth store per --index")
     if args.kind == "depth":
         from motforge.depth.quality import depth_quality
 
         report = depth_quality(args.index, args.depth, args.out)
         print(json.dumps(report["mean"]))
+        return
+    if args.kind == "detections":
+        from motforge.detect.quality import detection_quality
+
+        report = detection_quality(args.index, args.detections, args.out, score_threshold=(args.quality_config or {}).get("score_threshold", 0.05))
+        print(json.dumps(report["overall"]))
         return
     from motforge.masks.quality import instance_quality
 
@@ -246,7 +279,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("detect", cmd_detect, "run a detector backend over a sequence into detections.h5")
     p.add_argument("--index", type=Path, required=True)
     p.add_argument("--detector", type=_json, required=True, help="detector config block as JSON")
+    p.add_argument("--dataset-root", type=Path, help="dataset root (det_db keys are relative to it)")
     p.add_argument("--out", type=Path, required=True)
+
+    p = add("export", cmd_export, "export GT or detections for other tools: MOTRv2 det_db, Ultralytics dataset, COCO JSON")
+    p.add_argument("kind", choices=["det-db", "yolo", "coco"])
+    p.add_argument("--index", type=Path, nargs="+", required=True)
+    p.add_argument("--detections", type=Path, nargs="+", help="detections.h5 per --index (det-db)")
+    p.add_argument("--root", type=Path, help="dataset root (det-db keys are relative to the folder above it)")
+    p.add_argument("--prefix", default=None, help="first key component instead of the root's folder name (det-db)")
+    p.add_argument("--out", type=Path, required=True)
+
+    p = add("train-detector", cmd_train_detector, "train an Ultralytics detector on an exported dataset (data.yaml)")
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--train-config", type=_json, required=True, help="detector.train block as JSON")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--out", type=Path, required=True, help="folder for the run; best.pt lands in it")
 
     p = add("track", cmd_track, "run a model's online tracker over a sequence into MOTChallenge rows")
     p.add_argument("--index", type=Path, required=True)
@@ -292,9 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
 
     p = add("quality", cmd_quality, "label quality against synthdance ground truth (depth: AbsRel, delta<1.25; instances: mask IoU, instance-depth AbsRel)")
-    p.add_argument("kind", choices=["depth", "instances"])
+    p.add_argument("kind", choices=["depth", "instances", "detections"])
     p.add_argument("--index", type=Path, nargs="+", required=True)
-    p.add_argument("--depth", type=Path, nargs="+", required=True)
+    p.add_argument("--depth", type=Path, nargs="+")
+    p.add_argument("--detections", type=Path, nargs="+")
     p.add_argument("--masks", type=Path, nargs="+")
     p.add_argument("--instance-depth", type=Path, nargs="+")
     p.add_argument("--quality-config", type=_json, help="labels.quality block (+ masks.grabcut) as JSON")

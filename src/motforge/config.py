@@ -136,6 +136,7 @@ def _cross_checks(config: dict, base_dir: Path) -> None:
                     raise ConfigError(f"{key}.seqmaps.{split}", f"file {seqmap!r} does not exist")
         _check_depth(name, ds, base_dir, config["allow_downloads"])
         _check_masks(name, ds, base_dir)
+        _check_detector(name, ds, base_dir)
         bins = ds["labels"]["depth_bins"]
         if not bins["d_min"] < bins["d_max"]:
             raise ConfigError(f"{key}.labels.depth_bins.d_min", f"{bins['d_min']} must be below d_max {bins['d_max']}")
@@ -176,6 +177,21 @@ def _check_masks(name: str, ds: dict, base_dir: Path) -> None:
         raise ConfigError(f"{key}.backend", "annotation_only datasets have no images to segment")
     if masks["backend"] == "sam2" and not (masks["sam2"]["checkpoint"] and (base_dir / masks["sam2"]["checkpoint"]).is_file()):
         raise ConfigError(f"{key}.sam2.checkpoint", f"SAM2 weights {masks['sam2']['checkpoint']!r} not found (download sam2.1_hiera_*.pt from the SAM2 release)")
+
+
+def _check_detector(name: str, ds: dict, base_dir: Path) -> None:
+    det = ds["detector"]
+    key = f"datasets.{name}.detector"
+    backend = det["backend"]
+    if backend == "ultralytics" and not det["train"]["enabled"]:
+        if not (det["ultralytics"]["model"] and (base_dir / det["ultralytics"]["model"]).is_file()):
+            raise ConfigError(f"{key}.ultralytics.model", f"{det['ultralytics']['model']!r} is not a local .pt file (bare names would be downloaded)")
+    if det["train"]["enabled"] and backend != "ultralytics":
+        raise ConfigError(f"{key}.train.enabled", "a trained detector is used through backend: ultralytics")
+    if backend == "yolox" and not (det["yolox"]["model"] and (base_dir / det["yolox"]["model"]).is_file()):
+        raise ConfigError(f"{key}.yolox.model", f"ONNX model {det['yolox']['model']!r} not found")
+    if backend == "file" and det["file"]["format"] == "det_db" and not (det["file"]["path"] and (base_dir / det["file"]["path"]).is_file()):
+        raise ConfigError(f"{key}.file.path", f"det_db JSON {det['file']['path']!r} not found")
 
 
 def load_config(path: str | Path, schema_path: str | Path) -> dict:

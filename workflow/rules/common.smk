@@ -80,7 +80,25 @@ def teacher_gpus(ds, stage):
         return 0
     if stage == "masks" and DATASETS[ds]["masks"]["backend"] in ("box", "grabcut"):
         return 0
+    if stage == "detect" and DATASETS[ds]["detector"]["backend"] in ("background", "file"):
+        return 0
     return resource(stage, "gpu")
+
+
+def detect_inputs(wildcards):
+    """The index, and the trained detector when the dataset trains its own."""
+    inputs = {"index": seq_path(wildcards.ds, wildcards.seq, "index.h5")}
+    if DATASETS[wildcards.ds]["detector"]["train"]["enabled"]:
+        inputs["trained"] = f"{RESULTS}/{wildcards.ds}/detector"
+    return inputs
+
+
+def detector_settings(ds, input):
+    """The detector block, pointing the ultralytics backend at the trained weights when there are any."""
+    settings = json.loads(as_json(DATASETS[ds]["detector"]))
+    if "trained" in input.keys():
+        settings["ultralytics"]["model"] = f"{input.trained}/best.pt"
+    return settings
 
 
 def all_targets():
@@ -88,6 +106,10 @@ def all_targets():
     targets = []
     for ds in DATASETS:
         targets.append(f"{RESULTS}/{ds}/hota.txt")
+        if DATASETS[ds]["det_db"] and not DATASETS[ds]["annotation_only"]:
+            targets.append(f"{RESULTS}/{ds}/det_db.json")
+        if DATASETS[ds]["format"] == "synthdance":
+            targets.append(f"{RESULTS}/{ds}/label_quality/detections.json")
         targets += [seq_path(ds, seq, "index.h5") for seq in SEQUENCES[ds]]
         if has_depth(ds):
             targets += [seq_path(ds, seq, "depth_bins.zarr") for seq in SEQUENCES[ds]]

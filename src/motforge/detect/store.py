@@ -19,8 +19,8 @@ STORE_VERSION = 1
 
 @dataclass
 class Detections:
-    boxes: np.ndarray  # [N, 4] float32 xyxy
-    scores: np.ndarray  # [N] float32
+    boxes: np.ndarray  # [N, 4] float64 xyxy (float64 so imported files round-trip exactly)
+    scores: np.ndarray  # [N] float64
     classes: np.ndarray  # [N] int16
     offsets: np.ndarray  # [T + 1] int64
     attrs: dict = field(default_factory=dict)
@@ -42,7 +42,7 @@ class Detections:
         def cat(i: int, shape: tuple, dtype) -> np.ndarray:
             parts = [np.asarray(f[i], dtype=dtype).reshape(shape) for f in per_frame]
             return np.concatenate(parts) if parts else np.zeros(shape, dtype)
-        return cls(cat(0, (-1, 4), np.float32), cat(1, (-1,), np.float32), cat(2, (-1,), np.int16), offsets, dict(attrs))
+        return cls(cat(0, (-1, 4), np.float64), cat(1, (-1,), np.float64), cat(2, (-1,), np.int16), offsets, dict(attrs))
 
 
 def write_detections(dets: Detections, path: str | Path) -> None:

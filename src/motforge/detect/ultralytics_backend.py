@@ -1,0 +1,62 @@
+"""`ultralytics`: a local YOLOv8/11 or RT-DETR ``.pt`` through Ultralytics' predict, streamed over the frames.
+
+Ultralytics downloads a model when given a bare name that is not a file; this backend refuses such names and sets
+the offline variables (YOLO_OFFLINE=True as a string, YOLO_AUTOINSTALL=False, a writable YOLO_CONFIG_DIR) before
+Ultralytics is imported.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from motforge.datasets.index import SequenceIndex
+from motforge.errors import MissingWeightsError
+
+
+def offline_environment() -> None:
+    os.environ["YOLO_OFFLINE"] = "True"
+    os.environ["YOLO_AUTOINSTALL"] = "False"
+    os.environ.setdefault("YOLO_CONFIG_DIR", os.path.join(tempfile.gettempdir(), "motforge-ultralytics"))
+    os.environ.setdefault("YOLO_VERBOSE", "False")
+
+
+def load_yolo(model_path: str | Path):
+    path = Path(model_path)
+    if not path.is_file():
+        raise MissingWeightsError(f"Ultralytics model not found: {path}. Give the path of a local .pt file (a bare name such as "
+                                  "'yolov8n.pt' would be downloaded, which motforge never does at run time).")
+    offline_environment()
+    try:
+        from ultralytics import RTDETR, YOLO
+    except ImportError as exc:
+        raise MissingWeightsError("the ultralytics backend needs the ultralytics package (pip install ultralytics)") from exc
+    return RTDETR(str(path)) if "rtdetr" in path.name.lower() else YOLO(str(path))
+
+
+def detect_ultralytics(index: SequenceIndex, settings: dict, score_threshold: float, progress: bool = True, timings: dict | None = None, model=None):
+    model = model if model is not None else load_yolo(settings["model"])
+    paths = [str(index.frame_path(t)) for t in range(1, index.seq_length + 1)]
+    position = {p: i for i, p in enumerate(paths)}
+    results: list = [None] * len(paths)
+    batch = int(settings["batch_size"])
+    start = time.perf_counter()
+    bar = tqdm(total=len(paths), desc=f"ultralytics {index.name}", disable=not progress, mininterval=2.0)
+    for i in range(0, len(paths), batch):
+        chunk = paths[i : i + batch]
+        for r in model.predict(source=chunk, conf=score_threshold, iou=float(settings["nms"]), classes=settings.get("classes"), device=settings.get("device", "cpu"),
+                               imgsz=settings.get("imgsz", 640), stream=True, save=False, verbose=False):
+            boxes = r.boxes
+            results[position[str(r.path)]] = (boxes.xyxy.cpu().numpy().astype(np.float32), boxes.conf.cpu().numpy().astype(np.float32), boxes.cls.cpu().numpy().astype(np.int16))
+        bar.update(len(chunk))
+    bar.close()
+    if timings is not None:
+        timings["model_seconds"] = time.perf_counter() - start
+    missing = [paths[i] for i, r in enumerate(results) if r is None]
+    if missing:
+        raise RuntimeError(f"Ultralytics returned no result for {missing[0]}")
+    return results, {"model": str(settings["model"]), "imgsz": settings.get("imgsz", 640), "nms": float(settings["nms"])}
