@@ -1,6 +1,8 @@
 """Box helpers shared by the detector backends: letterboxing, YOLOX grid decoding, NMS through torchvision."""
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 import torch
@@ -21,8 +23,10 @@ def letterbox(image: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, flo
     return np.ascontiguousarray(padded.transpose(2, 0, 1), dtype=np.float32), ratio
 
 
+@functools.lru_cache(maxsize=8)
 def yolox_grids(size: tuple[int, int], strides: tuple[int, ...] = YOLOX_STRIDES) -> tuple[np.ndarray, np.ndarray]:
-    """Grid cell offsets [A, 2] (x, y) and strides [A, 1] in the order YOLOX flattens its three heads."""
+    """Grid cell offsets [A, 2] (x, y) and strides [A, 1] in the order YOLOX flattens its three heads (cached per
+    input size: they are the same for every frame)."""
     grids, expanded = [], []
     height, width = size
     for stride in strides:
@@ -42,6 +46,19 @@ def decode_yolox(raw: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     out = raw.astype(np.float32).copy()
     out[:, :2] = (out[:, :2] + grids) * strides
     out[:, 2:4] = np.exp(out[:, 2:4]) * strides
+    return out
+
+
+def decode_candidates(raw: np.ndarray, size: tuple[int, int], score_threshold: float) -> np.ndarray:
+    """Decode only the anchors whose objectness can reach ``score_threshold`` (score = obj x cls <= obj): the same
+    result as decoding everything, without exponentiating thousands of background anchors per frame."""
+    grids, strides = yolox_grids(size)
+    if raw.shape[0] != grids.shape[0]:
+        raise ValueError(f"YOLOX output has {raw.shape[0]} anchors but a {size[1]}x{size[0]} input has {grids.shape[0]} (strides 8/16/32)")
+    keep = np.flatnonzero(raw[:, 4] >= score_threshold)
+    out = raw[keep].astype(np.float32)
+    out[:, :2] = (out[:, :2] + grids[keep]) * strides[keep]
+    out[:, 2:4] = np.exp(out[:, 2:4]) * strides[keep]
     return out
 
 

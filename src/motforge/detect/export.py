@@ -40,7 +40,11 @@ def export_yolo(indexes: list[SequenceIndex], out: str | Path) -> Path:
                         continue
                     lines.append(f"0 {(x1 + x2) / 2 / width:.6f} {(y1 + y2) / 2 / height:.6f} {(x2 - x1) / width:.6f} {(y2 - y1) / height:.6f}\n")
                 (labels / f"{stem}.txt").write_text("".join(lines))
-        yaml_lines = [f"path: {out.resolve()}"] + [f"{s}: images/{s}" for s in splits] + ["names:", "  0: person"]
+        # Ultralytics needs both a train and a val entry; a missing one falls back to the split that exists
+        train = "train" if "train" in splits else splits[0]
+        val = "val" if "val" in splits else train
+        yaml_lines = [f"path: {out.resolve()}", f"train: images/{train}", f"val: images/{val}"]
+        yaml_lines += [f"{s}: images/{s}" for s in splits if s not in ("train", "val")] + ["names:", "  0: person"]
         (tmp / "data.yaml").write_text("\n".join(yaml_lines) + "\n")
     return out / "data.yaml"
 

@@ -39,7 +39,9 @@ def load_yolo(model_path: str | Path):
 
 
 def detect_ultralytics(index: SequenceIndex, settings: dict, score_threshold: float, progress: bool = True, timings: dict | None = None, model=None):
+    load_start = time.perf_counter()
     model = model if model is not None else load_yolo(settings["model"])
+    load_seconds = time.perf_counter() - load_start
     paths = [str(index.frame_path(t)) for t in range(1, index.seq_length + 1)]
     position = {p: i for i, p in enumerate(paths)}
     results: list = [None] * len(paths)
@@ -56,6 +58,7 @@ def detect_ultralytics(index: SequenceIndex, settings: dict, score_threshold: fl
     bar.close()
     if timings is not None:
         timings["model_seconds"] = time.perf_counter() - start
+        timings["load_seconds"] = load_seconds
     missing = [paths[i] for i, r in enumerate(results) if r is None]
     if missing:
         raise RuntimeError(f"Ultralytics returned no result for {missing[0]}")

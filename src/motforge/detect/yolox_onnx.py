@@ -9,7 +9,7 @@ import numpy as np
 from tqdm import tqdm
 
 from motforge.datasets.index import SequenceIndex
-from motforge.detect.boxes import decode_yolox, letterbox, postprocess
+from motforge.detect.boxes import decode_candidates, letterbox, postprocess
 from motforge.errors import MissingWeightsError
 from motforge.io.frames import prefetch_frames
 
@@ -41,7 +41,9 @@ class YoloxOnnx:
 
 
 def detect_yolox(index: SequenceIndex, settings: dict, score_threshold: float, progress: bool = True, timings: dict | None = None):
+    load_start = time.perf_counter()
     model = YoloxOnnx(settings["model"], settings.get("device", "cpu"))
+    load_seconds = time.perf_counter() - load_start
     classes = settings.get("classes")
     results = []
     model_time = 0.0
@@ -51,8 +53,9 @@ def detect_yolox(index: SequenceIndex, settings: dict, score_threshold: float, p
         start = time.perf_counter()
         raw = model.session.run(None, {model.input_name: tensor[None]})[0][0]
         model_time += time.perf_counter() - start
-        boxes, scores, labels = postprocess(decode_yolox(raw, model.size), ratio, score_threshold, float(settings["nms"]), classes)
+        boxes, scores, labels = postprocess(decode_candidates(raw, model.size, score_threshold), ratio, score_threshold, float(settings["nms"]), classes)
         results.append((boxes, scores, labels))
     if timings is not None:
         timings["model_seconds"] = model_time
+        timings["load_seconds"] = load_seconds
     return results, {"model": str(model.path), "input_size": list(model.size), "nms": float(settings["nms"])}

@@ -1,0 +1,246 @@
+"""Detector backends: Ultralytics' real predict path, YOLOX decoding through onnxruntime, det_db and det.txt files."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from motforge.datasets.index import SequenceIndex, build_index
+from motforge.datasets.layouts import locate
+from motforge.detect.boxes import decode_yolox, letterbox, postprocess, yolox_grids
+from motforge.detect.files import det_db_key, det_db_lines, load_det_db
+from motforge.detect.stage import run_detector
+from motforge.detect.store import read_detections
+from motforge.errors import InputError, MissingWeightsError
+from motforge.synthdance.generate import SynthConfig, generate_sequence
+
+from conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> tuple[Path, SequenceIndex]:
+    root = tmp_path_factory.mktemp("data") / "synthdance"
+    cfg = SynthConfig(seed=2, sequences={"train": 0, "val": 1, "test": 0}, frames=4, width=160, height=96, dancers=(5, 5))
+    generate_sequence(root / "val" / "synthdance0001", "synthdance0001", cfg, progress=False)
+    return root, build_index(locate("synthdance", "synthdance", root, "val", "synthdance0001", ["val"]))
+
+
+# ------------------------------------------------------------------ Ultralytics
+
+def test_ultralytics_random_model_real_predict_path(dataset, tmp_path):
+    pytest.importorskip("ultralytics")
+    from motforge.detect.ultralytics_backend import offline_environment
+
+    offline_environment()
+    from ultralytics import YOLO
+
+    weights = tmp_path / "yolov8n-random.pt"
+    YOLO("yolov8n.yaml").save(str(weights))
+    _, index = dataset
+    two = SequenceIndex(**{**index.__dict__, "frame_files": index.frame_files[:2], "widths": index.widths[:2], "heights": index.heights[:2]})
+    cfg = {"backend": "ultralytics", "score_threshold": 0.0, "ultralytics": {"model": str(weights), "nms": 0.7, "classes": None, "batch_size": 2, "imgsz": 160}}
+    dets = run_detector(two, cfg, tmp_path / "detections.h5", progress=False)
+    stored = read_detections(tmp_path / "detections.h5")
+    assert stored.num_frames == 2 and stored.attrs["backend"] == "ultralytics" and stored.attrs["model"] == str(weights)
+    assert len(stored.scores) == len(dets.scores)
+    if len(stored.scores):  # a random head may or may not fire; when it does, boxes are in original pixels
+        assert stored.boxes[:, 2].max() <= 160 + 1 and stored.scores.min() >= 0.0
+    import os
+
+    assert os.environ["YOLO_OFFLINE"] == "True" and os.environ["YOLO_AUTOINSTALL"] == "False"
+
+
+def test_ultralytics_bare_name_is_refused(dataset, tmp_path):
+    _, index = dataset
+    cfg = {"backend": "ultralytics", "score_threshold": 0.05, "ultralytics": {"model": "yolov8n.pt", "nms": 0.7, "classes": [0], "batch_size": 2}}
+    with pytest.raises(MissingWeightsError, match="never does at run time"):
+        run_detector(index, cfg, tmp_path / "d.h5", progress=False)
+    assert not (tmp_path / "d.h5").exists()
+
+
+def test_train_detector_then_detect_with_it(dataset, tmp_path):
+    """Export -> 1 epoch of a random yolov8n on 4 frames (CPU, offline) -> the ultralytics backend uses best.pt."""
+    pytest.importorskip("ultralytics")
+    root, index = dataset
+    index_path = tmp_path / "index.h5"
+    from motforge.datasets.index import write_index
+
+    write_index(index, index_path)
+    assert run_cli("export", "yolo", "--index", index_path, "--out", tmp_path / "yolo").returncode == 0
+    labels = sorted((tmp_path / "yolo" / "labels" / "val").iterdir())
+    assert len(labels) == 4 and labels[0].read_text().startswith("0 ")
+    assert (tmp_path / "yolo" / "images" / "val" / "synthdance0001_00000001.jpg").is_symlink()
+    result = run_cli("train-detector", "--data", tmp_path / "yolo" / "data.yaml", "--train-config",
+                     json.dumps({"model": "yolov8n.yaml", "epochs": 1, "imgsz": 64, "batch": 4, "workers": 0, "val": False}), "--out", tmp_path / "detector")
+    assert result.returncode == 0, result.stderr[-2000:]
+    cfg = {"backend": "ultralytics", "score_threshold": 0.0, "ultralytics": {"model": str(tmp_path / "detector" / "best.pt"), "nms": 0.7, "classes": None, "batch_size": 4, "imgsz": 64}}
+    assert run_detector(index, cfg, tmp_path / "d.h5", progress=False).num_frames == 4
+
+
+# ------------------------------------------------------------------ YOLOX (ONNX)
+
+def _yolox_onnx(path: Path, size: tuple[int, int], raw: np.ndarray) -> None:
+    """A tiny ONNX model with YOLOX's output layout: images [1,3,H,W] -> output [1, A, 5+C] (a fixed tensor here)."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    const = helper.make_node("Constant", [], ["raw"], value=numpy_helper.from_array(raw[None].astype(np.float32)))
+    zero = helper.make_node("ReduceSum", ["images"], ["summed"], keepdims=0)
+    scale = helper.make_node("Mul", ["summed", "zero_f"], ["nothing"])
+    add = helper.make_node("Add", ["raw", "nothing"], ["output"])
+    graph = helper.make_graph(
+        [const, zero, scale, add], "yolox_layout",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, size[0], size[1]])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, raw.shape[0], raw.shape[1]])],
+        initializer=[numpy_helper.from_array(np.array(0.0, np.float32), "zero_f")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+
+
+def _encode(cx: float, cy: float, w: float, h: float, anchor: int, size: tuple[int, int], raw: np.ndarray, obj: float, cls: float) -> None:
+    grids, strides = yolox_grids(size)
+    s = strides[anchor, 0]
+    raw[anchor, :4] = [cx / s - grids[anchor, 0], cy / s - grids[anchor, 1], np.log(w / s), np.log(h / s)]
+    raw[anchor, 4] = obj
+    raw[anchor, 5] = cls
+
+
+def test_yolox_decoding_letterbox_and_nms(dataset, tmp_path):
+    pytest.importorskip("onnxruntime")
+    size = (64, 96)  # network input h, w
+    anchors = sum((size[0] // s) * (size[1] // s) for s in (8, 16, 32))
+    raw = np.zeros((anchors, 6), np.float32)
+    raw[:, 2:4] = 0.0
+    # known boxes in network pixels; the frame is 160x96 -> ratio min(64/96, 96/160) = 0.6
+    _encode(30, 20, 12, 24, 10, size, raw, obj=0.9, cls=0.9)  # box A, score 0.81
+    _encode(31, 21, 12, 24, 11, size, raw, obj=0.8, cls=0.8)  # overlaps A, score 0.64 -> removed by NMS
+    _encode(70, 40, 16, 30, 100, size, raw, obj=0.5, cls=0.5)  # box B, score 0.25
+    _encode(10, 10, 4, 4, 5, size, raw, obj=0.1, cls=0.2)  # score 0.02 < threshold
+    model = tmp_path / "yolox.onnx"
+    _yolox_onnx(model, size, raw)
+    _, index = dataset
+    cfg = {"backend": "yolox", "score_threshold": 0.05, "yolox": {"model": str(model), "nms": 0.7, "classes": None}}
+    dets = run_detector(index, cfg, tmp_path / "d.h5", progress=False)
+    boxes, scores, _ = dets.frame(1)
+    order = np.argsort(-scores)
+    ratio = 0.6
+    expected = np.array([[24, 8, 36, 32], [62, 25, 78, 55]]) / ratio
+    assert np.allclose(boxes[order], expected, atol=1e-3)
+    assert np.allclose(scores[order], [0.81, 0.25], atol=1e-5)
+    assert read_detections(tmp_path / "d.h5").attrs["input_size"] == "[64, 96]"
+
+
+def test_letterbox_pads_with_114_bottom_right():
+    image = np.zeros((50, 100, 3), np.uint8)
+    tensor, ratio = letterbox(image, (64, 64))
+    assert ratio == 0.64 and tensor.shape == (3, 64, 64)
+    assert tensor[:, :32, :].max() == 0 and tensor[:, 33:, :].min() == 114
+
+
+def test_decode_rejects_wrong_anchor_count():
+    with pytest.raises(ValueError, match="anchors"):
+        decode_yolox(np.zeros((5, 6)), (64, 64))
+
+
+def test_postprocess_class_filter():
+    decoded = np.array([[10, 10, 4, 4, 0.9, 0.9, 0.1], [30, 30, 4, 4, 0.9, 0.1, 0.9]], np.float32)
+    boxes, scores, labels = postprocess(decoded, 1.0, 0.05, 0.7, classes=[1])
+    assert labels.tolist() == [1] and np.allclose(boxes, [[28, 28, 32, 32]])
+
+
+# ------------------------------------------------------------------ det_db and det.txt
+
+def _det_db(root: Path, index: SequenceIndex) -> dict:
+    keys = [det_db_key(index, t, root) for t in range(1, index.seq_length + 1)]
+    return {keys[0]: ["618.0,270.5,138.0,289.0,0.94\n", "10.25,20.0,30.0,40.0,0.0513\n"], keys[1]: [], keys[2]: ["1.0,2.0,3.0,4.0,0.5\n"], keys[3]: []}
+
+
+def test_det_db_keys_look_like_motrv2(dataset):
+    root, index = dataset
+    assert det_db_key(index, 7 if index.seq_length >= 7 else 3, root) == "synthdance/val/synthdance0001/img1/00000003.txt"
+    assert det_db_key(index, 1, root, prefix="DanceTrack") == "DanceTrack/val/synthdance0001/img1/00000001.txt"
+
+
+def test_det_db_round_trip_is_identical(dataset, tmp_path):
+    root, index = dataset
+    source = tmp_path / "det_db.json"
+    source.write_text(json.dumps(_det_db(root, index), sort_keys=True) + "\n")
+    cfg = {"backend": "file", "score_threshold": 0.05, "file": {"format": "det_db", "path": str(source), "prefix": ""}}
+    run_detector(index, cfg, tmp_path / "detections.h5", dataset_root=root, progress=False)
+    from motforge.datasets.index import write_index
+
+    write_index(index, tmp_path / "index.h5")
+    result = run_cli("export", "det-db", "--index", tmp_path / "index.h5", "--detections", tmp_path / "detections.h5", "--root", root, "--out", tmp_path / "out.json")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out.json").read_text() == source.read_text()
+
+
+def test_det_db_six_fields_with_class_accepted(dataset, tmp_path):
+    root, index = dataset
+    db = _det_db(root, index)
+    first = det_db_key(index, 1, root)
+    db[first] = ["1.0,2.0,3.0,4.0,0.9,0\n"]
+    (tmp_path / "db.json").write_text(json.dumps(db))
+    cfg = {"backend": "file", "score_threshold": 0.05, "file": {"format": "det_db", "path": str(tmp_path / "db.json"), "prefix": ""}}
+    dets = run_detector(index, cfg, tmp_path / "d.h5", dataset_root=root, progress=False)
+    assert dets.frame(1)[0].tolist() == [[1.0, 2.0, 4.0, 6.0]]
+
+
+@pytest.mark.parametrize(
+    "entry, words",
+    [
+        (["1.0,2.0,3.0,0.9\n"], "entry 1: 4 fields"),
+        (["1.0,2.0,3.0,4.0,0.9\n", "1.0,2.0,x,4.0,0.9\n"], "entry 2: non-numeric"),
+        (["1.0,2.0,0.0,4.0,0.9\n"], "non-positive box size"),
+        ("1.0,2.0,3.0,4.0,0.9", "must be a list"),
+    ],
+)
+def test_malformed_det_db_names_key_and_entry(dataset, tmp_path, entry, words):
+    root, index = dataset
+    db = _det_db(root, index)
+    key = det_db_key(index, 3, root)
+    db[key] = entry
+    (tmp_path / "db.json").write_text(json.dumps(db))
+    cfg = {"backend": "file", "score_threshold": 0.05, "file": {"format": "det_db", "path": str(tmp_path / "db.json"), "prefix": ""}}
+    with pytest.raises(InputError) as info:
+        run_detector(index, cfg, tmp_path / "d.h5", dataset_root=root, progress=False)
+    assert key in str(info.value) and words in str(info.value)
+    assert not (tmp_path / "d.h5").exists()
+
+
+def test_det_db_missing_frame_key(dataset, tmp_path):
+    root, index = dataset
+    db = _det_db(root, index)
+    del db[det_db_key(index, 4, root)]
+    (tmp_path / "db.json").write_text(json.dumps(db))
+    cfg = {"backend": "file", "score_threshold": 0.05, "file": {"format": "det_db", "path": str(tmp_path / "db.json"), "prefix": ""}}
+    with pytest.raises(InputError, match="00000004.txt"):
+        run_detector(index, cfg, tmp_path / "d.h5", dataset_root=root, progress=False)
+
+
+def test_det_txt_import_and_errors(dataset, tmp_path):
+    root, index = dataset
+    det = Path(index.img_dir).parent / "det" / "det.txt"
+    det.parent.mkdir(exist_ok=True)
+    det.write_text("1,-1,10,20,30,40,0.9,-1,-1,-1\n1,-1,50,20,30,40,0.03,-1,-1,-1\n3,-1,1,2,3,4,0.5,-1,-1,-1\n")
+    cfg = {"backend": "file", "score_threshold": 0.05, "file": {"format": "det_txt", "path": "", "prefix": ""}}
+    dets = run_detector(index, cfg, tmp_path / "d.h5", progress=False)
+    assert dets.frame(1)[0].tolist() == [[10, 20, 40, 60]] and len(dets.frame(2)[0]) == 0 and dets.frame(3)[1].tolist() == [0.5]
+    det.write_text("1,-1,10,20,30,40,0.9,-1,-1,-1\n9,-1,1,2,3,4,0.5,-1,-1,-1\n")
+    with pytest.raises(InputError, match=f"{det}:2: frame 9 outside 1..4"):
+        run_detector(index, cfg, tmp_path / "d2.h5", progress=False)
+    det.unlink()
+
+
+def test_det_db_lines_format():
+    assert det_db_lines(np.array([[618.0, 270.5, 756.0, 559.5]]), np.array([0.94])) == ["618.0,270.5,138.0,289.0,0.94\n"]
+
+
+def test_load_det_db_rejects_broken_json(tmp_path):
+    (tmp_path / "db.json").write_text('{"a": [\n  "1,2,3,4,0.5\\n",\n}')
+    with pytest.raises(InputError, match="db.json:3"):
+        load_det_db(tmp_path / "db.json")
