@@ -14,7 +14,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 $(BIN)/.motforge-installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q $(TORCH_PINS)
-	$(BIN)/python -m pip install -q -e '.[test,depth,slurm]'
+	$(BIN)/python -m pip install -q -e '.[test,depth,detect,slurm]'
 	SAM2_BUILD_CUDA=0 $(BIN)/python -m pip install -q --no-build-isolation 'sam2>=1.1.0'
 	touch $@
 

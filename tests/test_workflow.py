@@ -68,7 +68,7 @@ def test_detector_parameter_change_reruns_detection_onwards(tiny_run, tmp_path):
     changed = tmp_path / "changed.yaml"
     changed.write_text(TINY.replace("    synth:", "    detector: {score_threshold: 0.2}\n    synth:"))
     result = run_snakemake(tiny_run, "-n", configfile=changed)
-    assert _jobs(result.stdout) == {"detect": 2, "track": 2, "evaluate": 1, "headline": 1, "all": 1}
+    assert _jobs(result.stdout) == {"detect": 3, "det_db": 1, "detections_quality": 1, "track": 2, "evaluate": 1, "headline": 1, "all": 1}
 
 
 def test_lint_is_clean():

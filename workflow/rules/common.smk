@@ -93,11 +93,12 @@ def detect_inputs(wildcards):
     return inputs
 
 
-def detector_settings(ds, input):
-    """The detector block, pointing the ultralytics backend at the trained weights when there are any."""
+def detector_settings(ds):
+    """The detector block, pointing the ultralytics backend at the trained weights when the dataset trains its own.
+    (A function of the config alone, not of ``input``: Snakemake compares such params when it builds the DAG.)"""
     settings = json.loads(as_json(DATASETS[ds]["detector"]))
-    if "trained" in input.keys():
-        settings["ultralytics"]["model"] = f"{input.trained}/best.pt"
+    if settings["train"]["enabled"]:
+        settings["ultralytics"]["model"] = f"{RESULTS}/{ds}/detector/best.pt"
     return settings
 
 

@@ -7,7 +7,7 @@ rule detect:
     output:
         seq_path("{ds}", "{seq}", "detections.h5"),
     params:
-        detector=lambda wc, input: as_json(detector_settings(wc.ds, input)),
+        detector=lambda wc: as_json(detector_settings(wc.ds)),
         root=lambda wc: DATASETS[wc.ds]["root"],
         progress=PROGRESS,
     conda:
