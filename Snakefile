@@ -14,6 +14,7 @@ include: "workflow/rules/depth.smk"
 include: "workflow/rules/masks.smk"
 include: "workflow/rules/labels.smk"
 include: "workflow/rules/detect.smk"
+include: "workflow/rules/train.smk"
 include: "workflow/rules/track.smk"
 include: "workflow/rules/evaluate.smk"
 

@@ -120,6 +120,25 @@ def cmd_track(args: argparse.Namespace) -> None:
         from motforge.track.run import track_oracle
 
         arrays = track_oracle(index)
+    elif family == "dense":
+        import torch
+
+        from motforge.detect.store import read_detections
+        from motforge.model.dense import DenseConfig, DenseTracker
+        from motforge.track.dense_tracker import DenseTrackParams
+        from motforge.track.run import track_dense
+        from motforge.train.frame_cache import open_frame_cache
+        from motforge.train.trainer import load_checkpoint
+
+        if not args.checkpoint or not args.frames:
+            raise MotforgeError("the dense family needs --checkpoint and --frames")
+        state = load_checkpoint(args.checkpoint)
+        model = DenseTracker(DenseConfig(**json.loads(state["dense_config"])))
+        model.load_state_dict(state["model"])
+        torch.set_num_threads(int(args.model_config.get("train", {}).get("threads", 2)))
+        params = DenseTrackParams(**args.model_config["track"])
+        proposals = read_detections(args.detections) if params.proposals == "detections" and args.detections else None
+        arrays = track_dense(index, open_frame_cache(args.frames), model, params, proposals=proposals, progress=not args.no_progress)
     elif family == "bytetrack":
         from motforge.detect.store import read_detections
         from motforge.track.bytetrack import ByteTrackParams
@@ -133,6 +152,52 @@ def cmd_track(args: argparse.Namespace) -> None:
         raise MotforgeError(f"unknown model family {family!r}")
     write_results(args.out, *arrays)
     print(f"{index.name}: {len(arrays[0])} rows, {len(set(arrays[1].tolist()))} ids -> {args.out}")
+
+
+def cmd_frames(args: argparse.Namespace) -> None:
+    from motforge.datasets.index import read_index
+    from motforge.train.frame_cache import write_frame_cache
+
+    index = read_index(args.index)
+    write_frame_cache(index, args.width, args.height, args.out, progress=not args.no_progress)
+    print(f"{index.name}: {index.seq_length} frames cached at {args.width}x{args.height} -> {args.out}")
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from motforge.depth.teacher import resolve_device
+    from motforge.train.clips import SequenceFiles
+    from motforge.train.trainer import train_dense
+
+    n = len(args.index)
+    def aligned(values, name):
+        if values and len(values) != n:
+            raise MotforgeError(f"train needs one --{name} per --index")
+        return values or [None] * n
+
+    sequences = [SequenceFiles(i, f, b, d, p) for i, f, b, d, p in zip(args.index, aligned(args.frames, "frames"), aligned(args.depth_bins, "depth-bins"),
+                                                                        aligned(args.instance_depth, "instance-depth"), aligned(args.detections, "detections"))]
+    device = str(resolve_device(args.model_config["train"].get("device", "auto")))
+    summary = train_dense(sequences, args.model_config, args.bins_config, args.out, args.resume, device=device, progress=not args.no_progress)
+    print(f"trained {summary['steps']} steps (resumed from {summary['resumed_from']}), data wait {summary['data_wait_share']:.1%} -> {args.out}")
+
+
+def cmd_ablation(args: argparse.Namespace) -> None:
+    from motforge.train.ablation import write_ablation
+
+    table = write_ablation(args.eval_dir, args.name, args.out)
+    print(table)
+
+
+def cmd_submission(args: argparse.Namespace) -> None:
+    import zipfile
+
+    from motforge.io.atomic import atomic_path
+
+    with atomic_path(args.out) as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path in args.tracks:
+                archive.write(path, arcname=Path(path).name)
+    print(f"{len(args.tracks)} result files -> {args.out}")
 
 
 def cmd_eval_gt(args: argparse.Namespace) -> None:
@@ -300,6 +365,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index", type=Path, required=True)
     p.add_argument("--detections", type=Path)
     p.add_argument("--model-config", type=_json, required=True, help="model config block as JSON")
+    p.add_argument("--checkpoint", type=Path, help="dense: trained checkpoint.pt")
+    p.add_argument("--frames", type=Path, help="dense: the sequence's frame cache at the model's input size")
+    p.add_argument("--out", type=Path, required=True)
+
+    p = add("frames", cmd_frames, "cache a sequence's decoded frames at a training resolution (uint8 zarr)")
+    p.add_argument("--index", type=Path, required=True)
+    p.add_argument("--width", type=int, required=True)
+    p.add_argument("--height", type=int, required=True)
+    p.add_argument("--out", type=Path, required=True)
+
+    p = add("train", cmd_train, "train a dense model from the caches (resumes from --resume/last.pt after a kill)")
+    p.add_argument("--index", type=Path, nargs="+", required=True)
+    p.add_argument("--frames", type=Path, nargs="+", required=True)
+    p.add_argument("--depth-bins", type=Path, nargs="*")
+    p.add_argument("--instance-depth", type=Path, nargs="*")
+    p.add_argument("--detections", type=Path, nargs="*")
+    p.add_argument("--model-config", type=_json, required=True)
+    p.add_argument("--bins-config", type=_json, required=True, help="labels.depth_bins block as JSON")
+    p.add_argument("--resume", type=Path, required=True, help="folder for the rolling resume checkpoint")
+    p.add_argument("--out", type=Path, required=True)
+
+    p = add("ablation", cmd_ablation, "collect evaluation folders of ablation runs into a mean/std table and a plot")
+    p.add_argument("--eval-dir", type=Path, nargs="+", required=True)
+    p.add_argument("--name", nargs="+", required=True, help="variant name per --eval-dir (runs of one variant share a name)")
+    p.add_argument("--out", type=Path, required=True, help="ablation.csv (a .png is written beside it)")
+
+    p = add("submission", cmd_submission, "zip result files (one <seq>.txt each) for the DanceTrack/SportsMOT servers")
+    p.add_argument("--tracks", type=Path, nargs="+", required=True)
     p.add_argument("--out", type=Path, required=True)
 
     p = add("eval-gt", cmd_eval_gt, "write the TrackEval GT folder and seqmap for a set of sequences")

@@ -41,6 +41,10 @@ def _fill_defaults(instance: Any, schema: dict, root: dict) -> None:
             instance[key] = copy.deepcopy(sub_resolved["default"])
         if key in instance:
             _fill_defaults(instance[key], sub_resolved, root)
+    for branch in schema.get("allOf", []):
+        condition = branch.get("if")
+        if condition is not None and jsonschema.Draft202012Validator({**condition, "$defs": root.get("$defs", {})}).is_valid(instance):
+            _fill_defaults(instance, branch.get("then", {}), root)
     extra = schema.get("additionalProperties")
     if isinstance(extra, dict):
         for key, value in instance.items():
@@ -50,9 +54,11 @@ def _fill_defaults(instance: Any, schema: dict, root: dict) -> None:
 
 def _key_path(error: jsonschema.ValidationError) -> str:
     parts = [str(p) for p in error.absolute_path]
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set(error.schema.get("properties", {}))
-        unknown = [k for k in error.instance if k not in allowed]
+    if error.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(error.instance, dict):
+        unknown = [k for k in error.instance if repr(k) in error.message or f"'{k}'" in error.message]
+        if not unknown:
+            allowed = set(error.schema.get("properties", {}))
+            unknown = [k for k in error.instance if k not in allowed]
         if unknown:
             parts.append(unknown[0])
     if error.validator == "required":
@@ -62,7 +68,7 @@ def _key_path(error: jsonschema.ValidationError) -> str:
 
 
 def _message(error: jsonschema.ValidationError) -> str:
-    if error.validator == "additionalProperties":
+    if error.validator in ("additionalProperties", "unevaluatedProperties"):
         return "unknown key (check its spelling; allowed keys are listed in workflow/schemas/config.schema.yaml)"
     if error.validator == "enum":
         return f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
@@ -144,7 +150,23 @@ def _cross_checks(config: dict, base_dir: Path) -> None:
             needs_images = [m for m in ds["models"] if models[m]["family"] != "oracle"]
             if needs_images:
                 raise ConfigError(f"{key}.models", f"annotation_only datasets have no images to run {needs_images} on")
+    for name, ds in config["datasets"].items():
+        for model_name in ds["models"]:
+            model = models[model_name]
+            if model["family"] != "dense":
+                continue
+            key = f"models.{model_name}.components"
+            if model["components"]["spatial_adapter"] and ds["depth"]["backend"] == "none":
+                raise ConfigError(f"{key}.spatial_adapter", f"needs depth labels, but datasets.{name}.depth.backend is none")
+            if model["components"]["instance_depth"] and ds["masks"]["backend"] == "none":
+                raise ConfigError(f"{key}.instance_depth", f"needs instance-depth labels, but datasets.{name}.masks.backend is none")
+            if "train" not in ds["splits"] or "train" not in ds["gt_splits"]:
+                raise ConfigError(f"datasets.{name}.splits", f"model {model_name!r} trains on the train split, which must be listed with GT")
+            if model["histogram_bins"] != ds["labels"]["instance_depth"]["histogram_bins"]:
+                raise ConfigError(f"models.{model_name}.histogram_bins", f"differs from datasets.{name}.labels.instance_depth.histogram_bins")
     for name, model in models.items():
+        if model.get("family") == "dense" and model["pretrained"] and not (base_dir / model["pretrained"]).is_file():
+            raise ConfigError(f"models.{name}.pretrained", f"backbone weights {model['pretrained']!r} not found")
         if model.get("family") == "bytetrack" and model["track_low"] > model["track_high"]:
             raise ConfigError(f"models.{name}.track_low", f"{model['track_low']} is above track_high {model['track_high']}")
 

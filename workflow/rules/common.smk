@@ -27,9 +27,38 @@ def _sequences(name, ds):
 SEQUENCES = {name: _sequences(name, ds) for name, ds in DATASETS.items()}
 
 
+def _merge(base, override):
+    merged = json.loads(json.dumps(base))
+    for key, value in override.items():
+        merged[key] = _merge(merged.get(key, {}), value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+    return merged
+
+
+def _ablation_models():
+    """Models of the ablation table, generated from the base model: '<base>__<variant>__s<seed>'."""
+    ab = config["ablation"]
+    base = MODELS.get(ab["base_model"])
+    runs = {}
+    if base is None or base["family"] != "dense":
+        return runs
+    variants = {"full": {}, **ab["variants"]}
+    for variant, override in variants.items():
+        for seed in ab["seeds"]:
+            model = _merge(base, override)
+            model["train"]["seed"] = seed
+            if ab["steps"]:
+                model["train"]["steps"] = ab["steps"]
+            runs[f"{ab['base_model']}__{variant}__s{seed}"] = (variant, model)
+    return runs
+
+
+ABLATION = _ablation_models()
+MODELS.update({name: model for name, (_, model) in ABLATION.items()})
+
+
 wildcard_constraints:
     ds="|".join(DATASETS) or "NONE",
-    model="|".join(MODELS) or "NONE",
+    model="|".join(sorted(MODELS, key=len, reverse=True)) or "NONE",
     seq=r"[A-Za-z0-9._-]+",
 
 
@@ -135,12 +164,51 @@ def prepare_inputs(wildcards):
     return [str(f) for f in files if f.exists()]
 
 
+def frames_cache(ds, seq, model):
+    size = MODELS[model]["input"]
+    return seq_path(ds, seq, f"frames_{size['width']}x{size['height']}.zarr")
+
+
+def train_sequences(ds):
+    return [seq for seq, split in SEQUENCES[ds].items() if split == "train"]
+
+
+def train_inputs(wildcards):
+    """What a dense model's enabled components read from the caches of the train split."""
+    ds, model = wildcards.ds, MODELS[wildcards.model]
+    seqs = train_sequences(ds)
+    inputs = {"index": [seq_path(ds, s, "index.h5") for s in seqs], "frames": [frames_cache(ds, s, wildcards.model) for s in seqs]}
+    if model["components"]["spatial_adapter"]:
+        inputs["depth_bins"] = [seq_path(ds, s, "depth_bins.zarr") for s in seqs]
+    if model["components"]["instance_depth"]:
+        inputs["instance_depth"] = [seq_path(ds, s, "instance_depth.h5") for s in seqs]
+    if model["components"]["pseudo_labels"]:
+        inputs["detections"] = [seq_path(ds, s, "detections.h5") for s in seqs]
+    return inputs
+
+
+def optional_list(flag, name):
+    """Command-line part for an optional list input of the train rule."""
+    return lambda wildcards, input: f"{flag} " + " ".join(f"'{p}'" for p in input[name]) if name in input.keys() else ""
+
+
 def track_inputs(wildcards):
+    model = MODELS[wildcards.model]
     inputs = {"index": seq_path(wildcards.ds, wildcards.seq, "index.h5")}
-    if MODELS[wildcards.model]["family"] == "bytetrack":
+    if model["family"] == "bytetrack" or (model["family"] == "dense" and model["track"]["proposals"] == "detections"):
         inputs["detections"] = seq_path(wildcards.ds, wildcards.seq, "detections.h5")
+    if model["family"] == "dense":
+        inputs["checkpoint"] = f"{RESULTS}/{wildcards.ds}/models/{wildcards.model}/checkpoint.pt"
+        inputs["frames"] = frames_cache(wildcards.ds, wildcards.seq, wildcards.model)
     return inputs
 
 
 def detections_arg(wildcards, input):
-    return f"--detections {input.detections}" if "detections" in input.keys() else ""
+    args = f"--detections '{input.detections}'" if "detections" in input.keys() else ""
+    if "checkpoint" in input.keys():
+        args += f" --checkpoint '{input.checkpoint}' --frames '{input.frames}'"
+    return args
+
+
+def test_sequences(ds):
+    return [seq for seq, split in SEQUENCES[ds].items() if split == "test"]

@@ -20,6 +20,26 @@ rule track:
     resources:
         mem_mb=resource("track", "mem_mb"),
         runtime=resource("track", "runtime"),
+        gpu=lambda wc: resource("track", "gpu") if MODELS[wc.model]["family"] == "dense" else 0,
     shell:
         "python -m motforge track --index {input.index:q} {params.detections} --model-config {params.model:q}"
         " --out {output:q} {params.progress} > {log:q} 2>&1"
+
+
+rule submission:
+    input:
+        lambda wc: [f"{RESULTS}/{wc.ds}/tracks/{wc.model}/{seq}.txt" for seq in test_sequences(wc.ds)],
+    output:
+        f"{RESULTS}/{{ds}}/submission/{{model}}.zip",
+    conda:
+        "../../envs/eval.yaml"
+    log:
+        f"{LOGS}/{{ds}}/track/{{model}}/submission.log",
+    benchmark:
+        f"{LOGS}/{{ds}}/track/{{model}}/submission.bench.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    shell:
+        "python -m motforge submission --tracks {input:q} --out {output:q} > {log:q} 2>&1"

@@ -35,3 +35,30 @@ def track_oracle(index: SequenceIndex) -> ResultArrays:
     x, y, w, h = (gt[k][keep].astype(np.float64) for k in ("x", "y", "w", "h"))
     ids = gt["id"][keep].astype(np.int64)
     return gt["frame"][keep].astype(np.int64), ids, np.stack([x, y, x + w, y + h], axis=1), np.ones(len(ids))
+
+
+def track_dense(index: SequenceIndex, frames, model, params, proposals: Detections | None = None, progress: bool = True) -> ResultArrays:
+    """The dense model's online tracker over a sequence read from its frame cache (input resolution); boxes are
+    scaled back to original pixels."""
+    import torch
+
+    from motforge.track.dense_tracker import DenseOnlineTracker
+
+    width, height = frames.attrs["size"]
+    sx, sy = index.width / width, index.height / height
+    scale = np.array([sx, sy, sx, sy])
+    tracker = DenseOnlineTracker(model, params)
+    out_frames, ids, boxes, scores = [], [], [], []
+    for t in tqdm(range(1, index.seq_length + 1), desc=f"track {index.name}", disable=not progress, mininterval=2.0):
+        image = torch.from_numpy(np.ascontiguousarray(frames[t - 1].transpose(2, 0, 1)))
+        given = None
+        if proposals is not None:
+            b, s, _ = proposals.frame(t)
+            given = (b / scale, s)
+        for ident, box, score in tracker.step(image, given):
+            out_frames.append(t)
+            ids.append(ident)
+            boxes.append(box * scale)
+            scores.append(score)
+    return (np.asarray(out_frames, dtype=np.int64), np.asarray(ids, dtype=np.int64),
+            np.asarray(boxes, dtype=np.float64).reshape(-1, 4), np.asarray(scores, dtype=np.float64))

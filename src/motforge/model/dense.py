@@ -1,0 +1,85 @@
+"""The `dense` tracker model: every seed contribution is a module behind a switch in the model config."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+
+from motforge.model.association import LearnableAssociation
+from motforge.model.backbone import BackboneFPN
+from motforge.model.detection_head import DenseHead, decode_boxes, location_grid
+from motforge.model.embedding import ConsistentFeatureMLP, EmbeddingHead, InstanceDepthHead, pool
+from motforge.model.spatial_adapter import SpatialAdapter
+from motforge.model.temporal_adapter import TemporalAdapter
+
+MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+COMPONENTS = ("spatial_adapter", "identity_adapter", "quasi_dense", "instance_depth", "temporal_adapter", "learnable_association", "pseudo_labels")
+
+
+@dataclass
+class DenseConfig:
+    backbone: str = "small"
+    pretrained: str = ""
+    channels: int = 64
+    embed_dim: int = 128
+    num_bins: int = 150
+    d_min: float = 1e-3
+    d_max: float = 256.0
+    histogram_bins: int = 25
+    components: dict = field(default_factory=lambda: {c: True for c in COMPONENTS})
+
+    def on(self, name: str) -> bool:
+        return bool(self.components.get(name, False))
+
+
+@dataclass
+class FrameOutputs:
+    feats: list[torch.Tensor]
+    logits: torch.Tensor  # [B, h, w]
+    boxes: torch.Tensor  # [B, h, w, 4] xyxy
+    depth_dense: torch.Tensor | None
+    depth_logits: torch.Tensor | None
+    depth_expected: torch.Tensor | None
+
+
+class DenseTracker(nn.Module):
+    def __init__(self, cfg: DenseConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.backbone = BackboneFPN(cfg.backbone, cfg.channels, cfg.pretrained)
+        self.head = DenseHead(cfg.channels)
+        self.spatial = SpatialAdapter(cfg.channels, cfg.num_bins, cfg.d_min, cfg.d_max) if cfg.on("spatial_adapter") else None
+        self.embed = EmbeddingHead(cfg.channels, cfg.embed_dim, depth_fusion=self.spatial is not None)
+        self.identity = ConsistentFeatureMLP(cfg.embed_dim) if cfg.on("identity_adapter") else None
+        self.instance_depth = InstanceDepthHead(cfg.channels, cfg.histogram_bins) if cfg.on("instance_depth") else None
+        self.temporal = TemporalAdapter(cfg.embed_dim) if cfg.on("temporal_adapter") else None
+        self.association = LearnableAssociation(cfg.embed_dim) if cfg.on("learnable_association") else None
+        self.register_buffer("mean", MEAN.clone(), persistent=False)
+        self.register_buffer("std", STD.clone(), persistent=False)
+
+    def frames(self, images: torch.Tensor) -> FrameOutputs:
+        """images [B, 3, H, W] uint8 or float in 0..255 (RGB) -> dense outputs."""
+        x = (images.float() / 255.0 - self.mean) / self.std
+        feats = self.backbone(x)
+        logits, ltrb = self.head(feats[0])
+        grid = location_grid(logits.shape[1], logits.shape[2], logits.device)
+        dense = depth_logits = expected = None
+        if self.spatial is not None:
+            dense, depth_logits, expected = self.spatial(feats)
+        return FrameOutputs(feats, logits, decode_boxes(ltrb, grid), dense, depth_logits, expected)
+
+    def roi_embeddings(self, out: FrameOutputs, boxes: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Embeddings [N, D] of per-image boxes, and the RoI features used by the instance-depth head."""
+        roi = pool(out.feats[0], boxes)
+        roi_dense = roi_depth = None
+        if out.depth_dense is not None and out.depth_expected is not None:
+            roi_dense = pool(out.depth_dense, boxes)
+            roi_depth = pool(out.depth_expected[:, None], boxes).mean(dim=(1, 2, 3))
+        return self.embed(roi, roi_dense, roi_depth), roi
+
+    def expected_depth_at(self, out: FrameOutputs, boxes: list[torch.Tensor]) -> torch.Tensor | None:
+        if out.depth_expected is None:
+            return None
+        return pool(out.depth_expected[:, None], boxes).mean(dim=(1, 2, 3))

@@ -1,0 +1,1 @@
+"""Training the `dense` tracker from the cached pseudo labels: clips, losses, the training loop, checkpoints."""

@@ -1,0 +1,64 @@
+"""The ablation table: headline metrics of every run, grouped by variant, as mean and standard deviation over
+seeds (run-to-run HOTA varies by about a point on DanceTrack, so single runs prove little), plus a bar plot."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from motforge.evaluate.headline import Headline
+from motforge.io.atomic import atomic_path
+
+METRICS = ("HOTA", "AssA", "DetA", "IDF1", "MOTA")
+
+
+def write_ablation(eval_dirs: list[Path], names: list[str], out: str | Path) -> str:
+    if len(eval_dirs) != len(names):
+        raise ValueError("one name per evaluation folder")
+    runs: dict[str, list[Headline]] = {}
+    for folder, name in zip(eval_dirs, names):
+        runs.setdefault(name, []).append(Headline.read(Path(folder) / "hota.txt"))
+    rows = []
+    for name, headlines in runs.items():
+        row = {"variant": name, "runs": len(headlines)}
+        for metric in METRICS:
+            values = np.array([getattr(h, metric) for h in headlines])
+            row[f"{metric}_mean"] = round(float(values.mean()), 3)
+            row[f"{metric}_std"] = round(float(values.std(ddof=1)) if len(values) > 1 else 0.0, 3)
+        rows.append(row)
+    out = Path(out)
+    with atomic_path(out) as tmp:
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    _plot(out.with_suffix(".png"), rows)
+    lines = [f"{'variant':28s} " + " ".join(f"{m:>14s}" for m in METRICS)]
+    for r in rows:
+        lines.append(f"{r['variant']:28s} " + " ".join(f"{r[m + '_mean']:7.2f}+-{r[m + '_std']:5.2f}" for m in METRICS))
+    return "\n".join(lines)
+
+
+def _plot(path: Path, rows: list[dict]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 0.45 * len(rows) + 1.5), sharey=True)
+    labels = [r["variant"] for r in rows]
+    y = np.arange(len(rows))
+    for ax, metric in zip(axes, ("HOTA", "AssA", "IDF1")):
+        ax.barh(y, [r[f"{metric}_mean"] for r in rows], xerr=[r[f"{metric}_std"] for r in rows], color="#4c72b0")
+        ax.set_title(metric)
+        ax.axvline(rows[0][f"{metric}_mean"], color="k", linewidth=0.8, linestyle="--")
+    axes[0].set_yticks(y, labels)
+    axes[0].invert_yaxis()
+    fig.suptitle("ablation (mean and std over seeds; dashed: first row)")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        png = tmp.with_suffix(".png")
+        fig.savefig(png, dpi=110)
+        png.rename(tmp)
+    plt.close(fig)

@@ -1,0 +1,148 @@
+"""One training step of the `dense` model on a batch of clips: every enabled component adds its loss."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from motforge.model.dense import DenseTracker
+from motforge.model.detection_head import STRIDE, location_grid
+from motforge.train import losses as L
+from motforge.train.targets import assign_locations, jitter_boxes, label_rois
+
+ROI_COPIES = 4
+
+
+def _detection(model_out, boxes_per_frame, weights_per_frame=None) -> dict[str, torch.Tensor]:
+    logits, pred = model_out.logits, model_out.boxes
+    grid = location_grid(logits.shape[1], logits.shape[2], logits.device)
+    cls_t, box_t, w_t, bw_t = [], [], [], []
+    for f, boxes in enumerate(boxes_per_frame):
+        assigned, targets = assign_locations(grid, boxes.to(logits.device))
+        cls_t.append((assigned >= 0).float().flatten())
+        box_t.append(targets.reshape(-1, 4))
+        if weights_per_frame is not None:
+            conf = weights_per_frame[f].to(logits.device)
+            c = torch.where(assigned >= 0, conf[assigned.clamp(min=0)] if conf.numel() else torch.zeros_like(assigned, dtype=torch.float32), torch.zeros_like(assigned, dtype=torch.float32))
+            w_t.append(L.pld_weights((assigned >= 0).long(), c).flatten())
+            bw_t.append(c.flatten())
+    return L.detection_losses(logits.flatten(), pred.reshape(-1, 4), torch.cat(cls_t), torch.cat(box_t),
+                              torch.cat(w_t) if w_t else None, torch.cat(bw_t) if bw_t else None)
+
+
+def _depth_weights(boxes_per_frame, shape, fg_weight: float, device) -> torch.Tensor:
+    frames, h, w = shape
+    weights = torch.ones(frames, h, w, device=device)
+    for f, boxes in enumerate(boxes_per_frame):
+        for x0, y0, x1, y1 in (boxes / STRIDE).round().long().tolist():
+            weights[f, max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = fg_weight
+    return weights
+
+
+def clip_losses(model: DenseTracker, clip: dict, fg_weight: float, use_identity: bool, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    device = next(model.parameters()).device
+    cfg = model.cfg
+    images = clip["images"].to(device)
+    out = model.frames(images)
+    boxes = [b.to(device) for b in clip["boxes"]]
+    ids = [i.to(device) for i in clip["ids"]]
+    losses = _detection(out, boxes)
+    if cfg.on("pseudo_labels") and "pseudo_boxes" in clip:
+        pld = _detection(out, [p.to(device) for p in clip["pseudo_boxes"]], clip["pseudo_scores"])
+        losses["pld"] = 2 * pld["cls"] + 5 * pld["l1"] + 2 * pld["giou"]
+    if out.depth_logits is not None and "depth_bins" in clip:
+        target = clip["depth_bins"].to(device)
+        logits = out.depth_logits
+        if logits.shape[-2:] != target.shape[-2:]:
+            target = F.interpolate(target[:, None].float(), size=logits.shape[-2:], mode="nearest")[:, 0].long()
+        losses["depth"] = L.depth_focal_loss(logits, target, _depth_weights(boxes, target.shape, fg_weight, device))
+    # quasi-dense RoIs around every object of every frame
+    rois, labels, ious, best = [], [], [], []
+    for b, i in zip(boxes, ids):
+        r = jitter_boxes(b, ROI_COPIES, generator)
+        lab, iou, idx = label_rois(r.cpu(), b.cpu(), i.cpu())
+        rois.append(r)
+        labels.append(lab.to(device))
+        ious.append(iou.to(device))
+        best.append(idx.to(device))
+    embeddings, roi_feats = model.roi_embeddings(out, rois)
+    counts = [r.shape[0] for r in rois]
+    per_frame = list(torch.split(embeddings, counts))
+    if cfg.on("quasi_dense"):
+        embed_terms, aux_terms = [], []
+        for t in range(len(per_frame) - 1):
+            e, a = L.quasi_dense_loss(per_frame[t], per_frame[t + 1], labels[t], labels[t + 1])
+            embed_terms.append(e)
+            aux_terms.append(a)
+        if embed_terms:
+            losses["qd_embed"] = torch.stack(embed_terms).mean()
+            losses["qd_aux"] = torch.stack(aux_terms).mean()
+    # track histories of the GT boxes (the first rows of each frame's RoIs), refined by the Temporal Adapter
+    gt_emb = [e[: b.shape[0]] for e, b in zip(per_frame, boxes)]
+    refined = _temporal(model, gt_emb, ids, clip["hidden"])
+    if model.identity is not None and use_identity:
+        feats, id_list, frame_list, iou_list = [], [], [], []
+        for t, (e, lab, iou) in enumerate(zip(per_frame, labels, ious)):
+            n_gt = boxes[t].shape[0]
+            e = torch.cat([refined[t], e[n_gt:]]) if refined is not None else e
+            feats.append(model.identity(e))
+            id_list.append(torch.where(lab >= 0, lab, torch.full_like(lab, -1)))
+            frame_list.append(torch.full_like(lab, t))
+            iou_list.append(iou)
+        losses["ia"] = L.identity_adapter_loss(torch.cat(feats), torch.cat(id_list), torch.cat(frame_list), torch.cat(iou_list))
+    if model.instance_depth is not None and "inst_value" in clip:
+        value, hist = model.instance_depth(roi_feats)
+        tv, th, keep = [], [], []
+        for t, (lab, iou, idx) in enumerate(zip(labels, ious, best)):
+            valid = clip["inst_valid"][t].to(device)
+            ok = (iou > 0.5) & (idx >= 0)
+            ok = ok & valid[idx.clamp(min=0)] if valid.numel() else ok & False
+            keep.append(ok)
+            tv.append(clip["inst_value"][t].to(device)[idx.clamp(min=0)] if valid.numel() else torch.zeros_like(iou))
+            th.append(clip["inst_hist"][t].to(device)[idx.clamp(min=0)] if valid.numel() else torch.zeros(len(iou), hist.shape[1], device=device))
+        keep_all = torch.cat(keep)
+        losses["inst_depth"] = L.instance_depth_loss(value[keep_all], hist[keep_all], torch.cat(tv)[keep_all], torch.cat(th)[keep_all])
+    if model.association is not None and len(boxes) > 1:
+        terms = []
+        for t in range(1, len(boxes)):
+            track_emb = refined[t - 1] if refined is not None else gt_emb[t - 1]
+            visible = ~clip["hidden"][t - 1].to(device)
+            track_boxes, track_ids = boxes[t - 1][visible], ids[t - 1][visible]
+            track_emb = track_emb[visible]
+            if clip.get("swap") is not None and len(track_ids) >= 2:
+                a, b = clip["swap"]
+                ia, ib = (track_ids == a).nonzero(), (track_ids == b).nonzero()
+                if len(ia) and len(ib):
+                    track_boxes = track_boxes.clone()
+                    track_boxes[[ia[0, 0], ib[0, 0]]] = track_boxes[[ib[0, 0], ia[0, 0]]]
+            n = boxes[t].shape[0]
+            det_emb = per_frame[t][n : 2 * n] if per_frame[t].shape[0] >= 2 * n else per_frame[t][:n]  # a jittered copy: as noisy as a detection
+            det_boxes = rois[t][n : 2 * n] if rois[t].shape[0] >= 2 * n else boxes[t]
+            logits = model.association(det_emb, det_boxes, track_emb, track_boxes)
+            terms.append(L.association_loss(logits, ids[t][:, None] == track_ids[None, :]))
+        losses["assoc"] = torch.stack(terms).mean()
+    return losses
+
+
+def _temporal(model: DenseTracker, gt_emb: list[torch.Tensor], ids: list[torch.Tensor], hidden: list[torch.Tensor]) -> list[torch.Tensor] | None:
+    """Per frame, the GT-box embeddings refined over their identity's history (None when the TA is off)."""
+    if model.temporal is None:
+        return None
+    identities = torch.unique(torch.cat(ids)) if ids else torch.zeros(0)
+    if identities.numel() == 0:
+        return gt_emb
+    steps, dim, device = len(gt_emb), gt_emb[0].shape[1] if gt_emb[0].numel() else model.cfg.embed_dim, gt_emb[0].device
+    history = torch.zeros(len(identities), steps, dim, device=device)
+    present = torch.zeros(len(identities), steps, dtype=torch.bool, device=device)
+    slot = {int(v): k for k, v in enumerate(identities.tolist())}
+    for t, (e, i, h) in enumerate(zip(gt_emb, ids, hidden)):
+        for row, ident in enumerate(i.tolist()):
+            history[slot[ident], t] = e[row]
+            present[slot[ident], t] = not bool(h[row])
+    refined_all = model.temporal(history, present)
+    refined = []
+    for t, (e, i) in enumerate(zip(gt_emb, ids)):
+        rows = [slot[int(v)] for v in i.tolist()]
+        r = refined_all[rows, t] if rows else e
+        keep = present[rows, t][:, None] if rows else None
+        refined.append(torch.where(keep, r, e) if keep is not None else e)
+    return refined

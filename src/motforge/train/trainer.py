@@ -1,0 +1,180 @@
+"""The training loop: AdamW, Identity-Adapter warm-up, checkpoints with optimiser state and resume after a kill,
+seeded and deterministic on CPU, mixed precision on CUDA, a progress bar, per-step CSV and TensorBoard logs, and
+loss curves plotted into the model folder."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import random
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from motforge.io.atomic import atomic_path
+from motforge.model.dense import COMPONENTS, DenseConfig, DenseTracker
+from motforge.train.clips import ClipDataset, ClipSettings, SequenceFiles, collate
+from motforge.train.step import clip_losses
+
+DEFAULT_WEIGHTS = {"cls": 2.0, "l1": 5.0, "giou": 2.0, "pld": 1.0, "depth": 1.0, "qd_embed": 0.25, "qd_aux": 1.0, "ia": 1.0, "inst_depth": 1.0, "assoc": 1.0}
+
+
+def dense_config(model_cfg: dict, bins: dict) -> DenseConfig:
+    return DenseConfig(backbone=model_cfg["backbone"], pretrained=model_cfg["pretrained"], channels=model_cfg["channels"], embed_dim=model_cfg["embed_dim"],
+                       num_bins=int(bins["num_bins"]), d_min=float(bins["d_min"]), d_max=float(bins["d_max"]),
+                       histogram_bins=int(model_cfg.get("histogram_bins", 25)), components={c: bool(model_cfg["components"][c]) for c in COMPONENTS})
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def save_checkpoint(path: Path, model, optimizer, step: int, extra: dict) -> None:
+    with atomic_path(path) as tmp:
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, **extra}, tmp)
+
+
+def load_checkpoint(path: Path) -> dict:
+    """Checkpoints are data only: loaded with weights_only=True (no pickled code runs)."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def train_dense(sequences: list[SequenceFiles], model_cfg: dict, bins: dict, out_dir: str | Path, resume_dir: str | Path, device: str = "cpu", progress: bool = True) -> dict:
+    """Train and write ``out_dir/checkpoint.pt``, ``train_log.csv``, ``loss_curves.png``; ``resume_dir/last.pt`` lets
+    a killed run continue where it stopped."""
+    out_dir, resume_dir = Path(out_dir), Path(resume_dir)
+    train = model_cfg["train"]
+    seed = int(train["seed"])
+    seed_everything(seed)
+    dev = torch.device(device)
+    if dev.type == "cpu":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.set_num_threads(int(train["threads"]))
+    cfg = dense_config(model_cfg, bins)
+    model = DenseTracker(cfg).to(dev)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=float(train["lr"]), weight_decay=float(train["weight_decay"]))
+    steps, batch = int(train["steps"]), int(train["batch_clips"])
+    scheduler_lambda = lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)) * 0.9 + 0.1  # noqa: E731
+    start_step = 0
+    resume_file = resume_dir / "last.pt"
+    log_rows: list[dict] = []
+    if resume_file.is_file():
+        state = load_checkpoint(resume_file)
+        if state.get("config") == json.dumps(model_cfg, sort_keys=True):
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            start_step = int(state["step"])
+            log_rows = json.loads(state.get("log", "[]"))
+    settings = ClipSettings(length=int(model_cfg["clip"]["length"]), max_interval=int(model_cfg["clip"]["max_interval"]),
+                            flip=float(model_cfg["augment"]["flip"]), crop=float(model_cfg["augment"]["crop"]),
+                            occlusion=float(model_cfg["augment"]["occlusion"]), id_swap=float(model_cfg["augment"]["id_swap"]))
+    dataset = ClipDataset(sequences, settings, num_items=steps * batch, seed=seed, start_item=start_step * batch)
+    workers = int(train["workers"])
+    loader = DataLoader(dataset, batch_size=batch, shuffle=False, num_workers=workers, collate_fn=collate,
+                        persistent_workers=False, prefetch_factor=4 if workers else None)
+    weights = {**DEFAULT_WEIGHTS, **model_cfg.get("loss_weights", {})}
+    use_amp = dev.type == "cuda" and bool(train["amp"])
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    writer = _tensorboard(out_dir.parent / f".{out_dir.name}.tensorboard")
+    generator = torch.Generator().manual_seed(seed + start_step)
+    step = start_step
+    data_wait = compute = 0.0
+    bar = tqdm(total=steps, initial=start_step, desc="train", disable=not progress, mininterval=2.0)
+    tick = time.perf_counter()
+    model.train()
+    for clips in loader:
+        got_data = time.perf_counter()
+        data_wait += got_data - tick
+        for group in optimizer.param_groups:
+            group["lr"] = float(train["lr"]) * scheduler_lambda(step)
+        use_identity = step >= int(train["identity_warmup_steps"])
+        with torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=use_amp):
+            parts: dict[str, torch.Tensor] = {}
+            for clip in clips:
+                for name, value in clip_losses(model, clip, float(bins["fg_weight"]), use_identity, generator).items():
+                    parts[name] = parts.get(name, 0.0) + value / len(clips)
+            total = sum(weights[k] * v for k, v in parts.items())
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(total).backward()
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+        scaler.step(optimizer)
+        scaler.update()
+        step += 1
+        row = {"step": step, "total": float(total.detach()), **{k: float(v.detach()) for k, v in parts.items()}, "lr": optimizer.param_groups[0]["lr"]}
+        log_rows.append(row)
+        if writer is not None:
+            for k, v in row.items():
+                if k != "step":
+                    writer.add_scalar(f"loss/{k}" if k != "lr" else "lr", v, step)
+        bar.set_postfix(loss=f"{row['total']:.3f}")
+        bar.update(1)
+        if step % int(train["checkpoint_every"]) == 0 and step < steps:
+            save_checkpoint(resume_file, model, optimizer, step, {"config": json.dumps(model_cfg, sort_keys=True), "log": json.dumps(log_rows)})
+        tick = time.perf_counter()
+        compute += tick - got_data
+    bar.close()
+    if writer is not None:
+        writer.close()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = {"steps": step, "resumed_from": start_step, "data_wait_share": data_wait / max(1e-9, data_wait + compute), "config": asdict(cfg)}
+    save_checkpoint(out_dir / "checkpoint.pt", model, optimizer, step, {"config": json.dumps(model_cfg, sort_keys=True), "dense_config": json.dumps(asdict(cfg)), "log": "[]"})
+    _write_log(out_dir / "train_log.csv", log_rows)
+    _plot(out_dir / "loss_curves.png", log_rows)
+    with atomic_path(out_dir / "summary.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    if resume_file.is_file():
+        resume_file.unlink()
+    return summary
+
+
+def _tensorboard(path: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(str(path))
+
+
+def _write_log(path: Path, rows: list[dict]) -> None:
+    keys = sorted({k for r in rows for k in r}, key=lambda k: (k != "step", k != "total", k))
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=keys)
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def _plot(path: Path, rows: list[dict]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = [k for k in rows[0] if k not in ("step", "lr")] if rows else []
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    steps = [r["step"] for r in rows]
+    window = max(1, len(rows) // 50)
+    for k in keys:
+        values = np.array([r.get(k, np.nan) for r in rows], dtype=float)
+        smooth = np.convolve(values, np.ones(window) / window, mode="valid") if len(values) >= window else values
+        ax.plot(steps[window - 1 :] if len(values) >= window else steps, smooth, label=k, linewidth=2 if k == "total" else 1)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss (moving average)")
+    ax.set_yscale("log")
+    ax.legend(fontsize=7, ncol=3)
+    ax.set_title("dense tracker training losses")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        png = tmp.with_suffix(".png")
+        fig.savefig(png, dpi=110)
+        png.rename(tmp)
+    plt.close(fig)

@@ -1,0 +1,82 @@
+# Stage "train": frame caches at the model's input size, training of dense models, and the ablation table.
+
+
+rule frames:
+    input:
+        index=seq_path("{ds}", "{seq}", "index.h5"),
+    output:
+        directory(seq_path("{ds}", "{seq}", "frames_{width}x{height}.zarr")),
+    params:
+        progress=PROGRESS,
+    wildcard_constraints:
+        width=r"\d+",
+        height=r"\d+",
+    conda:
+        "../../envs/train.yaml"
+    log:
+        f"{LOGS}/{{ds}}/frames/{{seq}}_{{width}}x{{height}}.log",
+    benchmark:
+        f"{LOGS}/{{ds}}/frames/{{seq}}_{{width}}x{{height}}.bench.tsv"
+    threads: resource("frames", "threads")
+    resources:
+        mem_mb=resource("frames", "mem_mb"),
+        runtime=resource("frames", "runtime"),
+    shell:
+        "python -m motforge frames --index {input.index:q} --width {wildcards.width} --height {wildcards.height}"
+        " --out {output:q} {params.progress} > {log:q} 2>&1"
+
+
+rule train:
+    input:
+        unpack(train_inputs),
+    output:
+        checkpoint=f"{RESULTS}/{{ds}}/models/{{model}}/checkpoint.pt",
+        log_csv=f"{RESULTS}/{{ds}}/models/{{model}}/train_log.csv",
+        curves=f"{RESULTS}/{{ds}}/models/{{model}}/loss_curves.png",
+        summary=f"{RESULTS}/{{ds}}/models/{{model}}/summary.json",
+    params:
+        model=lambda wc: as_json(MODELS[wc.model]),
+        bins=lambda wc: as_json(DATASETS[wc.ds]["labels"]["depth_bins"]),
+        depth_bins=optional_list("--depth-bins", "depth_bins"),
+        instance_depth=optional_list("--instance-depth", "instance_depth"),
+        detections=optional_list("--detections", "detections"),
+        resume=lambda wc: f"{RESULTS}/{wc.ds}/models/.resume/{wc.model}",
+        out=lambda wc: f"{RESULTS}/{wc.ds}/models/{wc.model}",
+        progress=PROGRESS,
+    conda:
+        "../../envs/train.yaml"
+    log:
+        f"{LOGS}/{{ds}}/train/{{model}}.log",
+    benchmark:
+        f"{LOGS}/{{ds}}/train/{{model}}.bench.tsv"
+    threads: resource("train", "threads")
+    resources:
+        mem_mb=resource("train", "mem_mb"),
+        runtime=resource("train", "runtime"),
+        gpu=resource("train", "gpu"),
+    shell:
+        "python -m motforge train --index {input.index:q} --frames {input.frames:q} {params.depth_bins}"
+        " {params.instance_depth} {params.detections} --model-config {params.model:q} --bins-config {params.bins:q}"
+        " --resume {params.resume:q} --out {params.out:q} {params.progress} > {log:q} 2>&1"
+
+
+rule ablation:
+    input:
+        lambda wc: [f"{RESULTS}/{wc.ds}/eval/{name}" for name in ABLATION] + ([f"{RESULTS}/{wc.ds}/eval/{config['ablation']['include_baseline']}"] if config["ablation"]["include_baseline"] else []),
+    output:
+        csv=f"{RESULTS}/{{ds}}/ablation.csv",
+        plot=f"{RESULTS}/{{ds}}/ablation.png",
+    params:
+        names=[variant for variant, _ in ABLATION.values()] + ([config["ablation"]["include_baseline"]] if config["ablation"]["include_baseline"] else []),
+    conda:
+        "../../envs/eval.yaml"
+    log:
+        f"{LOGS}/{{ds}}/train/ablation.log",
+    benchmark:
+        f"{LOGS}/{{ds}}/train/ablation.bench.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    shell:
+        "python -m motforge ablation --eval-dir {input:q} --name {params.names:q} --out {output.csv:q} > {log:q} 2>&1"
