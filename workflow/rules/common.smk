@@ -1,5 +1,6 @@
 # Shared helpers: config validation, parse-time sequence lists, paths and per-family resources.
 import json
+import shlex
 from pathlib import Path
 
 from motforge.config import validate_config
@@ -189,7 +190,7 @@ def train_inputs(wildcards):
 
 def optional_list(flag, name):
     """Command-line part for an optional list input of the train rule."""
-    return lambda wildcards, input: f"{flag} " + " ".join(f"'{p}'" for p in input[name]) if name in input.keys() else ""
+    return lambda wildcards, input: f"{flag} " + " ".join(shlex.quote(str(p)) for p in input[name]) if name in input.keys() else ""
 
 
 def track_inputs(wildcards):
@@ -204,9 +205,9 @@ def track_inputs(wildcards):
 
 
 def detections_arg(wildcards, input):
-    args = f"--detections '{input.detections}'" if "detections" in input.keys() else ""
+    args = f"--detections {shlex.quote(str(input.detections))}" if "detections" in input.keys() else ""
     if "checkpoint" in input.keys():
-        args += f" --checkpoint '{input.checkpoint}' --frames '{input.frames}'"
+        args += f" --checkpoint {shlex.quote(str(input.checkpoint))} --frames {shlex.quote(str(input.frames))}"
     return args
 
 

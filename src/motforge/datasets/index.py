@@ -18,6 +18,7 @@ from motforge.datasets.layouts import SequenceSource
 from motforge.datasets.mot_text import read_mot_table, read_seqinfo
 from motforge.errors import InputError
 from motforge.io.atomic import atomic_path
+from motforge.io.h5attrs import new_dataset
 
 INDEX_VERSION = 1
 FRAME_NAME = re.compile(r"^(\d+)(\.(?:jpg|jpeg|png|JPG|JPEG|PNG))$")
@@ -185,12 +186,12 @@ def write_index(index: SequenceIndex, path: str | Path) -> None:
                 annotation_only=index.annotation_only,
             )
             frames = f.create_group("frames")
-            frames.create_dataset("file", data=index.frame_files.astype("S"))
-            frames.create_dataset("width", data=index.widths)
-            frames.create_dataset("height", data=index.heights)
+            new_dataset(frames, "file", data=index.frame_files.astype("S"))
+            new_dataset(frames, "width", data=index.widths)
+            new_dataset(frames, "height", data=index.heights)
             gt = f.create_group("gt")
             for key in GT_FIELDS:
-                gt.create_dataset(key, data=index.gt[key])
+                new_dataset(gt, key, data=index.gt[key])
             f.attrs["complete"] = True
 
 

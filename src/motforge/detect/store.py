@@ -12,7 +12,7 @@ import numpy as np
 
 from motforge.errors import InputError
 from motforge.io.atomic import atomic_path
-from motforge.io.h5attrs import plain_attrs
+from motforge.io.h5attrs import new_dataset, plain_attrs
 
 STORE_VERSION = 1
 
@@ -48,10 +48,10 @@ class Detections:
 def write_detections(dets: Detections, path: str | Path) -> None:
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
-            f.create_dataset("boxes", data=dets.boxes, compression="gzip", compression_opts=1)
-            f.create_dataset("scores", data=dets.scores)
-            f.create_dataset("classes", data=dets.classes)
-            f.create_dataset("offsets", data=dets.offsets)
+            new_dataset(f, "boxes", data=dets.boxes, compression="gzip", compression_opts=1)
+            new_dataset(f, "scores", data=dets.scores)
+            new_dataset(f, "classes", data=dets.classes)
+            new_dataset(f, "offsets", data=dets.offsets)
             f.attrs.update({k: v for k, v in dets.attrs.items()})
             f.attrs["version"] = STORE_VERSION
             f.attrs["complete"] = True

@@ -30,6 +30,8 @@ def atomic_path(final: str | Path, directory: bool = False) -> Iterator[Path]:
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{final.name}.tmp-"
+    for stale in final.parent.glob(f"{prefix}*"):  # left by a killed run of this same output
+        _remove(stale)
     if directory:
         tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=final.parent))
     else:

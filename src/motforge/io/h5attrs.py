@@ -14,3 +14,8 @@ def plain_attrs(attrs) -> dict:
         else:
             out[key] = value
     return out
+
+
+def new_dataset(group, name: str, **kwargs):
+    """``create_dataset`` without HDF5's modification times, so the same content gives byte-identical files."""
+    return group.create_dataset(name, track_times=False, **kwargs)

@@ -19,7 +19,7 @@ from motforge.depth.bins import sequence_max, to_disparity
 from motforge.depth.lid import lid_index
 from motforge.depth.store import open_frame_store
 from motforge.io.atomic import atomic_path
-from motforge.io.h5attrs import plain_attrs
+from motforge.io.h5attrs import new_dataset, plain_attrs
 from motforge.masks.stage import frame_rows, gt_boxes_xyxy
 from motforge.masks.store import MaskTable
 
@@ -88,10 +88,10 @@ def instance_depths(index: SequenceIndex, masks: MaskTable, depth_store_path: st
     with atomic_path(out) as tmp:
         with h5py.File(tmp, "w") as f:
             for key, values in columns.items():
-                f.create_dataset(key, data=values)
-            f.create_dataset("hist", data=hist, compression="gzip", compression_opts=1)
-            f.create_dataset("fdta_bin", data=fdta_bin)
-            f.create_dataset("source", data=source)
+                new_dataset(f, key, data=values)
+            new_dataset(f, "hist", data=hist, compression="gzip", compression_opts=1)
+            new_dataset(f, "fdta_bin", data=fdta_bin)
+            new_dataset(f, "source", data=source)
             f.attrs.update(attrs)
             f.attrs["rows"] = n
             f.attrs["complete"] = True

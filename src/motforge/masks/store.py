@@ -14,7 +14,7 @@ from pycocotools import mask as mask_utils
 
 from motforge.errors import InputError
 from motforge.io.atomic import atomic_path
-from motforge.io.h5attrs import plain_attrs
+from motforge.io.h5attrs import new_dataset, plain_attrs
 
 STORE_VERSION = 1
 
@@ -59,11 +59,11 @@ def write_masks(table: MaskTable, path: str | Path) -> None:
     flat = np.frombuffer(b"".join(table.counts), dtype=np.uint8) if table.counts else np.zeros(0, np.uint8)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
-            f.create_dataset("rle_counts", data=flat, compression="gzip", compression_opts=1)
-            f.create_dataset("rle_offsets", data=offsets)
-            f.create_dataset("score", data=table.scores.astype(np.float32))
-            f.create_dataset("empty", data=table.empty.astype(bool))
-            f.create_dataset("area", data=table.areas.astype(np.int64))
+            new_dataset(f, "rle_counts", data=flat, compression="gzip", compression_opts=1)
+            new_dataset(f, "rle_offsets", data=offsets)
+            new_dataset(f, "score", data=table.scores.astype(np.float32))
+            new_dataset(f, "empty", data=table.empty.astype(bool))
+            new_dataset(f, "area", data=table.areas.astype(np.int64))
             f.attrs.update(table.attrs)
             f.attrs.update(height=table.height, width=table.width, rows=len(table.counts), version=STORE_VERSION, complete=True)
 

@@ -110,10 +110,12 @@ def clip_losses(model: DenseTracker, clip: dict, fg_weight: float, use_identity:
             track_emb = track_emb[visible]
             if clip.get("swap") is not None and len(track_ids) >= 2:
                 a, b = clip["swap"]
-                ia, ib = (track_ids == a).nonzero(), (track_ids == b).nonzero()
+                ia, ib = (track_ids == a).nonzero().flatten(), (track_ids == b).nonzero().flatten()
                 if len(ia) and len(ib):
-                    track_boxes = track_boxes.clone()
-                    track_boxes[[ia[0, 0], ib[0, 0]]] = track_boxes[[ib[0, 0], ia[0, 0]]]
+                    i, j = int(ia[0]), int(ib[0])
+                    order = torch.arange(len(track_boxes), device=track_boxes.device)
+                    order[i], order[j] = j, i
+                    track_boxes = track_boxes[order]  # MOTR-style identity swap: the two tracklets trade places
             n = boxes[t].shape[0]
             det_emb = per_frame[t][n : 2 * n] if per_frame[t].shape[0] >= 2 * n else per_frame[t][:n]  # a jittered copy: as noisy as a detection
             det_boxes = rois[t][n : 2 * n] if rois[t].shape[0] >= 2 * n else boxes[t]

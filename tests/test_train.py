@@ -1,0 +1,127 @@
+"""Training the dense model from the caches: determinism, resume after SIGKILL, the online tracker end to end."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from motforge.datasets.index import build_index, write_index
+from motforge.datasets.layouts import locate
+from motforge.depth.bins import write_depth_bins
+from motforge.depth.teacher import run_depth_teacher
+from motforge.detect.stage import run_detector
+from motforge.masks.instance_depth import instance_depths
+from motforge.masks.stage import run_masks
+from motforge.model.dense import COMPONENTS, DenseConfig, DenseTracker
+from motforge.synthdance.generate import SynthConfig, generate_sequence
+from motforge.train.clips import ClipDataset, ClipSettings, SequenceFiles
+from motforge.train.frame_cache import open_frame_cache, write_frame_cache
+from motforge.train.trainer import load_checkpoint, train_dense
+
+BINS = {"num_bins": 150, "d_min": 1e-3, "d_max": 256.0, "fg_weight": 6, "train_short_side": 96, "stride": 8}
+
+
+def model_config(steps: int, **train) -> dict:
+    return {
+        "family": "dense", "backbone": "small", "pretrained": "", "channels": 16, "embed_dim": 32, "histogram_bins": 25,
+        "input": {"width": 160, "height": 96}, "components": {c: True for c in COMPONENTS},
+        "clip": {"length": 3, "max_interval": 2}, "augment": {"flip": 0.5, "crop": 0.2, "occlusion": 0.1, "id_swap": 0.1},
+        "train": {"steps": steps, "batch_clips": 1, "lr": 1e-3, "weight_decay": 5e-4, "identity_warmup_steps": 2, "checkpoint_every": 4,
+                  "seed": 0, "workers": 0, "threads": 1, "amp": True, "device": "cpu", **train},
+        "loss_weights": {}, "track": {},
+    }
+
+
+@pytest.fixture(scope="module")
+def caches(tmp_path_factory) -> list[SequenceFiles]:
+    """One tiny synthdance train sequence with every cache the trainer reads."""
+    root = tmp_path_factory.mktemp("sd")
+    cfg = SynthConfig(seed=7, sequences={"train": 1, "val": 0, "test": 0}, frames=16, width=160, height=96, dancers=(5, 6))
+    generate_sequence(root / "train" / "synthdance0001", "synthdance0001", cfg, progress=False)
+    index = build_index(locate("synthdance", "synthdance", root, "train", "synthdance0001", ["train"]))
+    out = root / "cache"
+    write_index(index, out / "index.h5")
+    write_frame_cache(index, 160, 96, out / "frames.zarr", progress=False)
+    run_depth_teacher(index, {"backend": "provided", "cache_short_side": 96, "device": "cpu"}, out / "depth.zarr", progress=False)
+    write_depth_bins(out / "depth.zarr", out / "depth_bins.zarr", BINS, progress=False)
+    masks = run_masks(index, {"backend": "box", "mask_short_side": 96}, out / "masks.h5", progress=False)
+    instance_depths(index, masks, out / "depth.zarr", {"histogram_bins": 25, "sigma": 3.0}, BINS, out / "instance_depth.h5", progress=False)
+    run_detector(index, {"backend": "background", "score_threshold": 0.05, "background": {}}, out / "detections.h5", progress=False)
+    return [SequenceFiles(out / "index.h5", out / "frames.zarr", out / "depth_bins.zarr", out / "instance_depth.h5", out / "detections.h5")]
+
+
+def test_clips_are_a_function_of_seed_and_item(caches):
+    settings = ClipSettings(length=3, max_interval=2)
+    a = ClipDataset(caches, settings, num_items=5, seed=3)[2]
+    b = ClipDataset(caches, settings, num_items=5, seed=3)[2]
+    resumed = ClipDataset(caches, settings, num_items=5, seed=3, start_item=2)[0]
+    assert torch.equal(a["images"], b["images"]) and torch.equal(a["images"], resumed["images"])
+    assert a["images"].shape == (3, 3, 96, 160) and a["depth_bins"].shape == (3, 12, 20)
+    assert all(len(bx) == len(i) for bx, i in zip(a["boxes"], a["ids"]))
+
+
+def test_training_is_deterministic_on_cpu(caches, tmp_path):
+    cfg = model_config(4)
+    train_dense(caches, cfg, BINS, tmp_path / "a", tmp_path / "ra", device="cpu", progress=False)
+    train_dense(caches, cfg, BINS, tmp_path / "b", tmp_path / "rb", device="cpu", progress=False)
+    a, b = load_checkpoint(tmp_path / "a" / "checkpoint.pt"), load_checkpoint(tmp_path / "b" / "checkpoint.pt")
+    assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+    rows = list(csv.DictReader(open(tmp_path / "a" / "train_log.csv")))
+    assert len(rows) == 4 and {"cls", "depth", "qd_embed", "ia", "inst_depth", "assoc", "pld"} <= set(rows[-1])
+    assert (tmp_path / "a" / "loss_curves.png").stat().st_size > 1000
+
+
+def test_resume_after_sigkill(caches, tmp_path):
+    """Kill the training process after its first checkpoint, run again: it resumes and finishes."""
+    cfg = model_config(40, checkpoint_every=8)
+    args = [sys.executable, "-m", "motforge", "train", "--index", str(caches[0].index), "--frames", str(caches[0].frames),
+            "--depth-bins", str(caches[0].depth_bins), "--instance-depth", str(caches[0].instance_depth), "--detections", str(caches[0].detections),
+            "--model-config", json.dumps(cfg), "--bins-config", json.dumps(BINS), "--resume", str(tmp_path / "resume"), "--out", str(tmp_path / "out"), "--no-progress"]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while not (tmp_path / "resume" / "last.pt").exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert process.poll() is None, "training finished before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (tmp_path / "out" / "checkpoint.pt").exists()  # nothing that looks finished
+    result = subprocess.run(args, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["steps"] == 40 and summary["resumed_from"] >= 8
+    assert not (tmp_path / "resume" / "last.pt").exists()
+    uninterrupted = train_dense(caches, cfg, BINS, tmp_path / "u", tmp_path / "ru", device="cpu", progress=False)
+    final = lambda folder: np.mean([float(r["total"]) for r in list(csv.DictReader(open(folder / "train_log.csv")))[-10:]])  # noqa: E731
+    assert uninterrupted["steps"] == 40
+    assert abs(final(tmp_path / "out") - final(tmp_path / "u")) < 0.25 * final(tmp_path / "u")
+
+
+def test_dense_tracker_runs_on_a_trained_checkpoint(caches, tmp_path):
+    from motforge.datasets.index import read_index
+    from motforge.track.dense_tracker import DenseTrackParams
+    from motforge.track.run import track_dense
+
+    cfg = model_config(3)
+    train_dense(caches, cfg, BINS, tmp_path / "m", tmp_path / "r", device="cpu", progress=False)
+    state = load_checkpoint(tmp_path / "m" / "checkpoint.pt")
+    model = DenseTracker(DenseConfig(**json.loads(state["dense_config"])))
+    model.load_state_dict(state["model"])
+    index = read_index(caches[0].index)
+    frames, ids, boxes, scores = track_dense(index, open_frame_cache(caches[0].frames), model, DenseTrackParams(det_low=0.0, det_high=0.0, new_track=0.0), progress=False)
+    assert len(frames) > 0 and boxes.shape[1] == 4 and set(np.unique(frames)) <= set(range(1, index.seq_length + 1))
+    for t in np.unique(frames):
+        assert len(set(ids[frames == t])) == int((frames == t).sum())  # an id once per frame
+
+
+def test_checkpoints_load_with_weights_only(caches, tmp_path):
+    train_dense(caches, model_config(2), BINS, tmp_path / "m", tmp_path / "r", device="cpu", progress=False)
+    torch.load(tmp_path / "m" / "checkpoint.pt", weights_only=True)
