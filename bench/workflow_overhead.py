@@ -41,10 +41,10 @@ def main() -> None:
                               capture_output=True, text=True, env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}).stdout
         total = next((line.split()[-1] for line in jobs.splitlines() if line.startswith("total")), "?")
         indexes = [f"results/synthdance/seqs/synthdance{i:04d}/index.h5" for i in range(1, 101)]
-        build = snakemake(work, "--cores", "2", "--quiet", *indexes)
-        noop = min(snakemake(work, "--cores", "2", "--quiet", *indexes) for _ in range(3))
+        build = snakemake(work, "--cores", "2", *indexes)
+        noop = min(snakemake(work, "--cores", "2", *indexes) for _ in range(3))
         one = indexes[0]
-        job = min(snakemake(work, "--cores", "1", "--quiet", "--forcerun", "prepare_index", "--until", "prepare_index", one) for _ in range(3))
+        job = min(snakemake(work, "--cores", "1", "--force", one) for _ in range(3))
         import json
 
         from motforge.datasets.index import build_index, write_index

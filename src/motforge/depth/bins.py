@@ -53,7 +53,7 @@ def write_depth_bins(depth_store: str | Path, out: str | Path, settings: dict, o
     attrs = {
         "num_bins": k, "d_min": d_min, "d_max": d_max, "fg_weight": float(settings["fg_weight"]),
         "train_short_side": int(settings["train_short_side"]), "stride": int(settings["stride"]),
-        "label_size": list(size), "sequence_max": peak, "source": str(depth_store), "source_kind": store.attrs["kind"],
+        "label_size": list(size), "sequence_max": peak, "source": Path(depth_store).name, "source_kind": store.attrs["kind"],
         "source_backend": store.attrs["backend"], "scale": "disparity / sequence max * 255 (255 = nearest)",
     }
     frames = store.shape[0]
