@@ -32,10 +32,10 @@ def snakemake_env() -> dict:
 
 def run_snakemake(workdir: Path, *args: str, configfile: Path | None = None) -> subprocess.CompletedProcess:
     """Run the project's Snakefile with ``workdir`` as working directory (results/ and logs/ land there)."""
-    cmd = [str(BIN / "snakemake"), "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2"]
-    if configfile is not None:
+    cmd = [str(BIN / "snakemake"), "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
+    if configfile is not None:  # last: --configfile takes every following word
         cmd += ["--configfile", str(configfile)]
-    return subprocess.run(cmd + list(args), capture_output=True, text=True, env=snakemake_env(), cwd=workdir)
+    return subprocess.run(cmd, capture_output=True, text=True, env=snakemake_env(), cwd=workdir)
 
 
 def write_mini_sequence(seq_dir: Path, frames: int = 6, width: int = 64, height: int = 48, gt_rows: list[str] | None = None, digits: int = 8) -> None:

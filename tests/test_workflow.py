@@ -16,9 +16,17 @@ datasets:
     root: resources/synthdance
     splits: [train, val]
     synth: {seed: 1, sequences: {train: 1, val: 2, test: 0}, frames: 40, width: 320, height: 192, dancers: [5, 7]}
+    models: [baseline, dense]
 progress: false
 models:
   baseline: {family: bytetrack, max_lost: 30}
+  dense:
+    family: dense
+    channels: 16
+    embed_dim: 32
+    input: {width: 160, height: 96}
+    clip: {length: 3, max_interval: 2}
+    train: {steps: 4, batch_clips: 1, lr: 1.0e-3, identity_warmup_steps: 1, workers: 0, threads: 1}
 """
 
 
@@ -69,6 +77,17 @@ def test_detector_parameter_change_reruns_detection_onwards(tiny_run, tmp_path):
     changed.write_text(TINY.replace("    synth:", "    detector: {score_threshold: 0.2}\n    synth:"))
     result = run_snakemake(tiny_run, "-n", configfile=changed)
     assert _jobs(result.stdout) == {"detect": 3, "det_db": 1, "detections_quality": 1, "track": 2, "evaluate": 1, "headline": 1, "all": 1}
+
+
+def test_dense_model_trains_tracks_and_evaluates_through_the_dag(tiny_run):
+    result = run_snakemake(tiny_run, "results/synthdance/eval/dense", "results/synthdance/models/dense/loss_curves.png", configfile=tiny_run / "config.yaml")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    headline = Headline.read(tiny_run / "results" / "synthdance" / "eval" / "dense" / "hota.txt")
+    assert 0.0 <= headline.HOTA <= 100.0
+    summary = (tiny_run / "results" / "synthdance" / "models" / "dense" / "summary.json").read_text()
+    assert '"steps": 4' in summary
+    for seq in ("synthdance0001", "synthdance0002", "synthdance0003"):
+        assert (tiny_run / "results" / "synthdance" / "seqs" / seq / "frames_160x96.zarr").is_dir()
 
 
 def test_lint_is_clean():
