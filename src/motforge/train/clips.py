@@ -110,7 +110,8 @@ class ClipDataset(Dataset):
         for t in frames:
             image = seq.frames[t]
             crop = image[int(cy0) : int(cy0 + ch), int(cx0) : int(cx0 + cw)]
-            image = cv2.resize(crop, (width, height), interpolation=cv2.INTER_LINEAR)
+            if crop.shape[:2] != (height, width):
+                image = cv2.resize(crop, (width, height), interpolation=cv2.INTER_LINEAR)
             rows = np.flatnonzero(seq.frame_of == t + 1)
             b = seq.boxes[rows].copy()
             b[:, [0, 2]] = (b[:, [0, 2]] - cx0) * sx
