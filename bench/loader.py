@@ -50,7 +50,8 @@ def main() -> None:
         dataset = ClipDataset([SequenceFiles(index_path, tmp / "frames.zarr", tmp / "bins.zarr")], settings, num_items=args.clips, seed=0)
         dataset[0]  # open the stores once, as a worker does
         start = time.perf_counter()
-        clips = [dataset[i] for i in range(args.clips)]
+        for i in range(args.clips):
+            dataset[i]
         cache_rate = args.clips / (time.perf_counter() - start)
         label = (train_w // 8, train_h // 8)
         start = time.perf_counter()
@@ -59,9 +60,9 @@ def main() -> None:
             begin = int(rng.integers(0, index.seq_length - 8 * 4))
             for k in range(8):
                 t = begin + k * int(rng.integers(1, 5)) + 1
-                image = cv2.cvtColor(cv2.resize(cv2.imread(str(index.frame_path(t))), (train_w, train_h), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+                cv2.cvtColor(cv2.resize(cv2.imread(str(index.frame_path(t))), (train_w, train_h), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
                 depth = cv2.imread(str(png / f"{t:08d}.png"), cv2.IMREAD_UNCHANGED).astype(np.float32)
-                bins = lid_index(cv2.resize(depth, label, interpolation=cv2.INTER_AREA), 150, 1e-3, 256.0).astype(np.uint8)
+                lid_index(cv2.resize(depth, label, interpolation=cv2.INTER_AREA), 150, 1e-3, 256.0).astype(np.uint8)
         files_rate = args.clips / (time.perf_counter() - start)
     print(f"clips of 8 frames at {train_w}x{train_h} from {args.width}x{args.height} sources, one process:")
     print(f"  cache loader (zarr frames + depth bins, with augmentation): {cache_rate:7.1f} clips/s")

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import synth_sequence  # noqa: E402

@@ -64,7 +64,7 @@ def main() -> None:
     print(f"  snakemake -n (parse + DAG):           {dry:6.2f} s   (target <= 5 s)")
     print(f"  building 100 indexes (300 jobs):     {build:6.2f} s")
     print(f"  no-op rerun of those targets:         {noop:6.2f} s")
-    print(f"per-job overhead of one prepare job:")
+    print("per-job overhead of one prepare job:")
     print(f"  library call in-process:              {direct * 1000:7.1f} ms")
     print(f"  CLI subprocess (python -m motforge):  {cli * 1000:7.1f} ms  ({cli / direct:.0f}x the call)")
     print(f"  one Snakemake job (parse+DAG+run):    {job * 1000:7.1f} ms  ({job / direct:.0f}x the call, {job / cli:.1f}x the CLI)")

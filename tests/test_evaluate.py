@@ -1,7 +1,6 @@
 """Evaluation goes through PyPI trackeval and reproduces figures computed outside this project."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest

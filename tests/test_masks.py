@@ -13,8 +13,8 @@ from motforge.datasets.layouts import locate
 from motforge.depth.store import create_frame_store
 from motforge.masks.backends import box_masks, grabcut_masks
 from motforge.masks.instance_depth import FROM_BOX, FROM_MASK, instance_depths, read_instance_depth, soft_label
-from motforge.masks.stage import frame_rows, gt_boxes_xyxy, run_masks
-from motforge.masks.store import MaskTable, decode, encode, read_masks, write_masks
+from motforge.masks.stage import frame_rows, run_masks
+from motforge.masks.store import MaskTable, decode, encode, read_masks
 from motforge.synthdance.generate import SynthConfig, generate_sequence
 
 BINS = {"num_bins": 150, "d_min": 1e-3, "d_max": 256.0}

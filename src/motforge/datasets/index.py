@@ -18,7 +18,7 @@ from motforge.datasets.layouts import SequenceSource
 from motforge.datasets.mot_text import read_mot_table, read_seqinfo
 from motforge.errors import InputError
 from motforge.io.atomic import atomic_path
-from motforge.io.h5attrs import new_dataset
+from motforge.io.h5attrs import new_dataset, open_complete
 
 INDEX_VERSION = 1
 FRAME_NAME = re.compile(r"^(\d+)(\.(?:jpg|jpeg|png|JPG|JPEG|PNG))$")
@@ -197,13 +197,8 @@ def write_index(index: SequenceIndex, path: str | Path) -> None:
 
 def read_index(path: str | Path) -> SequenceIndex:
     """Load an index.h5 written by :func:`write_index`."""
-    path = Path(path)
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise InputError(path, f"cannot open index: {exc}") from None
-    with f:
-        if not f.attrs.get("complete", False) or f.attrs.get("version") != INDEX_VERSION:
+    with open_complete(path, "index", "prepare") as f:
+        if f.attrs.get("version") != INDEX_VERSION:
             raise InputError(path, "not a complete motforge index (rebuild it with the prepare stage)")
         a = f.attrs
         return SequenceIndex(

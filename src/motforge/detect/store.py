@@ -10,9 +10,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from motforge.errors import InputError
 from motforge.io.atomic import atomic_path
-from motforge.io.h5attrs import new_dataset, plain_attrs
+from motforge.io.h5attrs import open_complete, new_dataset, plain_attrs
 
 STORE_VERSION = 1
 
@@ -58,13 +57,6 @@ def write_detections(dets: Detections, path: str | Path) -> None:
 
 
 def read_detections(path: str | Path) -> Detections:
-    path = Path(path)
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise InputError(path, f"cannot open detections: {exc}") from None
-    with f:
-        if not f.attrs.get("complete", False):
-            raise InputError(path, "detections store is incomplete (rebuild it with the detect stage)")
+    with open_complete(path, "detections", "detect") as f:
         attrs = plain_attrs(f.attrs)
         return Detections(f["boxes"][:], f["scores"][:], f["classes"][:], f["offsets"][:], attrs)

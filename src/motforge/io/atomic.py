@@ -51,6 +51,14 @@ def atomic_path(final: str | Path, directory: bool = False) -> Iterator[Path]:
     os.replace(tmp, final)
 
 
+def save_figure_atomic(fig, final: str | Path, dpi: int = 110) -> None:
+    """Save a matplotlib figure as PNG completely or not at all."""
+    with atomic_path(final) as tmp:
+        png = tmp.with_suffix(".png")
+        fig.savefig(png, dpi=dpi)
+        png.rename(tmp)
+
+
 def write_text_atomic(final: str | Path, text: str) -> None:
     """Write a small text file completely or not at all."""
     with atomic_path(final) as tmp:

@@ -19,3 +19,19 @@ def plain_attrs(attrs) -> dict:
 def new_dataset(group, name: str, **kwargs):
     """``create_dataset`` without HDF5's modification times, so the same content gives byte-identical files."""
     return group.create_dataset(name, track_times=False, **kwargs)
+
+
+def open_complete(path, what: str, stage: str):
+    """Open an HDF5 store for reading; a missing, unreadable or unfinished store is an error naming the file."""
+    import h5py
+
+    from motforge.errors import InputError
+
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise InputError(path, f"cannot open {what}: {exc}") from None
+    if not f.attrs.get("complete", False):
+        f.close()
+        raise InputError(path, f"{what} store is incomplete (a killed job?); rebuild it with the {stage} stage")
+    return f

@@ -19,7 +19,7 @@ from motforge.depth.bins import sequence_max, to_disparity
 from motforge.depth.lid import lid_index
 from motforge.depth.store import open_frame_store
 from motforge.io.atomic import atomic_path
-from motforge.io.h5attrs import new_dataset, plain_attrs
+from motforge.io.h5attrs import open_complete, new_dataset, plain_attrs
 from motforge.masks.stage import frame_rows, gt_boxes_xyxy
 from motforge.masks.store import MaskTable
 
@@ -99,11 +99,7 @@ def instance_depths(index: SequenceIndex, masks: MaskTable, depth_store_path: st
 
 
 def read_instance_depth(path: str | Path) -> dict[str, np.ndarray]:
-    from motforge.errors import InputError
-
-    with h5py.File(path, "r") as f:
-        if not f.attrs.get("complete", False):
-            raise InputError(path, "instance-depth store is incomplete")
+    with open_complete(path, "instance-depth", "instance_depth") as f:
         data = {k: f[k][:] for k in f.keys()}
         data["attrs"] = plain_attrs(f.attrs)
         return data

@@ -12,9 +12,8 @@ import h5py
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from motforge.errors import InputError
 from motforge.io.atomic import atomic_path
-from motforge.io.h5attrs import new_dataset, plain_attrs
+from motforge.io.h5attrs import open_complete, new_dataset, plain_attrs
 
 STORE_VERSION = 1
 
@@ -69,14 +68,7 @@ def write_masks(table: MaskTable, path: str | Path) -> None:
 
 
 def read_masks(path: str | Path) -> MaskTable:
-    path = Path(path)
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise InputError(path, f"cannot open masks: {exc}") from None
-    with f:
-        if not f.attrs.get("complete", False):
-            raise InputError(path, "masks store is incomplete (rebuild it with the masks stage)")
+    with open_complete(path, "masks", "masks") as f:
         flat = f["rle_counts"][:].tobytes()
         offsets = f["rle_offsets"][:]
         counts = [flat[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]

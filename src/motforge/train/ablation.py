@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from motforge.evaluate.headline import Headline
-from motforge.io.atomic import atomic_path
+from motforge.io.atomic import atomic_path, save_figure_atomic
 
 METRICS = ("HOTA", "AssA", "DetA", "IDF1", "MOTA")
 
@@ -57,8 +57,5 @@ def _plot(path: Path, rows: list[dict]) -> None:
     axes[0].invert_yaxis()
     fig.suptitle("ablation (mean and std over seeds; dashed: first row)")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        png = tmp.with_suffix(".png")
-        fig.savefig(png, dpi=110)
-        png.rename(tmp)
+    save_figure_atomic(fig, path)
     plt.close(fig)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
-import numpy as np
 import zarr
 from tqdm import tqdm
 from zarr.codecs import BloscCodec

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import random
 import time
 from dataclasses import asdict
@@ -17,7 +16,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from motforge.io.atomic import atomic_path
+from motforge.io.atomic import atomic_path, save_figure_atomic
 from motforge.model.dense import COMPONENTS, DenseConfig, DenseTracker
 from motforge.train.clips import ClipDataset, ClipSettings, SequenceFiles, collate
 from motforge.train.step import clip_losses
@@ -173,8 +172,5 @@ def _plot(path: Path, rows: list[dict]) -> None:
     ax.legend(fontsize=7, ncol=3)
     ax.set_title("dense tracker training losses")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        png = tmp.with_suffix(".png")
-        fig.savefig(png, dpi=110)
-        png.rename(tmp)
+    save_figure_atomic(fig, path)
     plt.close(fig)
