@@ -21,7 +21,7 @@ $(BIN)/.motforge-installed: pyproject.toml
 venv: $(BIN)/.motforge-installed
 
 run: venv
-	$(BIN)/snakemake --cores $(CORES) results/synthdance/hota.txt
+	$(BIN)/snakemake --cores $(CORES)
 	@cat results/synthdance/hota.txt
 
 test: venv
