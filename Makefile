@@ -9,7 +9,7 @@ CORES ?= 2
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: venv run test test-fast lint clean
+.PHONY: venv run test test-fast lint bench clean
 
 $(BIN)/.motforge-installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test-fast: venv
 
 lint: venv
 	$(BIN)/snakemake --lint
+
+bench: venv
+	for b in depth_memory depth_storage masks detect loader train_step workflow_overhead; do \
+		echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf results logs resources/synthdance .snakemake
