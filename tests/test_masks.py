@@ -64,10 +64,14 @@ def test_box_masks_are_the_clipped_boxes():
     assert masks[0].sum() == 12 and masks[0, 3:7, 2:5].all() and masks[1].sum() == 4 and scores.tolist() == [1.0, 1.0]
 
 
-def test_grabcut_records_empty_masks():
-    image = np.full((40, 40, 3), 128, np.uint8)  # one colour: nothing to separate
-    masks, scores = grabcut_masks(image, np.array([[10, 10, 30, 30]], float))
-    assert masks.shape == (1, 40, 40)
+def test_grabcut_masks_stay_inside_their_box_and_degenerate_boxes_are_empty():
+    image = np.zeros((40, 60, 3), np.uint8)
+    image[10:30, 20:35] = (0, 0, 255)  # a red block on black
+    masks, scores = grabcut_masks(image, np.array([[15, 5, 40, 35], [50, 5, 51, 6]], float))
+    assert masks.shape == (2, 40, 60)
+    assert not masks[0][:, :15].any() and not masks[0][:, 40:].any()  # never outside the box
+    assert masks[0][12:28, 22:33].all()  # the object inside it is found
+    assert not masks[1].any() and scores[1] == 0.0  # a 1-pixel box yields an empty mask, recorded with score 0
 
 
 def test_sam2_backend_end_to_end_with_random_tiny_model(sequence, tmp_path):

@@ -99,9 +99,13 @@ def test_resume_after_sigkill(caches, tmp_path):
     assert summary["steps"] == 40 and summary["resumed_from"] >= 8
     assert not (tmp_path / "resume" / "last.pt").exists()
     uninterrupted = train_dense(caches, cfg, BINS, tmp_path / "u", tmp_path / "ru", device="cpu", progress=False)
-    final = lambda folder: np.mean([float(r["total"]) for r in list(csv.DictReader(open(folder / "train_log.csv")))[-10:]])  # noqa: E731
     assert uninterrupted["steps"] == 40
-    assert abs(final(tmp_path / "out") - final(tmp_path / "u")) < 0.25 * final(tmp_path / "u")
+    # clips and RoI jitter are functions of (seed, step), optimiser state is in the checkpoint: the resumed run ends
+    # on exactly the weights of the uninterrupted one (CPU, deterministic algorithms)
+    resumed, straight = load_checkpoint(tmp_path / "out" / "checkpoint.pt"), load_checkpoint(tmp_path / "u" / "checkpoint.pt")
+    assert all(torch.equal(resumed["model"][k], straight["model"][k]) for k in straight["model"])
+    losses = lambda folder: [r["total"] for r in csv.DictReader(open(folder / "train_log.csv"))]  # noqa: E731
+    assert losses(tmp_path / "out") == losses(tmp_path / "u")
 
 
 def test_dense_tracker_runs_on_a_trained_checkpoint(caches, tmp_path):

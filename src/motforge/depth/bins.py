@@ -34,6 +34,10 @@ def to_disparity(depth: np.ndarray, kind: str) -> np.ndarray:
 
 
 def sequence_max(store) -> float:
+    """Largest disparity of the sequence (FDTA's normalisation). The depth stage records it while writing; stores
+    from before that attribute existed are scanned once."""
+    if "disparity_max" in store.attrs:
+        return float(store.attrs["disparity_max"])
     kind = store.attrs["kind"]
     peak = 0.0
     for t0 in range(0, store.shape[0], READ_BATCH):

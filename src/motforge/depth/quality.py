@@ -20,13 +20,14 @@ from motforge.io.atomic import write_text_atomic
 
 
 def depth_errors(teacher: np.ndarray, kind: str, gt_depth: np.ndarray) -> tuple[float, float, int]:
-    """AbsRel, delta<1.25 and pixel count of teacher maps [n, h, w] vs GT depth [n, h, w] (metres)."""
-    valid = np.isfinite(gt_depth) & (gt_depth > 0)
-    teacher_disp = to_disparity(teacher, kind)[valid]
-    gt_disp = 1.0 / gt_depth[valid]
-    scale, shift = scale_and_shift(teacher_disp, gt_disp)
-    aligned = np.maximum(teacher_disp * scale + shift, 1e-6)
-    pred_depth = 1.0 / aligned
+    """AbsRel, delta<1.25 and count of teacher values (any shape) vs GT depth (metres, same shape), after a
+    least-squares scale and shift of the teacher's disparity onto 1 / GT depth. Non-finite values are left out."""
+    valid = np.isfinite(gt_depth) & (gt_depth > 0) & np.isfinite(teacher)
+    if valid.sum() < 2:
+        return float("nan"), float("nan"), int(valid.sum())
+    teacher_disp = to_disparity(teacher[valid], kind)
+    scale, shift = scale_and_shift(teacher_disp, 1.0 / gt_depth[valid])
+    pred_depth = 1.0 / np.maximum(teacher_disp * scale + shift, 1e-6)
     gt = gt_depth[valid]
     abs_rel = float(np.mean(np.abs(pred_depth - gt) / gt))
     delta1 = float(np.mean(np.maximum(pred_depth / gt, gt / pred_depth) < 1.25))

@@ -8,6 +8,7 @@ import torch
 from tqdm import tqdm
 
 from motforge.datasets.index import SequenceIndex
+from motforge.depth.bins import to_disparity
 from motforge.depth.store import cache_size, create_frame_store
 from motforge.errors import ConfigError
 
@@ -45,14 +46,19 @@ def run_depth_teacher(index: SequenceIndex, settings: dict, out: str | Path, all
         raise ConfigError("depth.backend", f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     attrs = {**attrs, "sequence": index.name, "frames": index.seq_length, "cache_size": list(size), "original_size": [index.width, index.height]}
     written = np.zeros(index.seq_length, dtype=bool)
+    peak = 0.0
     with create_frame_store(out, index.seq_length, size[1], size[0], "float16", attrs) as store:
 
         def sink(t0: int, depth: np.ndarray) -> None:
-            store[t0 : t0 + len(depth)] = depth.astype(np.float16)
+            nonlocal peak
+            stored = depth.astype(np.float16)
+            store[t0 : t0 + len(depth)] = stored
             written[t0 : t0 + len(depth)] = True
+            peak = max(peak, float(np.nanmax(to_disparity(stored, attrs["kind"]))))  # of the stored values
 
         produce(sink)
         if not written.all():
             raise RuntimeError(f"{backend} produced {int(written.sum())} of {index.seq_length} depth frames")
+        store.attrs["disparity_max"] = peak
     bar.close()
     return attrs

@@ -16,9 +16,8 @@ import numpy as np
 
 from motforge.datasets.index import read_index
 from motforge.depth.backends.provided import provided_depth_path, read_provided_depth
-from motforge.depth.bins import to_disparity
+from motforge.depth.quality import depth_errors
 from motforge.depth.store import open_frame_store
-from motforge.depth.streaming import scale_and_shift
 from motforge.io.atomic import write_text_atomic
 from motforge.io.frames import read_frame
 from motforge.masks.backends import box_masks, grabcut_masks
@@ -29,17 +28,6 @@ from motforge.masks.store import read_masks
 
 def _gt_mask_path(index, frame: int) -> Path:
     return Path(index.img_dir).parent / "masks" / f"{Path(str(index.frame_files[frame - 1])).stem}.png"
-
-
-def _aligned_abs_rel(labels: np.ndarray, kind: str, gt_depth: np.ndarray) -> float:
-    ok = np.isfinite(labels) & np.isfinite(gt_depth) & (gt_depth > 0)
-    if ok.sum() < 2:
-        return float("nan")
-    x = to_disparity(labels[ok], kind)
-    y = 1.0 / gt_depth[ok]
-    s, b = scale_and_shift(x, y)
-    pred = 1.0 / np.maximum(s * x + b, 1e-6)
-    return float(np.mean(np.abs(pred - gt_depth[ok]) / gt_depth[ok]))
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -100,7 +88,7 @@ def instance_quality(index_paths, mask_paths, inst_paths, depth_paths, out, comp
         gt_arr = np.asarray(seq_gt)
         for method, labels in seq_labels.items():
             entry = per_method.setdefault(method, {"abs_rel": [], "iou": [], "rows": 0})
-            entry["abs_rel"].append(_aligned_abs_rel(np.asarray(labels), kind, gt_arr))
+            entry["abs_rel"].append(depth_errors(np.asarray(labels, dtype=np.float64), kind, gt_arr)[0])
             entry["rows"] += len(labels)
             entry["iou"] += seq_iou.get(method, [])
     report = {

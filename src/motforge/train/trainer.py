@@ -83,7 +83,7 @@ def train_dense(sequences: list[SequenceFiles], model_cfg: dict, bins: dict, out
     use_amp = dev.type == "cuda" and bool(train["amp"])
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     writer = _tensorboard(out_dir.parent / f".{out_dir.name}.tensorboard")
-    generator = torch.Generator().manual_seed(seed + start_step)
+    generator = torch.Generator()
     step = start_step
     data_wait = compute = 0.0
     bar = tqdm(total=steps, initial=start_step, desc="train", disable=not progress, mininterval=2.0)
@@ -95,6 +95,7 @@ def train_dense(sequences: list[SequenceFiles], model_cfg: dict, bins: dict, out
         for group in optimizer.param_groups:
             group["lr"] = float(train["lr"]) * scheduler_lambda(step)
         use_identity = step >= int(train["identity_warmup_steps"])
+        generator.manual_seed(seed * 1_000_003 + step)  # RoI jitter of this step, whether or not the run was resumed
         with torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=use_amp):
             parts: dict[str, torch.Tensor] = {}
             for clip in clips:
