@@ -21,8 +21,9 @@ def _detection(model_out, boxes_per_frame, weights_per_frame=None) -> dict[str, 
         cls_t.append((assigned >= 0).float().flatten())
         box_t.append(targets.reshape(-1, 4))
         if weights_per_frame is not None:
-            conf = weights_per_frame[f].to(logits.device)
-            c = torch.where(assigned >= 0, conf[assigned.clamp(min=0)] if conf.numel() else torch.zeros_like(assigned, dtype=torch.float32), torch.zeros_like(assigned, dtype=torch.float32))
+            # confidence of the pseudo box each location is assigned to; 0 where none (index -1 -> the padded 0)
+            conf = torch.cat([torch.zeros(1), weights_per_frame[f].float()]).to(logits.device)
+            c = conf[assigned + 1]
             w_t.append(L.pld_weights((assigned >= 0).long(), c).flatten())
             bw_t.append(c.flatten())
     return L.detection_losses(logits.flatten(), pred.reshape(-1, 4), torch.cat(cls_t), torch.cat(box_t),
