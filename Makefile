@@ -9,7 +9,7 @@ CORES ?= 2
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: venv run test test-fast lint bench clean
+.PHONY: venv run test test-slurm test-fast lint bench clean
 
 $(BIN)/.motforge-installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,10 +25,17 @@ run: venv
 	@cat results/synthdance/hota.txt
 
 test: venv
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slurm"
+	@if [ -n "$$CI" ] || [ -n "$$MOTFORGE_SLURM_TEST" ]; then $(MAKE) test-slurm; \
+	else echo "NOT RUN here: the local-SLURM end-to-end test (make test-slurm: needs root, installs Debian's slurm-wlm; CI runs it)"; fi
+
+# A single-node SLURM with accounting on localhost, then the workflow through the SLURM profile.
+test-slurm: venv
+	bash tests/slurm/start_local_slurm.sh
+	$(BIN)/python -m pytest -q -m slurm
 
 test-fast: venv
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow and not slurm"
 
 lint: venv
 	$(BIN)/snakemake --lint

@@ -28,6 +28,11 @@ def _sequences(name, ds):
 SEQUENCES = {name: _sequences(name, ds) for name, ds in DATASETS.items()}
 
 
+def as_json(value):
+    """Stable JSON for params: a changed value re-runs exactly the rules that read it."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
 def _merge(base, override):
     merged = json.loads(json.dumps(base))
     for key, value in override.items():
@@ -57,15 +62,30 @@ ABLATION = _ablation_models()
 MODELS.update({name: model for name, (_, model) in ABLATION.items()})
 
 
+def training_settings(model):
+    """The part of a model's config that its training reads (everything but the online tracker's settings)."""
+    return {key: value for key, value in MODELS[model].items() if key != "track"}
+
+
+def _trained_by():
+    """Each dense model -> the model whose checkpoint it tracks with. Models that differ only in tracker settings
+    (the ablation's gamma = 0, the ablation's full model at the base model's steps) share one training."""
+    owner, first = {}, {}
+    for name, model in MODELS.items():  # configured models first, then the generated ablation runs
+        if model["family"] != "dense":
+            continue
+        key = as_json(training_settings(name))
+        owner[name] = first.setdefault(key, name)
+    return owner
+
+
+TRAINED_BY = _trained_by()
+
+
 wildcard_constraints:
     ds="|".join(DATASETS) or "NONE",
     model="|".join(sorted(MODELS, key=len, reverse=True)) or "NONE",
     seq=r"[A-Za-z0-9._-]+",
-
-
-def as_json(value):
-    """Stable JSON for params: a changed value re-runs exactly the rules that read it."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def split_of(ds, seq):
@@ -83,6 +103,13 @@ def seq_path(ds, seq, name):
 
 def resource(family, key):
     return config["resources"][family][key]
+
+
+def mem_mb(family):
+    """Memory of a rule family, growing by resources.memory_growth on each retry (an OOM-killed job on SLURM
+    comes back with more)."""
+    base, growth = resource(family, "mem_mb"), config["resources"]["memory_growth"]
+    return lambda wildcards, attempt: int(base * growth ** (attempt - 1))
 
 
 def prepare_settings(ds):
@@ -199,7 +226,7 @@ def track_inputs(wildcards):
     if model["family"] == "bytetrack" or (model["family"] == "dense" and model["track"]["proposals"] == "detections"):
         inputs["detections"] = seq_path(wildcards.ds, wildcards.seq, "detections.h5")
     if model["family"] == "dense":
-        inputs["checkpoint"] = f"{RESULTS}/{wildcards.ds}/models/{wildcards.model}/checkpoint.pt"
+        inputs["checkpoint"] = f"{RESULTS}/{wildcards.ds}/models/{TRAINED_BY[wildcards.model]}/checkpoint.pt"
         inputs["frames"] = frames_cache(wildcards.ds, wildcards.seq, wildcards.model)
     return inputs
 

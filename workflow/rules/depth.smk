@@ -18,7 +18,7 @@ rule depth:
         f"{LOGS}/{{ds}}/depth/{{seq}}.bench.tsv"
     threads: resource("depth", "threads")
     resources:
-        mem_mb=resource("depth", "mem_mb"),
+        mem_mb=mem_mb("depth"),
         runtime=resource("depth", "runtime"),
         gpu=lambda wc: teacher_gpus(wc.ds, "depth"),
     shell:

@@ -18,7 +18,7 @@ rule detect:
         f"{LOGS}/{{ds}}/detect/{{seq}}.bench.tsv"
     threads: resource("detect", "threads")
     resources:
-        mem_mb=resource("detect", "mem_mb"),
+        mem_mb=mem_mb("detect"),
         runtime=resource("detect", "runtime"),
         gpu=lambda wc: teacher_gpus(wc.ds, "detect"),
     shell:
@@ -44,7 +44,7 @@ rule det_db:
         f"{LOGS}/{{ds}}/detect/det_db.bench.tsv"
     threads: 1
     resources:
-        mem_mb=resource("detect", "mem_mb"),
+        mem_mb=mem_mb("detect"),
         runtime=resource("detect", "runtime"),
     shell:
         "python -m motforge export det-db --index {input.index:q} --detections {input.detections:q} --root {params.root:q}"
@@ -67,7 +67,7 @@ rule detections_quality:
         f"{LOGS}/{{ds}}/detect/quality.bench.tsv"
     threads: 1
     resources:
-        mem_mb=resource("evaluate", "mem_mb"),
+        mem_mb=mem_mb("evaluate"),
         runtime=resource("evaluate", "runtime"),
     shell:
         "python -m motforge quality detections --index {input.index:q} --detections {input.detections:q}"
@@ -87,7 +87,7 @@ rule export_yolo:
         f"{LOGS}/{{ds}}/detect/export_yolo.bench.tsv"
     threads: 1
     resources:
-        mem_mb=resource("detect", "mem_mb"),
+        mem_mb=mem_mb("detect"),
         runtime=resource("detect", "runtime"),
     shell:
         "python -m motforge export yolo --index {input:q} --out {output:q} > {log:q} 2>&1"
@@ -109,7 +109,7 @@ rule train_detector:
         f"{LOGS}/{{ds}}/detect/train_detector.bench.tsv"
     threads: resource("train_detector", "threads")
     resources:
-        mem_mb=resource("train_detector", "mem_mb"),
+        mem_mb=mem_mb("train_detector"),
         runtime=resource("train_detector", "runtime"),
         gpu=resource("train_detector", "gpu"),
     shell:

@@ -14,7 +14,7 @@ rule eval_gt:
         f"{LOGS}/{{ds}}/evaluate/eval_gt.bench.tsv"
     threads: 1
     resources:
-        mem_mb=resource("evaluate", "mem_mb"),
+        mem_mb=mem_mb("evaluate"),
         runtime=resource("evaluate", "runtime"),
     shell:
         "python -m motforge eval-gt --index {input:q} --out {output:q} > {log:q} 2>&1"
@@ -38,7 +38,7 @@ rule evaluate:
         f"{LOGS}/{{ds}}/evaluate/{{model}}.bench.tsv"
     threads: resource("evaluate", "threads")
     resources:
-        mem_mb=resource("evaluate", "mem_mb"),
+        mem_mb=mem_mb("evaluate"),
         runtime=resource("evaluate", "runtime"),
     shell:
         "python -m motforge evaluate --gt-folder {input.gt:q} --seqmap {input.gt:q}/seqmap.txt"

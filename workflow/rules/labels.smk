@@ -17,7 +17,7 @@ rule depth_bins:
         f"{LOGS}/{{ds}}/labels/depth_bins/{{seq}}.bench.tsv"
     threads: resource("labels", "threads")
     resources:
-        mem_mb=resource("labels", "mem_mb"),
+        mem_mb=mem_mb("labels"),
         runtime=resource("labels", "runtime"),
     shell:
         "python -m motforge depth-bins --depth {input.depth:q} --bins-config {params.bins:q} --out {output:q}"
@@ -38,7 +38,7 @@ rule depth_quality:
         f"{LOGS}/{{ds}}/labels/depth_quality.bench.tsv"
     threads: 1
     resources:
-        mem_mb=resource("labels", "mem_mb"),
+        mem_mb=mem_mb("labels"),
         runtime=resource("labels", "runtime"),
     shell:
         "python -m motforge quality depth --index {input.index:q} --depth {input.depth:q} --out {output:q} > {log:q} 2>&1"
@@ -63,7 +63,7 @@ rule instance_depth:
         f"{LOGS}/{{ds}}/labels/instance_depth/{{seq}}.bench.tsv"
     threads: resource("labels", "threads")
     resources:
-        mem_mb=resource("labels", "mem_mb"),
+        mem_mb=mem_mb("labels"),
         runtime=resource("labels", "runtime"),
     shell:
         "python -m motforge instance-depth --index {input.index:q} --masks {input.masks:q} --depth {input.depth:q}"
@@ -88,7 +88,7 @@ rule instances_quality:
         f"{LOGS}/{{ds}}/labels/instances_quality.bench.tsv"
     threads: 1
     resources:
-        mem_mb=resource("labels", "mem_mb"),
+        mem_mb=mem_mb("labels"),
         runtime=resource("labels", "runtime"),
     shell:
         "python -m motforge quality instances --index {input.index:q} --depth {input.depth:q} --masks {input.masks:q}"

@@ -17,7 +17,7 @@ rule masks:
         f"{LOGS}/{{ds}}/masks/{{seq}}.bench.tsv"
     threads: resource("masks", "threads")
     resources:
-        mem_mb=resource("masks", "mem_mb"),
+        mem_mb=mem_mb("masks"),
         runtime=resource("masks", "runtime"),
         gpu=lambda wc: teacher_gpus(wc.ds, "masks"),
     shell:

@@ -17,7 +17,7 @@ rule prepare_index:
         f"{LOGS}/{{ds}}/prepare/{{seq}}.bench.tsv"
     threads: resource("prepare", "threads")
     resources:
-        mem_mb=resource("prepare", "mem_mb"),
+        mem_mb=mem_mb("prepare"),
         runtime=resource("prepare", "runtime"),
     shell:
         "python -m motforge prepare --dataset {wildcards.ds:q} --dataset-config {params.dataset:q}"

@@ -23,7 +23,7 @@ for _name, _ds in DATASETS.items():
             split="train|val|test",
         threads: resource("generate", "threads")
         resources:
-            mem_mb=resource("generate", "mem_mb"),
+            mem_mb=mem_mb("generate"),
             runtime=resource("generate", "runtime"),
         shell:
             "python -m motforge generate --synth {params.synth:q} --seq {wildcards.seq:q} --out {output:q}"

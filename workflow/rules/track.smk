@@ -18,7 +18,7 @@ rule track:
         f"{LOGS}/{{ds}}/track/{{model}}/{{seq}}.bench.tsv"
     threads: resource("track", "threads")
     resources:
-        mem_mb=resource("track", "mem_mb"),
+        mem_mb=mem_mb("track"),
         runtime=resource("track", "runtime"),
         gpu=lambda wc: resource("track", "gpu") if MODELS[wc.model]["family"] == "dense" else 0,
     shell:

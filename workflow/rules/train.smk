@@ -19,7 +19,7 @@ rule frames:
         f"{LOGS}/{{ds}}/frames/{{seq}}_{{width}}x{{height}}.bench.tsv"
     threads: resource("frames", "threads")
     resources:
-        mem_mb=resource("frames", "mem_mb"),
+        mem_mb=mem_mb("frames"),
         runtime=resource("frames", "runtime"),
     shell:
         "python -m motforge frames --index {input.index:q} --width {wildcards.width} --height {wildcards.height}"
@@ -35,7 +35,7 @@ rule train:
         curves=f"{RESULTS}/{{ds}}/models/{{model}}/loss_curves.png",
         summary=f"{RESULTS}/{{ds}}/models/{{model}}/summary.json",
     params:
-        model=lambda wc: as_json(MODELS[wc.model]),
+        model=lambda wc: as_json(training_settings(wc.model)),
         bins=lambda wc: as_json(DATASETS[wc.ds]["labels"]["depth_bins"]),
         depth_bins=optional_list("--depth-bins", "depth_bins"),
         instance_depth=optional_list("--instance-depth", "instance_depth"),
@@ -51,7 +51,7 @@ rule train:
         f"{LOGS}/{{ds}}/train/{{model}}.bench.tsv"
     threads: resource("train", "threads")
     resources:
-        mem_mb=resource("train", "mem_mb"),
+        mem_mb=mem_mb("train"),
         runtime=resource("train", "runtime"),
         gpu=resource("train", "gpu"),
     shell:
