@@ -63,8 +63,20 @@ MODELS.update({name: model for name, (_, model) in ABLATION.items()})
 
 
 def training_settings(model):
-    """The part of a model's config that its training reads (everything but the online tracker's settings)."""
-    return {key: value for key, value in MODELS[model].items() if key != "track"}
+    """The part of a model's config that its training reads (everything but the online tracker's settings).
+    A single process is left unstated so runs from before multi-process training keep their recorded params."""
+    settings = json.loads(as_json({key: value for key, value in MODELS[model].items() if key != "track"}))
+    if settings.get("train", {}).get("processes") == 1:
+        del settings["train"]["processes"]
+    return settings
+
+
+def train_launcher(wildcards):
+    """`python -m motforge`, or torchrun with one process per rank when the model asks for several."""
+    processes = MODELS[wildcards.model]["train"]["processes"]
+    if processes == 1:
+        return "python -m motforge"
+    return f"torchrun --standalone --nproc-per-node {processes} -m motforge"
 
 
 def _trained_by():

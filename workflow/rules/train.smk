@@ -42,6 +42,7 @@ rule train:
         detections=optional_list("--detections", "detections"),
         resume=lambda wc: f"{RESULTS}/{wc.ds}/models/.resume/{wc.model}",
         out=lambda wc: f"{RESULTS}/{wc.ds}/models/{wc.model}",
+        launch=train_launcher,
         progress=PROGRESS,
     conda:
         "../../envs/train.yaml"
@@ -49,13 +50,13 @@ rule train:
         f"{LOGS}/{{ds}}/train/{{model}}.log",
     benchmark:
         f"{LOGS}/{{ds}}/train/{{model}}.bench.tsv"
-    threads: resource("train", "threads")
+    threads: lambda wc: resource("train", "threads") * MODELS[wc.model]["train"]["processes"]
     resources:
         mem_mb=mem_mb("train"),
         runtime=resource("train", "runtime"),
-        gpu=resource("train", "gpu"),
+        gpu=lambda wc: resource("train", "gpu") * MODELS[wc.model]["train"]["processes"],
     shell:
-        "python -m motforge train --index {input.index:q} --frames {input.frames:q} {params.depth_bins}"
+        "{params.launch} train --index {input.index:q} --frames {input.frames:q} {params.depth_bins}"
         " {params.instance_depth} {params.detections} --model-config {params.model:q} --bins-config {params.bins:q}"
         " --resume {params.resume:q} --out {params.out:q} {params.progress} > {log:q} 2>&1"
 

@@ -4,9 +4,11 @@ loss curves plotted into the model folder."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import random
+import shutil
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -18,6 +20,7 @@ from tqdm import tqdm
 
 from motforge.io.atomic import atomic_path, save_figure_atomic
 from motforge.model.dense import COMPONENTS, DenseConfig, DenseTracker
+from motforge.train import distributed
 from motforge.train.clips import ClipDataset, ClipSettings, SequenceFiles, collate
 from motforge.train.step import clip_losses
 
@@ -41,9 +44,37 @@ def save_checkpoint(path: Path, model, optimizer, step: int, extra: dict) -> Non
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, **extra}, tmp)
 
 
+def weights_digest(model: torch.nn.Module, parameters_only: bool = False) -> str:
+    """SHA-256 of the weights: equal digests mean bit-identical models (runs and resumes compared cheaply). Ranks
+    of a data-parallel run share parameters exactly, but BatchNorm statistics of the last step are each rank's own
+    (rank 0's are saved), hence ``parameters_only``."""
+    tensors = dict(model.named_parameters()) if parameters_only else model.state_dict()
+    digest = hashlib.sha256()
+    for name, tensor in sorted(tensors.items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
 def load_checkpoint(path: Path) -> dict:
     """Checkpoints are data only: loaded with weights_only=True (no pickled code runs)."""
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+class ClipBatchLosses(torch.nn.Module):
+    """One training step's losses as a single forward, so DistributedDataParallel sees the call it hooks its
+    gradient averaging onto (the step itself uses several of the model's submodules)."""
+
+    def __init__(self, model: DenseTracker) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, clips: list[dict], fg_weight: float, use_identity: bool, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        parts: dict[str, torch.Tensor] = {}
+        for clip in clips:
+            for name, value in clip_losses(self.model, clip, fg_weight, use_identity, generator).items():
+                parts[name] = parts.get(name, 0.0) + value / len(clips)
+        return parts
 
 
 def train_dense(sequences: list[SequenceFiles], model_cfg: dict, bins: dict, out_dir: str | Path, resume_dir: str | Path, device: str = "cpu", progress: bool = True) -> dict:
@@ -54,6 +85,9 @@ def train_dense(sequences: list[SequenceFiles], model_cfg: dict, bins: dict, out
     seed = int(train["seed"])
     seed_everything(seed)
     dev = torch.device(device)
+    ranks = distributed.start(dev.type)
+    if ranks.distributed and dev.type == "cuda":
+        dev = torch.device("cuda", ranks.local_rank)
     if dev.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.set_num_threads(int(train["threads"]))
@@ -75,18 +109,23 @@ def train_dense(sequences: list[SequenceFiles], model_cfg: dict, bins: dict, out
     settings = ClipSettings(length=int(model_cfg["clip"]["length"]), max_interval=int(model_cfg["clip"]["max_interval"]),
                             flip=float(model_cfg["augment"]["flip"]), crop=float(model_cfg["augment"]["crop"]),
                             occlusion=float(model_cfg["augment"]["occlusion"]), id_swap=float(model_cfg["augment"]["id_swap"]))
-    dataset = ClipDataset(sequences, settings, num_items=steps * batch, seed=seed, start_item=start_step * batch)
+    global_batch = batch * ranks.world_size
+    dataset = ClipDataset(sequences, settings, num_items=steps * global_batch, seed=seed, start_item=start_step * global_batch)
     workers = int(train["workers"])
-    loader = DataLoader(dataset, batch_size=batch, shuffle=False, num_workers=workers, collate_fn=collate,
-                        persistent_workers=False, prefetch_factor=4 if workers else None)
+    loader = DataLoader(dataset, batch_size=batch, shuffle=False, sampler=ranks.shard(len(dataset)) if ranks.distributed else None,
+                        num_workers=workers, collate_fn=collate, persistent_workers=False, prefetch_factor=4 if workers else None)
+    step_losses = ClipBatchLosses(model)
+    if ranks.distributed:  # gradients averaged over ranks during backward; rank 0's weights broadcast at start
+        step_losses = torch.nn.parallel.DistributedDataParallel(step_losses, device_ids=[ranks.local_rank] if dev.type == "cuda" else None,
+                                                               find_unused_parameters=True)
     weights = {**DEFAULT_WEIGHTS, **model_cfg.get("loss_weights", {})}
     use_amp = dev.type == "cuda" and bool(train["amp"])
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    writer = _tensorboard(out_dir.parent / f".{out_dir.name}.tensorboard")
+    writer = _tensorboard(out_dir.parent / f".{out_dir.name}.tensorboard", fresh=start_step == 0) if ranks.writes_files else None
     generator = torch.Generator()
     step = start_step
     data_wait = compute = 0.0
-    bar = tqdm(total=steps, initial=start_step, desc="train", disable=not progress, mininterval=2.0)
+    bar = tqdm(total=steps, initial=start_step, desc="train", disable=not progress or not ranks.writes_files, mininterval=2.0)
     tick = time.perf_counter()
     model.train()
     for clips in loader:
@@ -95,12 +134,10 @@ def train_dense(sequences: list[SequenceFiles], model_cfg: dict, bins: dict, out
         for group in optimizer.param_groups:
             group["lr"] = float(train["lr"]) * scheduler_lambda(step)
         use_identity = step >= int(train["identity_warmup_steps"])
-        generator.manual_seed(seed * 1_000_003 + step)  # RoI jitter of this step, whether or not the run was resumed
+        # RoI jitter of this step and rank, whether or not the run was resumed
+        generator.manual_seed(seed * 1_000_003 + step + 7919 * ranks.rank)
         with torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=use_amp):
-            parts: dict[str, torch.Tensor] = {}
-            for clip in clips:
-                for name, value in clip_losses(model, clip, float(bins["fg_weight"]), use_identity, generator).items():
-                    parts[name] = parts.get(name, 0.0) + value / len(clips)
+            parts = step_losses(clips, float(bins["fg_weight"]), use_identity, generator)
             total = sum(weights[k] * v for k, v in parts.items())
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(total).backward()
@@ -109,7 +146,9 @@ def train_dense(sequences: list[SequenceFiles], model_cfg: dict, bins: dict, out
         scaler.step(optimizer)
         scaler.update()
         step += 1
-        row = {"step": step, "total": float(total.detach()), **{k: float(v.detach()) for k, v in parts.items()}, "lr": optimizer.param_groups[0]["lr"]}
+        values = {"total": float(total.detach()), **{k: float(v.detach()) for k, v in parts.items()}}
+        values = distributed.mean_over_ranks(values, ["total", *sorted(DEFAULT_WEIGHTS)], ranks, dev)
+        row = {"step": step, **values, "lr": optimizer.param_groups[0]["lr"]}
         log_rows.append(row)
         if writer is not None:
             for k, v in row.items():
@@ -117,15 +156,21 @@ def train_dense(sequences: list[SequenceFiles], model_cfg: dict, bins: dict, out
                     writer.add_scalar(f"loss/{k}" if k != "lr" else "lr", v, step)
         bar.set_postfix(loss=f"{row['total']:.3f}")
         bar.update(1)
-        if step % int(train["checkpoint_every"]) == 0 and step < steps:
+        if step % int(train["checkpoint_every"]) == 0 and step < steps and ranks.writes_files:
             save_checkpoint(resume_file, model, optimizer, step, {"config": json.dumps(model_cfg, sort_keys=True), "log": json.dumps(log_rows)})
         tick = time.perf_counter()
         compute += tick - got_data
     bar.close()
     if writer is not None:
         writer.close()
+    summary = {"steps": step, "resumed_from": start_step, "data_wait_share": data_wait / max(1e-9, data_wait + compute), "config": asdict(cfg),
+               "processes": ranks.world_size, "weights_sha256": weights_digest(model),
+               "parameters_sha256": weights_digest(model, parameters_only=True)}
+    if not ranks.writes_files:
+        distributed.barrier(ranks)  # rank 0 is writing; nobody leaves before the files exist
+        distributed.stop(ranks)
+        return summary
     out_dir.mkdir(parents=True, exist_ok=True)
-    summary = {"steps": step, "resumed_from": start_step, "data_wait_share": data_wait / max(1e-9, data_wait + compute), "config": asdict(cfg)}
     save_checkpoint(out_dir / "checkpoint.pt", model, optimizer, step, {"config": json.dumps(model_cfg, sort_keys=True), "dense_config": json.dumps(asdict(cfg)), "log": "[]"})
     _write_log(out_dir / "train_log.csv", log_rows)
     _plot(out_dir / "loss_curves.png", log_rows)
@@ -133,14 +178,19 @@ def train_dense(sequences: list[SequenceFiles], model_cfg: dict, bins: dict, out
         tmp.write_text(json.dumps(summary, indent=2) + "\n")
     if resume_file.is_file():
         resume_file.unlink()
+    distributed.barrier(ranks)
+    distributed.stop(ranks)
     return summary
 
 
-def _tensorboard(path: Path):
+def _tensorboard(path: Path, fresh: bool):
+    """TensorBoard events beside the model folder; a run from step 0 replaces the events of earlier runs."""
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
         return None
+    if fresh and path.is_dir():
+        shutil.rmtree(path)
     return SummaryWriter(str(path))
 
 
