@@ -21,5 +21,5 @@ include: "workflow/rules/evaluate.smk"
 
 rule all:
     input:
-        all_targets(),
+        [f"{RESULTS}/{ds}/complete.txt" for ds in DATASETS],
     default_target: True

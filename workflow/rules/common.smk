@@ -171,24 +171,24 @@ def detector_settings(ds):
     return settings
 
 
-def all_targets():
-    """Headline metrics, every sequence's index and pseudo labels, and label quality where GT allows it."""
+def dataset_targets(ds):
+    """Everything the workflow makes for one dataset: headline metrics, every sequence's index and pseudo labels,
+    and label quality where GT allows it."""
     targets = []
-    for ds in DATASETS:
-        targets.append(f"{RESULTS}/{ds}/hota.txt")
-        if DATASETS[ds]["det_db"] and not DATASETS[ds]["annotation_only"]:
-            targets.append(f"{RESULTS}/{ds}/det_db.json")
+    targets.append(f"{RESULTS}/{ds}/hota.txt")
+    if DATASETS[ds]["det_db"] and not DATASETS[ds]["annotation_only"]:
+        targets.append(f"{RESULTS}/{ds}/det_db.json")
+    if DATASETS[ds]["format"] == "synthdance":
+        targets.append(f"{RESULTS}/{ds}/label_quality/detections.json")
+    targets += [seq_path(ds, seq, "index.h5") for seq in SEQUENCES[ds]]
+    if has_depth(ds):
+        targets += [seq_path(ds, seq, "depth_bins.zarr") for seq in SEQUENCES[ds]]
         if DATASETS[ds]["format"] == "synthdance":
-            targets.append(f"{RESULTS}/{ds}/label_quality/detections.json")
-        targets += [seq_path(ds, seq, "index.h5") for seq in SEQUENCES[ds]]
-        if has_depth(ds):
-            targets += [seq_path(ds, seq, "depth_bins.zarr") for seq in SEQUENCES[ds]]
-            if DATASETS[ds]["format"] == "synthdance":
-                targets.append(f"{RESULTS}/{ds}/label_quality/depth.json")
-        if has_masks(ds):
-            targets += [seq_path(ds, seq, "instance_depth.h5") for seq in gt_sequences(ds)]
-            if DATASETS[ds]["format"] == "synthdance":
-                targets.append(f"{RESULTS}/{ds}/label_quality/instances.json")
+            targets.append(f"{RESULTS}/{ds}/label_quality/depth.json")
+    if has_masks(ds):
+        targets += [seq_path(ds, seq, "instance_depth.h5") for seq in gt_sequences(ds)]
+        if DATASETS[ds]["format"] == "synthdance":
+            targets.append(f"{RESULTS}/{ds}/label_quality/instances.json")
     return targets
 
 

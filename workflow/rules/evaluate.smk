@@ -65,3 +65,18 @@ rule headline:
         runtime=5,
     shell:
         "python -m motforge headline --source {input:q}/hota.txt --out {output:q} > {log:q} 2>&1"
+
+
+rule dataset:
+    """Everything of one dataset; `snakemake --forceall results/<ds>/complete.txt` reprocesses that dataset alone."""
+    input:
+        lambda wc: dataset_targets(wc.ds),
+    output:
+        f"{RESULTS}/{{ds}}/complete.txt",
+    localrule: True
+    conda:
+        "../../envs/eval.yaml"
+    log:
+        f"{LOGS}/{{ds}}/complete.log",
+    shell:
+        "(printf '%s\\n' {input:q} > {output:q}.tmp && mv {output:q}.tmp {output:q}) > {log:q} 2>&1"
