@@ -237,3 +237,50 @@ def test_incomplete_store_is_refused(tmp_path):
     zarr.create_array(store=str(tmp_path / "half.zarr"), shape=(2, 2, 2), chunks=(1, 2, 2), dtype="float16")
     with pytest.raises(InputError, match="incomplete"):
         open_frame_store(tmp_path / "half.zarr")
+
+
+def test_vda_resumes_exactly_after_a_crash(small_sequence, fake_vda_repo, tmp_path, monkeypatch, capsys):
+    """A crash in the third window leaves the store of two windows and their stream state; the rerun continues from
+    there (keyframe inputs reloaded, reference and pending maps restored) and ends byte-identical to one run."""
+    from motforge.depth import streaming
+    from test_reliability import digest
+
+    repo, checkpoint = fake_vda_repo
+    settings = {**_vda_settings(repo, checkpoint), "resume": True}
+    run_depth_teacher(small_sequence, settings, tmp_path / "whole" / "depth.zarr", progress=False)
+    run_depth_teacher(small_sequence, {**settings, "resume": False}, tmp_path / "plain" / "depth.zarr", progress=False)
+
+    original, calls = streaming.scale_and_shift, []
+
+    def crash_in_third_window(prediction, target):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("simulated crash")
+        return original(prediction, target)
+
+    out = tmp_path / "crashed" / "depth.zarr"
+    monkeypatch.setattr(streaming, "scale_and_shift", crash_in_third_window)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_depth_teacher(small_sequence, settings, out, progress=False)
+    assert not out.exists() and (out.parent / ".depth.zarr.partial").is_dir() and (out.parent / ".depth.zarr.resume.npz").is_file()
+    monkeypatch.setattr(streaming, "scale_and_shift", original)
+    capsys.readouterr()
+    run_depth_teacher(small_sequence, settings, out, progress=False)
+    assert "resuming after frame 46 of 50" in capsys.readouterr().err  # window 1 made 24 final frames, window 2 another 22
+    assert digest(out) == digest(tmp_path / "whole" / "depth.zarr") == digest(tmp_path / "plain" / "depth.zarr")
+    assert sorted(p.name for p in out.parent.iterdir()) == ["depth.zarr"], "partial store or state left behind"
+
+
+def test_resume_state_of_other_settings_is_not_used(small_sequence, fake_vda_repo, tmp_path, capsys):
+    repo, checkpoint = fake_vda_repo
+    settings = {**_vda_settings(repo, checkpoint), "resume": True}
+    out = tmp_path / "depth.zarr"
+    run_depth_teacher(small_sequence, settings, out, progress=False)
+    # a leftover partial store from a run with another input size must be discarded, not continued
+    other = {**settings, "video_depth_anything": {**settings["video_depth_anything"], "input_size": 42}}
+    (tmp_path / ".depth.zarr.partial").mkdir()
+    out.rename(tmp_path / ".depth.zarr.partial" / "x")
+    (tmp_path / ".depth.zarr.resume.npz").write_bytes(b"torn")
+    capsys.readouterr()
+    run_depth_teacher(small_sequence, other, out, progress=False)
+    assert "resuming" not in capsys.readouterr().err and open_frame_store(out).attrs["input_size"] == [84, 42]

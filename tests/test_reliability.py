@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -102,3 +103,33 @@ def test_index_is_byte_identical(sequence, tmp_path):
     time.sleep(1.1)  # HDF5 would embed a different modification time if it tracked one
     write_index(build_index(source), tmp_path / "b.h5")
     assert digest(tmp_path / "a.h5") == digest(tmp_path / "b.h5")
+
+
+def test_sigkill_of_a_resumable_depth_job_continues_where_it_stopped(sequence, tmp_path):
+    """With depth.resume the killed job's finished frames are kept: the rerun starts after them and the store equals
+    an uninterrupted run without resume, byte for byte."""
+    settings = {"backend": "provided", "cache_short_side": 192, "device": "cpu"}
+    reference = tmp_path / "reference" / "depth.zarr"
+    assert run(["depth", "--index", str(sequence), "--depth-config", json.dumps(settings), "--out", str(reference)]).returncode == 0
+    args = ["depth", "--index", str(sequence), "--depth-config", json.dumps({**settings, "resume": True})]
+    for attempt in range(5):  # on a very fast machine the job may finish before the kill lands; try again
+        out = tmp_path / f"killed{attempt}" / "depth.zarr"
+        out.parent.mkdir()
+        state = out.parent / ".depth.zarr.resume.npz"
+        process = subprocess.Popen([sys.executable, "-m", "motforge", *args, "--out", str(out), "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while time.time() < deadline and process.poll() is None and not state.exists():
+            time.sleep(0.005)
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        if process.returncode == -signal.SIGKILL and state.exists():
+            break
+    else:
+        pytest.fail("the depth job finished before it could be killed in 5 attempts")
+    assert not out.exists(), "a killed job left a store that looks finished"
+    rerun = run([*args, "--out", str(out)])
+    assert rerun.returncode == 0, rerun.stderr
+    assert re.search(r"resuming after frame (\d+) of 120", rerun.stderr), rerun.stderr
+    assert digest(out) == digest(reference)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["depth.zarr"]

@@ -6,7 +6,9 @@ place after a ``complete`` attribute is set, so readers can tell a finished stor
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import os
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -63,3 +65,56 @@ def open_frame_store(path: str | Path) -> zarr.Array:
 def frame_bytes(path: str | Path) -> int:
     """Bytes on disk of a store (all files)."""
     return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+
+
+@contextlib.contextmanager
+def resumable_frame_store(path: str | Path, frames: int, height: int, width: int, dtype: str, attrs: dict,
+                          fingerprint: str) -> Iterator[tuple[zarr.Array, dict | None, Callable[[dict], None]]]:
+    """Like ``create_frame_store``, but a killed job's work survives: the store grows in ``.<name>.partial`` beside
+    ``path`` and the producer's position (frames done, plus whatever it needs to continue exactly, e.g. a streaming
+    window's state) is saved by ``save_state`` into ``.<name>.resume.npz`` after each finished window. A rerun with
+    the same ``fingerprint`` (settings and sequence) reopens both and yields the saved state; anything else starts
+    over. On success the marker attribute is removed, so the finished store equals one written in a single run."""
+    path = Path(path)
+    partial = path.parent / f".{path.name}.partial"
+    state_file = path.parent / f".{path.name}.resume.npz"
+    state = _resume_state(partial, state_file, fingerprint, (frames, height, width))
+    if state is None:
+        for leftover in (partial, state_file):
+            if leftover.is_dir():
+                shutil.rmtree(leftover)
+            elif leftover.exists():
+                leftover.unlink()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        array = zarr.create_array(store=str(partial), shape=(frames, height, width), chunks=(1, height, width), dtype=dtype,
+                                  compressors=_compressor(dtype), fill_value=0, overwrite=True)
+        array.attrs.update({**attrs, "complete": False, "resume_fingerprint": fingerprint})
+    else:
+        array = zarr.open_array(str(partial), mode="r+")
+
+    def save_state(values: dict) -> None:
+        tmp = state_file.with_name(state_file.name + ".tmp.npz")
+        np.savez(tmp, **{k: np.asarray(v) for k, v in values.items()})
+        os.replace(tmp, state_file)
+
+    yield array, state, save_state
+    del array.attrs["resume_fingerprint"]
+    array.attrs["complete"] = True
+    if path.is_dir():
+        shutil.rmtree(path)
+    os.replace(partial, path)
+    state_file.unlink(missing_ok=True)
+
+
+def _resume_state(partial: Path, state_file: Path, fingerprint: str, shape: tuple[int, int, int]) -> dict | None:
+    """The saved state of an earlier run of the same job, or None when there is nothing usable to continue."""
+    if not (partial.is_dir() and state_file.is_file()):
+        return None
+    try:
+        array = zarr.open_array(str(partial), mode="r")
+        if array.attrs.get("resume_fingerprint") != fingerprint or tuple(array.shape) != shape:
+            return None
+        with np.load(state_file) as saved:
+            return {k: saved[k] for k in saved.files}
+    except Exception:  # a state or store torn by the kill itself: start over
+        return None

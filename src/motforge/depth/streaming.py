@@ -46,30 +46,52 @@ def stream_depth(
     forward: Callable[[list], np.ndarray],
     sink: Callable[[int, np.ndarray], None],
     progress: Callable[[int], None] | None = None,
+    state: dict | None = None,
+    frame_at: Callable[[int], object] | None = None,
+    save: Callable[[dict], None] | None = None,
 ) -> None:
     """Run the windowed inference over ``num_frames`` network inputs taken in order from ``frames``.
 
     ``forward(window)`` gets a list of 32 inputs and returns depth [32, h, w]; ``sink(t0, depth)`` receives aligned
     frames t0.. in order. The last frame is repeated to fill the final window, as the reference does.
+
+    Resuming: after every window ``save(state)`` receives what the next window needs (its start, the frames written,
+    the inputs consumed, the keyframe inputs' frame numbers, the 2 reference maps and the 8 pending maps). Called
+    again with that ``state``, ``frames`` starting at input ``state["consumed"]`` and ``frame_at(i)`` loading input
+    ``i``, the stream continues exactly as if it had never stopped.
     """
     if num_frames < 1:
         return
     source = iter(frames)
     last_input = None
+    consumed = 0  # inputs taken from the source; a repeated last frame counts as the last one again
 
-    def take() -> object:
-        nonlocal last_input
+    def take() -> tuple[object, int]:
+        nonlocal last_input, consumed
         try:
             last_input = next(source)
+            consumed += 1
         except StopIteration:
             if last_input is None:
                 raise ValueError("no frames to process") from None
-        return last_input
+        return last_input, consumed - 1
 
     keyframe_inputs: list | None = None
+    keyframe_indices: list[int] = []
     reference: list[np.ndarray] = []
     pending: np.ndarray | None = None  # aligned depth of the last INTERP_LEN frames, not yet final
     written = 0
+    first_start = 0
+    if state is not None:
+        assert frame_at is not None, "resuming needs frame_at to reload the keyframe inputs"
+        first_start, written, consumed = int(state["next_start"]), int(state["written"]), int(state["consumed"])
+        keyframe_indices = [int(i) for i in state["keyframe_indices"]]
+        keyframe_inputs = [frame_at(i) for i in keyframe_indices]
+        reference = list(np.asarray(state["reference"], dtype=np.float32))
+        pending = np.asarray(state["pending"], dtype=np.float32)
+        last_input = frame_at(consumed - 1)
+        if progress is not None:
+            progress(min(first_start, num_frames))
 
     def emit(depth: np.ndarray) -> None:
         nonlocal written
@@ -78,11 +100,14 @@ def stream_depth(
             sink(written, keep)
             written += len(keep)
 
-    for start in range(0, num_frames, STEP):
+    for start in range(first_start, num_frames, STEP):
         if keyframe_inputs is None:
-            window = [take() for _ in range(INFER_LEN)]
+            taken = [take() for _ in range(INFER_LEN)]
+            window, indices = [x for x, _ in taken], [i for _, i in taken]
         else:
-            window = list(keyframe_inputs) + [take() for _ in range(INFER_LEN - OVERLAP)]
+            taken = [take() for _ in range(INFER_LEN - OVERLAP)]
+            window = list(keyframe_inputs) + [x for x, _ in taken]
+            indices = keyframe_indices + [i for _, i in taken]
         depth = np.asarray(forward(window), dtype=np.float32)
         if keyframe_inputs is None:
             reference = [depth[k] for k in KEYFRAMES[:ALIGN_LEN]]
@@ -97,7 +122,11 @@ def stream_depth(
             pending = aligned[INFER_LEN - INTERP_LEN :]
             reference = [reference[0]] + [aligned[k] for k in KEYFRAMES[1:ALIGN_LEN]]
         keyframe_inputs = [window[k] for k in KEYFRAMES]
+        keyframe_indices = [indices[k] for k in KEYFRAMES]
         if progress is not None:
             progress(min(STEP, num_frames - start))
+        if save is not None and start + STEP < num_frames:
+            save({"next_start": start + STEP, "written": written, "consumed": consumed, "keyframe_indices": np.array(keyframe_indices),
+                  "reference": np.stack(reference), "pending": pending})
     if pending is not None:
         emit(pending)

@@ -1,6 +1,10 @@
 """The depth teacher stage: run the configured backend over one sequence into depth.zarr."""
 from __future__ import annotations
 
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +13,7 @@ from tqdm import tqdm
 
 from motforge.datasets.index import SequenceIndex
 from motforge.depth.bins import to_disparity
-from motforge.depth.store import cache_size, create_frame_store
+from motforge.depth.store import cache_size, create_frame_store, resumable_frame_store
 from motforge.errors import ConfigError
 
 BACKENDS = ("video_depth_anything", "depth_anything_v2", "provided")
@@ -47,7 +51,16 @@ def run_depth_teacher(index: SequenceIndex, settings: dict, out: str | Path, all
     attrs = {**attrs, "sequence": index.name, "frames": index.seq_length, "cache_size": list(size), "original_size": [index.width, index.height]}
     written = np.zeros(index.seq_length, dtype=bool)
     peak = 0.0
-    with create_frame_store(out, index.seq_length, size[1], size[0], "float16", attrs) as store:
+    if settings.get("resume"):
+        fingerprint = json.dumps({"settings": settings, "attrs": attrs}, sort_keys=True, default=str)
+        opened = resumable_frame_store(out, index.seq_length, size[1], size[0], "float16", attrs, fingerprint)
+    else:
+        opened = _without_resume(create_frame_store(out, index.seq_length, size[1], size[0], "float16", attrs))
+    with opened as (store, state, save_state):
+        if state is not None:  # an earlier run of this job saved its position: continue from there
+            written[: int(state["written"])] = True
+            peak = float(state["peak"])
+            print(f"depth {index.name}: resuming after frame {int(state['written'])} of {index.seq_length}", file=sys.stderr)
 
         def sink(t0: int, depth: np.ndarray) -> None:
             nonlocal peak
@@ -56,9 +69,18 @@ def run_depth_teacher(index: SequenceIndex, settings: dict, out: str | Path, all
             written[t0 : t0 + len(depth)] = True
             peak = max(peak, float(np.nanmax(to_disparity(stored, attrs["kind"]))))  # of the stored values
 
-        produce(sink)
+        def save(position: dict) -> None:
+            save_state({**position, "peak": peak})
+
+        produce(sink, state, save if save_state is not None else None)
         if not written.all():
             raise RuntimeError(f"{backend} produced {int(written.sum())} of {index.seq_length} depth frames")
         store.attrs["disparity_max"] = peak
     bar.close()
     return attrs
+
+
+@contextlib.contextmanager
+def _without_resume(store_context) -> Iterator[tuple]:
+    with store_context as store:
+        yield store, None, None

@@ -50,14 +50,18 @@ def da2_frames(
         depth = F.interpolate(predicted.float().unsqueeze(1), size=(size[1], size[0]), mode="bilinear", align_corners=False)
         return depth[:, 0].cpu().numpy()
 
-    def produce(sink: Callable[[int, np.ndarray], None]) -> None:
+    def produce(sink: Callable[[int, np.ndarray], None], state: dict | None = None, save: Callable[[dict], None] | None = None) -> None:
         batch: list[np.ndarray] = []
-        t0 = 0
-        for frame in prefetch_frames(index.frame_path(t) for t in range(1, index.seq_length + 1)):
+        t0 = int(state["written"]) if state is not None else 0
+        if progress is not None and t0:
+            progress(t0)
+        for frame in prefetch_frames(index.frame_path(t) for t in range(t0 + 1, index.seq_length + 1)):
             batch.append(frame)
             if len(batch) == batch_size:
                 sink(t0, run(batch))
                 t0 += len(batch)
+                if save is not None:
+                    save({"written": t0})
                 if progress is not None:
                     progress(len(batch))
                 batch = []

@@ -31,11 +31,16 @@ def read_provided_depth(path: Path) -> np.ndarray:
 def provided_frames(index: SequenceIndex, size: tuple[int, int], batch: int = 16, progress=None) -> tuple[dict, Callable]:
     attrs = {"backend": "provided", "model": "dataset ground truth", "encoder": "", "kind": "metric", "input_size": [index.width, index.height]}
 
-    def produce(sink: Callable[[int, np.ndarray], None]) -> None:
-        for t0 in range(1, index.seq_length + 1, batch):
+    def produce(sink: Callable[[int, np.ndarray], None], state: dict | None = None, save: Callable[[dict], None] | None = None) -> None:
+        done = int(state["written"]) if state is not None else 0
+        if progress is not None and done:
+            progress(done)
+        for t0 in range(done + 1, index.seq_length + 1, batch):
             frames = range(t0, min(index.seq_length, t0 + batch - 1) + 1)
             maps = [cv2.resize(read_provided_depth(provided_depth_path(index, t)), size, interpolation=cv2.INTER_NEAREST) for t in frames]
             sink(t0 - 1, np.stack(maps))
+            if save is not None:
+                save({"written": frames[-1]})
             if progress is not None:
                 progress(len(maps))
 

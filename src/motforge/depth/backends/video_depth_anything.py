@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from motforge.datasets.index import SequenceIndex
 from motforge.depth.streaming import stream_depth
 from motforge.errors import MissingWeightsError
-from motforge.io.frames import prefetch_frames
+from motforge.io.frames import prefetch_frames, read_frame
 
 #: constructor arguments per encoder, as the repository's run script builds the model
 MODEL_CONFIGS = {
@@ -125,9 +125,11 @@ def vda_frames(
         depth = F.interpolate(depth.float().flatten(0, 1).unsqueeze(1), size=(size[1], size[0]), mode="bilinear", align_corners=True)
         return depth[:, 0].cpu().numpy()
 
-    def produce(sink: Callable[[int, np.ndarray], None]) -> None:
-        frames = prefetch_frames(index.frame_path(t) for t in range(1, index.seq_length + 1))
+    def produce(sink: Callable[[int, np.ndarray], None], state: dict | None = None, save: Callable[[dict], None] | None = None) -> None:
+        first = int(state["consumed"]) if state is not None else 0
+        frames = prefetch_frames(index.frame_path(t) for t in range(first + 1, index.seq_length + 1))
         inputs = (to_network_input(f, net_size) for f in frames)
-        stream_depth(index.seq_length, inputs, forward, sink, progress)
+        stream_depth(index.seq_length, inputs, forward, sink, progress, state=state, save=save,
+                     frame_at=lambda i: to_network_input(read_frame(index.frame_path(i + 1)), net_size))
 
     return attrs, produce
