@@ -133,3 +133,25 @@ def test_sigkill_of_a_resumable_depth_job_continues_where_it_stopped(sequence, t
     assert re.search(r"resuming after frame (\d+) of 120", rerun.stderr), rerun.stderr
     assert digest(out) == digest(reference)
     assert sorted(p.name for p in out.parent.iterdir()) == ["depth.zarr"]
+
+
+def test_sigkill_of_a_resumable_mask_job_continues_where_it_stopped(sequence, tmp_path):
+    settings = {"backend": "grabcut", "mask_short_side": 192, "device": "cpu", "grabcut": {"iterations": 3, "margin": 0.15}}
+    reference = tmp_path / "reference" / "masks.h5"
+    assert run(["masks", "--index", str(sequence), "--masks-config", json.dumps(settings), "--out", str(reference)]).returncode == 0
+    args = ["masks", "--index", str(sequence), "--masks-config", json.dumps({**settings, "resume": True})]
+    out = tmp_path / "killed" / "masks.h5"
+    out.parent.mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "motforge", *args, "--out", str(out), "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None and len(list((out.parent / ".masks.h5.partial").glob("block-*.npz"))) < 2:
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL and not out.exists()
+    rerun = run([*args, "--out", str(out)])
+    assert rerun.returncode == 0, rerun.stderr
+    done = re.search(r"resuming with (\d+) of (\d+) frames done", rerun.stderr)
+    assert done and 32 <= int(done.group(1)) < int(done.group(2)), rerun.stderr
+    assert digest(out) == digest(reference)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["masks.h5"]

@@ -1,6 +1,7 @@
 """The mask stage: every GT box of a sequence -> one mask (COCO RLE) in masks.h5, aligned with index.h5's GT rows."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import cv2
@@ -12,9 +13,11 @@ from motforge.depth.store import cache_size
 from motforge.errors import ConfigError
 from motforge.io.frames import prefetch_frames
 from motforge.masks.backends import Sam2Masker, box_masks, grabcut_masks
+from motforge.masks.resume import MaskBlocks
 from motforge.masks.store import MaskTable, encode, write_masks
 
 BACKENDS = ("box", "grabcut", "sam2")
+SAVE_EVERY = 16  # frames per saved block for the CPU backends (SAM2 saves every batch)
 
 
 def gt_boxes_xyxy(index: SequenceIndex, rows: np.ndarray, scale: float) -> np.ndarray:
@@ -50,21 +53,44 @@ def run_masks(index: SequenceIndex, settings: dict, out: str | Path, device: str
         areas[rows] = masks.reshape(len(rows), -1).sum(axis=1)
         empty[rows] = areas[rows] == 0
 
-    frames_with_boxes = sorted(rows_of)
+    blocks = MaskBlocks(out, {"settings": settings, "sequence": index.name, "rows": n, "size": [width, height]}) if settings.get("resume") else None
+    done: set[int] = set()
+    for frames, block_counts, rows, block_scores, block_areas in blocks.load() if blocks else []:
+        for row, c in zip(rows, block_counts):
+            counts[row] = c
+        scores[rows], areas[rows], empty[rows] = block_scores, block_areas, block_areas == 0
+        done.update(int(t) for t in frames)
+    if done:
+        print(f"masks {index.name}: resuming with {len(done)} of {len(rows_of)} frames done", file=sys.stderr)
+    unsaved: list[int] = []
+
+    def frames_done(frames: list[int]) -> None:
+        """Frames whose masks are final; saved in blocks when the job may be resumed."""
+        unsaved.extend(frames)
+        if blocks is not None and (len(unsaved) >= SAVE_EVERY or backend == "sam2"):
+            save_block()
+
+    def save_block() -> None:
+        rows = np.concatenate([rows_of[t] for t in unsaved])
+        blocks.save(unsaved, rows, [counts[r] for r in rows], scores[rows], areas[rows])
+        unsaved.clear()
+
+    frames_with_boxes = [t for t in sorted(rows_of) if t not in done]
     images = prefetch_frames(index.frame_path(t) for t in frames_with_boxes)
-    bar = tqdm(total=len(frames_with_boxes), desc=f"masks {index.name}", disable=not progress, mininterval=2.0)
+    bar = tqdm(total=len(rows_of), initial=len(done), desc=f"masks {index.name}", disable=not progress, mininterval=2.0)
     masker = None
     if backend == "sam2":
         sam = settings["sam2"]
         masker = sam2_masker or Sam2Masker(sam["config"], sam["checkpoint"], device)
-    batch: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    batch: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
 
     def flush() -> None:
         assert masker is not None
-        masker.encode([img for img, _, _ in batch])
-        for (_, rows, _), (masks, mask_scores) in zip(batch, masker.prompt([b for _, _, b in batch])):
+        masker.encode([img for _, img, _, _ in batch])
+        for (_, _, rows, _), (masks, mask_scores) in zip(batch, masker.prompt([b for _, _, _, b in batch])):
             store(rows, masks, mask_scores)
         bar.update(len(batch))
+        frames_done([t for t, _, _, _ in batch])
         batch.clear()
 
     for t, image in zip(frames_with_boxes, images):
@@ -74,13 +100,16 @@ def run_masks(index: SequenceIndex, settings: dict, out: str | Path, device: str
         if backend == "box":
             store(rows, *box_masks(image, boxes))
         elif backend == "grabcut":
+            cv2.setRNGSeed(int(t))  # GrabCut's k-means draws from OpenCV's global RNG: seed per frame, so a frame's
+            # masks do not depend on which frames ran before it (a resumed job equals an uninterrupted one)
             store(rows, *grabcut_masks(image, boxes, int(settings["grabcut"]["iterations"]), float(settings["grabcut"]["margin"])))
         else:
-            batch.append((cv2.cvtColor(image, cv2.COLOR_BGR2RGB), rows, boxes))
+            batch.append((t, cv2.cvtColor(image, cv2.COLOR_BGR2RGB), rows, boxes))
             if len(batch) == int(settings["sam2"]["batch_size"]):
                 flush()
             continue
         bar.update(1)
+        frames_done([t])
     if batch:
         flush()
     bar.close()
@@ -91,4 +120,6 @@ def run_masks(index: SequenceIndex, settings: dict, out: str | Path, device: str
         attrs["model_config"] = settings["sam2"]["config"]
     table = MaskTable(height, width, counts, scores, empty, areas, attrs)
     write_masks(table, out)
+    if blocks is not None:
+        blocks.finish()
     return table
