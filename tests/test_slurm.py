@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -41,6 +42,7 @@ def cluster():
 
 def test_tiny_workflow_runs_every_job_through_sbatch(cluster, tmp_path):
     (tmp_path / "config.yaml").write_text(TINY + SMALL_RESOURCES)
+    started = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 5))  # sacct may hold older clusters' ids
     result = run_snakemake(tmp_path, "results/synthdance/hota.txt", "results/synthdance/eval/dense", "--profile", str(ROOT / "workflow" / "profiles" / "slurm"),
                            "--slurm-init-seconds-before-status-checks", "2", configfile=tmp_path / "config.yaml")
     log = result.stdout + result.stderr
@@ -52,7 +54,7 @@ def test_tiny_workflow_runs_every_job_through_sbatch(cluster, tmp_path):
     steps = re.findall(r"(\d+) of (\d+) steps \(100%\) done", log)
     assert steps and len(job_ids) == int(steps[-1][1]), f"{len(job_ids)} sbatch submissions for {steps} jobs"
     assert {"train", "track", "evaluate", "detect"} <= set(re.findall(r"rule (\w+):", log))
-    sacct = subprocess.run(["sacct", "-n", "-X", "-P", "-j", ",".join(job_ids), "--format", "JobID,State"], capture_output=True, text=True, check=True)
+    sacct = subprocess.run(["sacct", "-n", "-X", "-P", "-S", started, "-j", ",".join(job_ids), "--format", "JobID,State"], capture_output=True, text=True, check=True)
     states = dict(line.split("|") for line in sacct.stdout.split())
     assert set(states) == set(job_ids), f"sacct knows {sorted(states)} of {job_ids}"
     assert set(states.values()) == {"COMPLETED"}, states
