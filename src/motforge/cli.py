@@ -223,6 +223,33 @@ def cmd_headline(args: argparse.Namespace) -> None:
     print(headline.lines(), end="")
 
 
+def cmd_depth_cue(args: argparse.Namespace) -> None:
+    from motforge.analysis.depth_cue import depth_cue, predicted_instance_depth, summarise
+    from motforge.datasets.index import read_index
+    from motforge.io.atomic import write_text_atomic
+    from motforge.model.dense import DenseConfig, DenseTracker
+    from motforge.train.frame_cache import open_frame_cache
+    from motforge.train.trainer import load_checkpoint
+
+    if len(args.index) != len(args.instance_depth) or (args.checkpoint and len(args.frames or []) != len(args.index)):
+        raise MotforgeError("depth-cue needs one --instance-depth (and, with --checkpoint, one --frames) per --index")
+    model = None
+    if args.checkpoint:
+        state = load_checkpoint(args.checkpoint)
+        model = DenseTracker(DenseConfig(**json.loads(state["dense_config"])))
+        model.load_state_dict(state["model"])
+    samples: dict = {}
+    for i, (index_path, labels) in enumerate(zip(args.index, args.instance_depth)):
+        index = read_index(index_path)
+        predicted = predicted_instance_depth(model, index, open_frame_cache(args.frames[i])) if model is not None else None
+        for name, values in depth_cue(index, labels, predicted, args.min_iou).items():
+            for key, v in values.items():
+                samples.setdefault(name, {}).setdefault(key, []).extend(v)
+    summary = summarise(samples, args.gamma)
+    write_text_atomic(args.out, json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
+
+
 def cmd_depth(args: argparse.Namespace) -> None:
     from motforge.datasets.index import read_index
     from motforge.depth.teacher import run_depth_teacher
@@ -451,6 +478,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bins", type=Path)
     p.add_argument("--frame", type=int, help="frame to draw (PNG output)")
     p.add_argument("--out", type=Path, required=True, help="out.png (one frame) or out.mp4 (whole sequence)")
+
+    p = add("depth-cue", cmd_depth_cue, "how well instance depth (labels, and a model's head on GT boxes) separates overlapping objects")
+    p.add_argument("--index", type=Path, nargs="+", required=True)
+    p.add_argument("--instance-depth", type=Path, nargs="+", required=True, help="instance_depth.h5 per --index")
+    p.add_argument("--frames", type=Path, nargs="+", help="frame cache per --index at the model's input size")
+    p.add_argument("--checkpoint", type=Path, help="a dense model's checkpoint.pt (without it only the labels are measured)")
+    p.add_argument("--gamma", type=float, default=0.2, help="the tracker's depth weight, to express the median gap as a penalty")
+    p.add_argument("--min-iou", type=float, default=0.1, help="boxes overlapping more than this form a pair")
+    p.add_argument("--out", type=Path, required=True)
 
     p = add("headline", cmd_headline, "copy a model's headline metrics to results/<ds>/hota.txt (validating it)")
     p.add_argument("--source", type=Path, required=True)
