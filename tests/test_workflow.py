@@ -93,3 +93,11 @@ def test_dense_model_trains_tracks_and_evaluates_through_the_dag(tiny_run):
 def test_lint_is_clean():
     result = run_snakemake(ROOT, "--lint")
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_slurm_profile_dry_run_needs_no_cluster(tmp_path):
+    (tmp_path / "config.yaml").write_text(TINY)
+    result = run_snakemake(tmp_path, "-n", "--profile", str(ROOT / "workflow" / "profiles" / "slurm"), configfile=tmp_path / "config.yaml")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    jobs = _jobs(result.stdout)
+    assert jobs.get("depth") == 3 and jobs.get("track", 0) >= 2 and jobs.get("evaluate", 0) >= 1, jobs
