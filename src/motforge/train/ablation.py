@@ -11,6 +11,15 @@ from motforge.evaluate.headline import Headline
 from motforge.io.atomic import atomic_path, save_figure_atomic
 
 METRICS = ("HOTA", "AssA", "DetA", "IDF1", "MOTA")
+DELTA_METRICS = ("HOTA", "AssA", "IDF1")
+
+
+def paired_delta(values: list[float], reference: list[float]) -> float:
+    """Mean difference to the first variant, seed by seed where both ran the same seeds (runs are listed in seed
+    order), which removes the seed's share of the noise; otherwise the difference of the means."""
+    if len(values) == len(reference):
+        return float(np.mean(np.subtract(values, reference)))
+    return float(np.mean(values) - np.mean(reference))
 
 
 def write_ablation(eval_dirs: list[Path], names: list[str], out: str | Path) -> str:
@@ -20,12 +29,15 @@ def write_ablation(eval_dirs: list[Path], names: list[str], out: str | Path) -> 
     for folder, name in zip(eval_dirs, names):
         runs.setdefault(name, []).append(Headline.read(Path(folder) / "hota.txt"))
     rows = []
+    first = next(iter(runs.values()))
     for name, headlines in runs.items():
         row = {"variant": name, "runs": len(headlines)}
         for metric in METRICS:
             values = np.array([getattr(h, metric) for h in headlines])
             row[f"{metric}_mean"] = round(float(values.mean()), 3)
             row[f"{metric}_std"] = round(float(values.std(ddof=1)) if len(values) > 1 else 0.0, 3)
+        for metric in DELTA_METRICS:
+            row[f"{metric}_delta"] = round(paired_delta([getattr(h, metric) for h in headlines], [getattr(h, metric) for h in first]), 3)
         rows.append(row)
     out = Path(out)
     with atomic_path(out) as tmp:
@@ -34,9 +46,10 @@ def write_ablation(eval_dirs: list[Path], names: list[str], out: str | Path) -> 
             writer.writeheader()
             writer.writerows(rows)
     _plot(out.with_suffix(".png"), rows)
-    lines = [f"{'variant':28s} " + " ".join(f"{m:>14s}" for m in METRICS)]
+    lines = [f"{'variant':28s} " + " ".join(f"{m:>14s}" for m in METRICS) + " " + " ".join(f"{'d' + m:>7s}" for m in DELTA_METRICS)]
     for r in rows:
-        lines.append(f"{r['variant']:28s} " + " ".join(f"{r[m + '_mean']:7.2f}+-{r[m + '_std']:5.2f}" for m in METRICS))
+        lines.append(f"{r['variant']:28s} " + " ".join(f"{r[m + '_mean']:7.2f}+-{r[m + '_std']:5.2f}" for m in METRICS)
+                     + " " + " ".join(f"{r[m + '_delta']:+7.2f}" for m in DELTA_METRICS))
     return "\n".join(lines)
 
 
