@@ -38,6 +38,14 @@ def run_snakemake(workdir: Path, *args: str, configfile: Path | None = None) -> 
     return subprocess.run(cmd, capture_output=True, text=True, env=snakemake_env(), cwd=workdir)
 
 
+def completed_run(work: Path, config_text: str) -> Path:
+    """``work`` after a full run of the default target with ``config_text`` as its config (a module fixture's base)."""
+    (work / "config.yaml").write_text(config_text)
+    result = run_snakemake(work, configfile=work / "config.yaml")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return work
+
+
 def write_mini_sequence(seq_dir: Path, frames: int = 6, width: int = 64, height: int = 48, gt_rows: list[str] | None = None, digits: int = 8) -> None:
     """A tiny MOTChallenge sequence: JPEG frames, seqinfo.ini and gt/gt.txt (two boxes per frame)."""
     (seq_dir / "img1").mkdir(parents=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_snakemake
+from conftest import completed_run, run_snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -30,11 +30,7 @@ def planned_jobs(output: str) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def done(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("reprocess")
-    (work / "config.yaml").write_text(TWO_DATASETS)
-    result = run_snakemake(work, configfile=work / "config.yaml")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return work
+    return completed_run(tmp_path_factory.mktemp("reprocess"), TWO_DATASETS)
 
 
 def dry_run(work: Path, *args: str, config: Path | None = None) -> list[tuple[str, str]]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_snakemake
+from conftest import ROOT, completed_run, run_snakemake
 from motforge.evaluate.headline import Headline
 
 TINY = """
@@ -38,11 +38,7 @@ def _jobs(dry_run_output: str) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("tiny")
-    (work / "config.yaml").write_text(TINY)
-    result = run_snakemake(work, configfile=work / "config.yaml")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return work
+    return completed_run(tmp_path_factory.mktemp("tiny"), TINY)
 
 
 def test_headline_written(tiny_run):
