@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import zarr
 from zarr.codecs import BloscCodec
 
 from motforge.errors import InputError
-from motforge.io.atomic import atomic_path
+from motforge.io.atomic import atomic_path, remove_path
 
 
 def cache_size(width: int, height: int, short_side: int) -> tuple[int, int]:
@@ -80,11 +79,8 @@ def resumable_frame_store(path: str | Path, frames: int, height: int, width: int
     state_file = path.parent / f".{path.name}.resume.npz"
     state = _resume_state(partial, state_file, fingerprint, (frames, height, width))
     if state is None:
-        for leftover in (partial, state_file):
-            if leftover.is_dir():
-                shutil.rmtree(leftover)
-            elif leftover.exists():
-                leftover.unlink()
+        remove_path(partial)
+        remove_path(state_file)
         path.parent.mkdir(parents=True, exist_ok=True)
         array = zarr.create_array(store=str(partial), shape=(frames, height, width), chunks=(1, height, width), dtype=dtype,
                                   compressors=_compressor(dtype), fill_value=0, overwrite=True)
@@ -93,15 +89,13 @@ def resumable_frame_store(path: str | Path, frames: int, height: int, width: int
         array = zarr.open_array(str(partial), mode="r+")
 
     def save_state(values: dict) -> None:
-        tmp = state_file.with_name(state_file.name + ".tmp.npz")
-        np.savez(tmp, **{k: np.asarray(v) for k, v in values.items()})
-        os.replace(tmp, state_file)
+        with atomic_path(state_file) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **{k: np.asarray(v) for k, v in values.items()})
 
     yield array, state, save_state
     del array.attrs["resume_fingerprint"]
     array.attrs["complete"] = True
-    if path.is_dir():
-        shutil.rmtree(path)
+    remove_path(path)
     os.replace(partial, path)
     state_file.unlink(missing_ok=True)
 

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
-def _remove(path: Path) -> None:
+def remove_path(path: Path) -> None:
+    """Remove a file, link or folder if it exists."""
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
     elif path.exists() or path.is_symlink():
@@ -31,7 +32,7 @@ def atomic_path(final: str | Path, directory: bool = False) -> Iterator[Path]:
     final.parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{final.name}.tmp-"
     for stale in final.parent.glob(f"{prefix}*"):  # left by a killed run of this same output
-        _remove(stale)
+        remove_path(stale)
     if directory:
         tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=final.parent))
     else:
@@ -42,12 +43,12 @@ def atomic_path(final: str | Path, directory: bool = False) -> Iterator[Path]:
     try:
         yield tmp
     except BaseException:
-        _remove(tmp)
+        remove_path(tmp)
         raise
     if not tmp.exists():
         raise FileNotFoundError(f"{tmp}: the stage finished without writing its output")
     if final.exists() or final.is_symlink():
-        _remove(final)
+        remove_path(final)
     os.replace(tmp, final)
 
 

@@ -29,8 +29,11 @@ def box_masks(image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndar
     return masks, np.ones(len(boxes), dtype=np.float32)
 
 
-def grabcut_masks(image: np.ndarray, boxes: np.ndarray, iterations: int = 3, margin: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
-    """GrabCut per box on a crop with ``margin`` (fraction of the box) of context; score = foreground share kept."""
+def grabcut_masks(image: np.ndarray, boxes: np.ndarray, iterations: int = 3, margin: float = 0.15, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """GrabCut per box on a crop with ``margin`` (fraction of the box) of context; score = foreground share kept.
+    GrabCut's k-means draws from OpenCV's global RNG, so it is reset to ``seed`` (callers pass the frame number):
+    a frame's masks then never depend on which frames ran before it, and a resumed job equals an uninterrupted one."""
+    cv2.setRNGSeed(int(seed))
     height, width = image.shape[:2]
     masks = np.zeros((len(boxes), height, width), dtype=bool)
     scores = np.zeros(len(boxes), dtype=np.float32)

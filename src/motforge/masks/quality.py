@@ -62,7 +62,7 @@ def instance_quality(index_paths, mask_paths, inst_paths, depth_paths, out, comp
             boxes = gt_boxes_xyxy(index, rows, masks.width / index.width)
             predicted = {configured: masks.rows(rows)}
             for method in methods[1:]:
-                predicted[method] = box_masks(image, boxes)[0] if method == "box" else grabcut_masks(image, boxes, int(grabcut["iterations"]), float(grabcut["margin"]))[0]
+                predicted[method] = box_masks(image, boxes)[0] if method == "box" else grabcut_masks(image, boxes, int(grabcut["iterations"]), float(grabcut["margin"]), seed=t)[0]
             gt_small = cv2.resize(gt_ids, (masks.width, masks.height), interpolation=cv2.INTER_NEAREST)
             gt_depth_ids = cv2.resize(gt_ids, (dw, dh), interpolation=cv2.INTER_NEAREST)
             depth_boxes = np.round(gt_boxes_xyxy(index, rows, dw / index.width)).astype(int)

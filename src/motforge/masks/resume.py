@@ -8,11 +8,12 @@ all. A rerun with another fingerprint discards the folder; the finished masks.h5
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
+
+from motforge.io.atomic import atomic_path, remove_path, write_text_atomic
+from motforge.masks.store import pack_counts, unpack_counts
 
 
 class MaskBlocks:
@@ -22,12 +23,10 @@ class MaskBlocks:
         self.fingerprint = json.dumps(fingerprint, sort_keys=True, default=str)
         marker = self.folder / "fingerprint.json"
         if self.folder.is_dir() and (not marker.is_file() or marker.read_text() != self.fingerprint):
-            shutil.rmtree(self.folder)
+            remove_path(self.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         if not marker.is_file():
-            tmp = marker.with_suffix(".tmp")
-            tmp.write_text(self.fingerprint)
-            os.replace(tmp, marker)
+            write_text_atomic(marker, self.fingerprint)
         self._next = len(list(self.folder.glob("block-*.npz")))
 
     def load(self) -> list[tuple[np.ndarray, list[bytes], np.ndarray, np.ndarray, np.ndarray]]:
@@ -36,23 +35,17 @@ class MaskBlocks:
         for path in sorted(self.folder.glob("block-*.npz")):
             try:
                 with np.load(path) as b:
-                    flat, offsets = b["counts"].tobytes(), b["offsets"]
-                    counts = [flat[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
-                    blocks.append((b["frames"], counts, b["rows"], b["scores"], b["areas"]))
+                    blocks.append((b["frames"], unpack_counts(b["counts"], b["offsets"]), b["rows"], b["scores"], b["areas"]))
             except Exception:
                 path.unlink()
         return blocks
 
     def save(self, frames: list[int], rows: np.ndarray, counts: list[bytes], scores: np.ndarray, areas: np.ndarray) -> None:
-        offsets = np.zeros(len(counts) + 1, np.int64)
-        offsets[1:] = np.cumsum([len(c) for c in counts])
-        flat = np.frombuffer(b"".join(counts), np.uint8) if counts else np.zeros(0, np.uint8)
-        path = self.folder / f"block-{self._next:06d}.npz"
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, frames=np.asarray(frames, np.int64), rows=rows.astype(np.int64), counts=flat, offsets=offsets,
-                 scores=scores.astype(np.float32), areas=areas.astype(np.int64))
-        os.replace(tmp, path)
+        flat, offsets = pack_counts(counts)
+        with atomic_path(self.folder / f"block-{self._next:06d}.npz") as tmp, open(tmp, "wb") as f:
+            np.savez(f, frames=np.asarray(frames, np.int64), rows=rows.astype(np.int64), counts=flat, offsets=offsets,
+                     scores=scores.astype(np.float32), areas=areas.astype(np.int64))
         self._next += 1
 
     def finish(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+        remove_path(self.folder)

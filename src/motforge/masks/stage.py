@@ -66,8 +66,10 @@ def run_masks(index: SequenceIndex, settings: dict, out: str | Path, device: str
 
     def frames_done(frames: list[int]) -> None:
         """Frames whose masks are final; saved in blocks when the job may be resumed."""
+        if blocks is None:
+            return
         unsaved.extend(frames)
-        if blocks is not None and (len(unsaved) >= SAVE_EVERY or backend == "sam2"):
+        if len(unsaved) >= SAVE_EVERY or backend == "sam2":
             save_block()
 
     def save_block() -> None:
@@ -100,9 +102,7 @@ def run_masks(index: SequenceIndex, settings: dict, out: str | Path, device: str
         if backend == "box":
             store(rows, *box_masks(image, boxes))
         elif backend == "grabcut":
-            cv2.setRNGSeed(int(t))  # GrabCut's k-means draws from OpenCV's global RNG: seed per frame, so a frame's
-            # masks do not depend on which frames ran before it (a resumed job equals an uninterrupted one)
-            store(rows, *grabcut_masks(image, boxes, int(settings["grabcut"]["iterations"]), float(settings["grabcut"]["margin"])))
+            store(rows, *grabcut_masks(image, boxes, int(settings["grabcut"]["iterations"]), float(settings["grabcut"]["margin"]), seed=t))
         else:
             batch.append((t, cv2.cvtColor(image, cv2.COLOR_BGR2RGB), rows, boxes))
             if len(batch) == int(settings["sam2"]["batch_size"]):

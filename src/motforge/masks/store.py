@@ -51,11 +51,21 @@ class MaskTable:
         return decode([self.counts[i] for i in index], self.height, self.width)
 
 
+def pack_counts(counts: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """RLE counts -> one flat uint8 table and offsets (row i is flat[offsets[i]:offsets[i + 1]])."""
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(c) for c in counts])
+    flat = np.frombuffer(b"".join(counts), dtype=np.uint8) if counts else np.zeros(0, np.uint8)
+    return flat, offsets
+
+
+def unpack_counts(flat: np.ndarray, offsets: np.ndarray) -> list[bytes]:
+    data = flat.tobytes()
+    return [data[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
+
+
 def write_masks(table: MaskTable, path: str | Path) -> None:
-    lengths = np.array([len(c) for c in table.counts], dtype=np.int64)
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum(lengths)
-    flat = np.frombuffer(b"".join(table.counts), dtype=np.uint8) if table.counts else np.zeros(0, np.uint8)
+    flat, offsets = pack_counts(table.counts)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             new_dataset(f, "rle_counts", data=flat, compression="gzip", compression_opts=1)
@@ -69,8 +79,6 @@ def write_masks(table: MaskTable, path: str | Path) -> None:
 
 def read_masks(path: str | Path) -> MaskTable:
     with open_complete(path, "masks", "masks") as f:
-        flat = f["rle_counts"][:].tobytes()
-        offsets = f["rle_offsets"][:]
-        counts = [flat[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
+        counts = unpack_counts(f["rle_counts"][:], f["rle_offsets"][:])
         attrs = plain_attrs(f.attrs)
         return MaskTable(int(f.attrs["height"]), int(f.attrs["width"]), counts, f["score"][:], f["empty"][:], f["area"][:], attrs)
