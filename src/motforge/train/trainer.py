@@ -134,8 +134,8 @@ def train_dense(sequences: list[SequenceFiles], model_cfg: dict, bins: dict, out
         for group in optimizer.param_groups:
             group["lr"] = float(train["lr"]) * scheduler_lambda(step)
         use_identity = step >= int(train["identity_warmup_steps"])
-        # RoI jitter of this step and rank, whether or not the run was resumed
-        generator.manual_seed(seed * 1_000_003 + step + 7919 * ranks.rank)
+        # RoI jitter of this step and rank (unique per pair; one process: seed * 1000003 + step), resumed or not
+        generator.manual_seed(seed * 1_000_003 + step * ranks.world_size + ranks.rank)
         with torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=use_amp):
             parts = step_losses(clips, float(bins["fg_weight"]), use_identity, generator)
             total = sum(weights[k] * v for k, v in parts.items())
