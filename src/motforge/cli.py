@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -135,7 +136,9 @@ def cmd_track(args: argparse.Namespace) -> None:
         state = load_checkpoint(args.checkpoint)
         model = DenseTracker(DenseConfig(**json.loads(state["dense_config"])))
         model.load_state_dict(state["model"])
-        torch.set_num_threads(int(args.model_config.get("train", {}).get("threads", 2)))
+        # Snakemake (and SLURM job scripts) export the job's thread allotment as OMP_NUM_THREADS; taking the
+        # model's training threads instead would oversubscribe the cores when several track jobs run at once.
+        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or args.model_config.get("train", {}).get("threads", 2)))
         params = DenseTrackParams(**args.model_config["track"])
         proposals = read_detections(args.detections) if params.proposals == "detections" and args.detections else None
         arrays = track_dense(index, open_frame_cache(args.frames), model, params, proposals=proposals, progress=not args.no_progress)
