@@ -83,3 +83,24 @@ def test_workflow_stops_at_parse_time_naming_the_key(tmp_path):
     assert result.returncode != 0
     assert "datasets.synthdance.detector.backend" in result.stdout + result.stderr
     assert not (tmp_path / "results").exists() and not (tmp_path / "resources").exists()
+
+
+def test_extends_fills_what_the_model_does_not_set():
+    """workflow/configs/more_seeds.yaml: each extra seed is the project's `dense` model with only train.seed changed."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    extra = yaml.safe_load((ROOT / "workflow" / "configs" / "more_seeds.yaml").read_text())
+    config["models"].update(extra["models"])
+    models = validate_config(config, SCHEMA, base_dir=ROOT)["models"]
+    for seed, name in ((2, "dense_s2"), (3, "dense_s3")):
+        expected = copy.deepcopy(models["dense"])
+        expected["train"]["seed"] = seed
+        assert models[name] == expected and "extends" not in models[name]
+    assert models["dense"]["train"]["seed"] == 0  # the base is not touched
+
+
+def test_extends_errors_name_the_key():
+    config = copy.deepcopy(BASE)
+    config["models"] = {"a": {"extends": "nowhere"}}
+    _check(config, "models.a.extends", "'nowhere' is not defined")
+    config["models"] = {"a": {"extends": "b"}, "b": {"extends": "a"}}
+    _check(config, "models.b.extends", "cycle: a -> b -> a")  # the link that closes it

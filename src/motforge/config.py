@@ -96,9 +96,31 @@ def _merge_under(values: dict, defaults: dict) -> None:
             _merge_under(values[key], default)
 
 
+def _resolve_extends(models: dict) -> None:
+    """``extends: <model>`` gives a model every setting of that model it does not set itself (e.g. another seed of
+    the default model without copying its block); resolved before validation, so the result is an ordinary model."""
+    def resolve(name: str, chain: tuple[str, ...]) -> dict:
+        model = models[name]
+        base = model.get("extends") if isinstance(model, dict) else None
+        if base is None:
+            return model
+        if base not in models:
+            raise ConfigError(f"models.{name}.extends", f"model {base!r} is not defined under models")
+        if base in chain:
+            raise ConfigError(f"models.{name}.extends", f"models extend each other in a cycle: {' -> '.join(chain + (base,))}")
+        del model["extends"]
+        _merge_under(model, resolve(base, chain + (base,)))
+        return model
+
+    for name in list(models):
+        resolve(name, (name,))
+
+
 def validate_config(config: dict, schema_path: str | Path, base_dir: str | Path = ".") -> dict:
     """Validate ``config`` in place, fill defaults, run cross-field checks; return it."""
     schema = yaml.safe_load(Path(schema_path).read_text())
+    if isinstance(config.get("models"), dict):
+        _resolve_extends(config["models"])
     for ds in (config.get("datasets") or {}).values():
         if isinstance(ds, dict) and ds.get("format") in FORMAT_DEFAULTS:
             _merge_under(ds, FORMAT_DEFAULTS[ds["format"]])
