@@ -20,8 +20,8 @@ from motforge.depth.backends.provided import provided_depth_path, read_provided_
 from motforge.depth.bins import to_disparity, write_depth_bins  # noqa: E402
 from motforge.depth.lid import lid_index  # noqa: E402
 from motforge.depth.teacher import run_depth_teacher  # noqa: E402
-from motforge.train.clips import ClipDataset, ClipSettings, SequenceFiles  # noqa: E402
-from motforge.train.frame_cache import write_frame_cache  # noqa: E402
+from motforge.training.clips import ClipDataset, ClipSettings, SequenceFiles  # noqa: E402
+from motforge.io.frame_cache import write_frame_cache  # noqa: E402
 
 BINS = {"num_bins": 150, "d_min": 1e-3, "d_max": 256.0, "fg_weight": 6, "train_short_side": 360, "stride": 8}
 

@@ -18,9 +18,9 @@ from motforge.depth.teacher import run_depth_teacher  # noqa: E402
 from motforge.detect.stage import run_detector  # noqa: E402
 from motforge.masks.instance_depth import instance_depths  # noqa: E402
 from motforge.masks.stage import run_masks  # noqa: E402
-from motforge.train.clips import SequenceFiles  # noqa: E402
-from motforge.train.frame_cache import write_frame_cache  # noqa: E402
-from motforge.train.trainer import train_dense  # noqa: E402
+from motforge.training.clips import SequenceFiles  # noqa: E402
+from motforge.io.frame_cache import write_frame_cache  # noqa: E402
+from motforge.families.dense.train import train_dense  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,7 +41,7 @@ def main() -> None:
         instance_depths(index, masks, tmp / "depth.zarr", {"histogram_bins": 25, "sigma": 3.0}, bins, tmp / "inst.h5", progress=False)
         run_detector(index, {"backend": "background", "score_threshold": 0.05, "background": {}}, tmp / "dets.h5", progress=False)
         files = [SequenceFiles(index_path, tmp / "frames.zarr", tmp / "bins.zarr", tmp / "inst.h5", tmp / "dets.h5")]
-        summary = train_dense(files, model, bins, tmp / "model", tmp / "resume", device="cpu", progress=False)
+        summary = train_dense(files, model, bins, tmp / "model", tmp / "resume", progress=False)
     print(f"default dense model ({model['backbone']}, {model['input']['width']}x{model['input']['height']}, clips of {model['clip']['length']}, "
           f"batch {model['train']['batch_clips']}, {model['train']['workers']} loader worker), {summary['steps']} steps on the CPU:")
     print(f"share of step time waiting for data: {summary['data_wait_share']:.1%} (target <= 10%)")

@@ -6,7 +6,7 @@ import csv
 import pytest
 
 from motforge.evaluate.headline import Headline
-from motforge.train.ablation import paired_delta, write_ablation
+from motforge.evaluate.ablation import paired_delta, write_ablation
 
 
 def _run(folder, hota: float, idf1: float):

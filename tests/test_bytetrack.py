@@ -3,8 +3,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from motforge.track import kalman
-from motforge.track.bytetrack import ByteTracker, ByteTrackParams, match
+from motforge.tracking import kalman
+from motforge.config import model_defaults
+from motforge.families.bytetrack.tracker import ByteTracker, ByteTrackParams
+from motforge.tracking.association import assign as match
+
+
+def params(**overrides) -> ByteTrackParams:
+    """The schema's defaults, with ``overrides``."""
+    return ByteTrackParams.from_model(model_defaults("bytetrack", **overrides))
 
 
 def _box(cx, cy, w=20.0, h=50.0):
@@ -26,7 +33,7 @@ def test_round_trip_box_state():
 
 
 def test_identities_survive_a_crossing_with_occlusion_gap():
-    tracker = ByteTracker(ByteTrackParams())
+    tracker = ByteTracker(params())
     seen: dict[int, list[float]] = {}
     for t in range(40):
         a = _box(10 + 5 * t, 100)
@@ -41,8 +48,7 @@ def test_identities_survive_a_crossing_with_occlusion_gap():
 
 
 def test_low_score_boxes_keep_a_track_alive():
-    params = ByteTrackParams(track_high=0.5, track_low=0.1)
-    tracker = ByteTracker(params)
+    tracker = ByteTracker(params(track_high=0.5, track_low=0.1))
     out = []
     for t in range(10):
         score = 0.9 if t < 5 else 0.2  # occluded: the detector becomes unsure
@@ -51,7 +57,7 @@ def test_low_score_boxes_keep_a_track_alive():
 
 
 def test_new_tracks_need_confirmation_after_first_frame():
-    tracker = ByteTracker(ByteTrackParams())
+    tracker = ByteTracker(params())
     assert tracker.update(np.zeros((0, 4)), np.zeros(0)) == []
     assert tracker.update(np.array([_box(50, 50)]), np.array([0.9])) == []  # tentative
     out = tracker.update(np.array([_box(51, 50)]), np.array([0.9]))
@@ -60,7 +66,7 @@ def test_new_tracks_need_confirmation_after_first_frame():
 
 def test_ids_do_not_leak_between_instances():
     for _ in range(2):
-        tracker = ByteTracker(ByteTrackParams())
+        tracker = ByteTracker(params())
         out = tracker.update(np.array([_box(50, 50)]), np.array([0.9]))
         assert out[0][0] == 1
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from motforge.model.dense import DenseTracker
-from motforge.train.trainer import dense_config, load_checkpoint, train_dense
+from motforge.families.dense.model import DenseTracker
+from motforge.families.dense.train import dense_config, train_dense
+from motforge.training.loop import load_checkpoint
 from test_train import BINS, caches, model_config  # noqa: F401  (module fixture reused)
 
 pytestmark = pytest.mark.ddp
@@ -49,7 +50,7 @@ def test_two_processes_shard_clips_average_gradients_and_resume(caches, tmp_path
     assert state["step"] == 4
 
     # one process with the same per-step clips would differ: averaging over two ranks is a different optimisation
-    alone = train_dense(caches, model, BINS, tmp_path / "alone", tmp_path / "alone.resume", device="cpu", progress=False)
+    alone = train_dense(caches, model, BINS, tmp_path / "alone", tmp_path / "alone.resume", progress=False)
     assert alone["parameters_sha256"] != rank0["parameters_sha256"]
 
     # killed right after the step-2 checkpoint, the rerun resumes from it and ends on the same weights

@@ -6,9 +6,9 @@ import numpy as np
 from motforge.analysis.depth_cue import depth_cue, predicted_instance_depth, summarise
 from motforge.datasets.index import read_index
 from motforge.masks.instance_depth import FROM_MASK, read_instance_depth
-from motforge.model.dense import DenseTracker
-from motforge.train.frame_cache import open_frame_cache
-from motforge.train.trainer import dense_config
+from motforge.families.dense.model import DenseTracker
+from motforge.io.frame_cache import open_frame_cache
+from motforge.families.dense.train import dense_config
 from test_train import BINS, caches, model_config  # noqa: F401  (module fixture reused)
 
 

@@ -10,8 +10,13 @@ from motforge.datasets.index import build_index
 from motforge.datasets.layouts import discover
 from motforge.evaluate.gt_folder import write_gt_folder
 from motforge.evaluate.headline import Headline
-from motforge.track.results import write_results
-from motforge.track.run import track_oracle
+from motforge.tracking.results import write_results
+from motforge.families import registry
+from motforge.tracking.runner import run_tracker
+
+
+def track_oracle(index):
+    return run_tracker(index, registry().get("oracle", "family").tracker({}, None, None), progress=False)
 
 
 def _tud_layout(tmp_path: Path) -> tuple[Path, Path, Path]:

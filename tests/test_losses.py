@@ -6,11 +6,11 @@ import math
 import pytest
 import torch
 
-from motforge.model.association import LearnableAssociation, box_differences
-from motforge.model.temporal_adapter import TemporalAdapter, causal_missing_mask
-from motforge.track.dense_tracker import bisoftmax
-from motforge.train import losses as L
-from motforge.train.targets import assign_locations, label_rois
+from motforge.families.dense.association import LearnableAssociation, box_differences
+from motforge.families.dense.temporal_adapter import TemporalAdapter, causal_missing_mask
+from motforge.families.dense.tracker import bisoftmax
+from motforge.families.dense import losses as L
+from motforge.families.dense.targets import assign_locations, label_rois
 
 
 def test_depth_focal_loss_with_foreground_weight():

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from motforge.config import block_defaults, model_defaults
 from motforge.datasets.index import build_index, write_index
 from motforge.datasets.layouts import locate
 from motforge.depth.bins import write_depth_bins
@@ -20,24 +21,25 @@ from motforge.depth.teacher import run_depth_teacher
 from motforge.detect.stage import run_detector
 from motforge.masks.instance_depth import instance_depths
 from motforge.masks.stage import run_masks
-from motforge.model.dense import COMPONENTS, DenseConfig, DenseTracker
+from motforge.families.dense.model import COMPONENTS, DenseConfig, DenseTracker
 from motforge.synthdance.generate import SynthConfig, generate_sequence
-from motforge.train.clips import ClipDataset, ClipSettings, SequenceFiles
-from motforge.train.frame_cache import open_frame_cache, write_frame_cache
-from motforge.train.trainer import load_checkpoint, train_dense
+from motforge.training.clips import ClipDataset, ClipSettings, SequenceFiles
+from motforge.io.frame_cache import open_frame_cache, write_frame_cache
+from motforge.families.dense.train import train_dense
+from motforge.training.loop import load_checkpoint
 
 BINS = {"num_bins": 150, "d_min": 1e-3, "d_max": 256.0, "fg_weight": 6, "train_short_side": 96, "stride": 8}
 
 
 def model_config(steps: int, **train) -> dict:
-    return {
-        "family": "dense", "backbone": "small", "pretrained": "", "channels": 16, "embed_dim": 32, "histogram_bins": 25,
-        "input": {"width": 160, "height": 96}, "components": {c: True for c in COMPONENTS},
-        "clip": {"length": 3, "max_interval": 2}, "augment": {"flip": 0.5, "crop": 0.2, "occlusion": 0.1, "id_swap": 0.1},
-        "train": {"steps": steps, "batch_clips": 1, "lr": 1e-3, "weight_decay": 5e-4, "identity_warmup_steps": 2, "checkpoint_every": 4,
-                  "seed": 0, "workers": 0, "threads": 1, "amp": True, "device": "cpu", **train},
-        "loss_weights": {}, "track": {},
-    }
+    """A tiny dense model; everything not set here comes from the family's schema defaults."""
+    return model_defaults(
+        "dense", backbone="small", channels=16, embed_dim=32, histogram_bins=25,
+        input={"width": 160, "height": 96}, components={c: True for c in COMPONENTS},
+        clip={"length": 3, "max_interval": 2}, augment={"flip": 0.5, "crop": 0.2, "occlusion": 0.1, "id_swap": 0.1},
+        train={"steps": steps, "batch_clips": 1, "lr": 1e-3, "weight_decay": 5e-4, "identity_warmup_steps": 2, "checkpoint_every": 4,
+               "seed": 0, "workers": 0, "threads": 1, "amp": True, "device": "cpu", **train},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +52,11 @@ def caches(tmp_path_factory) -> list[SequenceFiles]:
     out = root / "cache"
     write_index(index, out / "index.h5")
     write_frame_cache(index, 160, 96, out / "frames.zarr", progress=False)
-    run_depth_teacher(index, {"backend": "provided", "cache_short_side": 96, "device": "cpu"}, out / "depth.zarr", progress=False)
+    run_depth_teacher(index, block_defaults("depth", {"backend": "provided", "cache_short_side": 96, "device": "cpu"}), out / "depth.zarr", progress=False)
     write_depth_bins(out / "depth.zarr", out / "depth_bins.zarr", BINS, progress=False)
-    masks = run_masks(index, {"backend": "box", "mask_short_side": 96}, out / "masks.h5", progress=False)
+    masks = run_masks(index, block_defaults("masks", {"backend": "box", "mask_short_side": 96}), out / "masks.h5", progress=False)
     instance_depths(index, masks, out / "depth.zarr", {"histogram_bins": 25, "sigma": 3.0}, BINS, out / "instance_depth.h5", progress=False)
-    run_detector(index, {"backend": "background", "score_threshold": 0.05, "background": {}}, out / "detections.h5", progress=False)
+    run_detector(index, block_defaults("detector", {"backend": "background", "score_threshold": 0.05}), out / "detections.h5", progress=False)
     return [SequenceFiles(out / "index.h5", out / "frames.zarr", out / "depth_bins.zarr", out / "instance_depth.h5", out / "detections.h5")]
 
 
@@ -70,8 +72,8 @@ def test_clips_are_a_function_of_seed_and_item(caches):
 
 def test_training_is_deterministic_on_cpu(caches, tmp_path):
     cfg = model_config(4)
-    train_dense(caches, cfg, BINS, tmp_path / "a", tmp_path / "ra", device="cpu", progress=False)
-    train_dense(caches, cfg, BINS, tmp_path / "b", tmp_path / "rb", device="cpu", progress=False)
+    train_dense(caches, cfg, BINS, tmp_path / "a", tmp_path / "ra", progress=False)
+    train_dense(caches, cfg, BINS, tmp_path / "b", tmp_path / "rb", progress=False)
     a, b = load_checkpoint(tmp_path / "a" / "checkpoint.pt"), load_checkpoint(tmp_path / "b" / "checkpoint.pt")
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
     rows = list(csv.DictReader(open(tmp_path / "a" / "train_log.csv")))
@@ -98,7 +100,7 @@ def test_resume_after_sigkill(caches, tmp_path):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["steps"] == 40 and summary["resumed_from"] >= 8
     assert not (tmp_path / "resume" / "last.pt").exists()
-    uninterrupted = train_dense(caches, cfg, BINS, tmp_path / "u", tmp_path / "ru", device="cpu", progress=False)
+    uninterrupted = train_dense(caches, cfg, BINS, tmp_path / "u", tmp_path / "ru", progress=False)
     assert uninterrupted["steps"] == 40
     # clips and RoI jitter are functions of (seed, step), optimiser state is in the checkpoint: the resumed run ends
     # on exactly the weights of the uninterrupted one (CPU, deterministic algorithms)
@@ -110,21 +112,20 @@ def test_resume_after_sigkill(caches, tmp_path):
 
 def test_dense_tracker_runs_on_a_trained_checkpoint(caches, tmp_path):
     from motforge.datasets.index import read_index
-    from motforge.track.dense_tracker import DenseTrackParams
-    from motforge.track.run import track_dense
+    from motforge.families import registry
+    from motforge.tracking.runner import run_tracker
 
     cfg = model_config(3)
-    train_dense(caches, cfg, BINS, tmp_path / "m", tmp_path / "r", device="cpu", progress=False)
-    state = load_checkpoint(tmp_path / "m" / "checkpoint.pt")
-    model = DenseTracker(DenseConfig(**json.loads(state["dense_config"])))
-    model.load_state_dict(state["model"])
+    train_dense(caches, cfg, BINS, tmp_path / "m", tmp_path / "r", progress=False)
+    cfg["track"].update(det_low=0.0, det_high=0.0, new_track=0.0)
+    tracker = registry().get("dense", "family").tracker(cfg, tmp_path / "m" / "checkpoint.pt", threads=1)
     index = read_index(caches[0].index)
-    frames, ids, boxes, scores = track_dense(index, open_frame_cache(caches[0].frames), model, DenseTrackParams(det_low=0.0, det_high=0.0, new_track=0.0), progress=False)
+    frames, ids, boxes, scores = run_tracker(index, tracker, None, open_frame_cache(caches[0].frames), progress=False)
     assert len(frames) > 0 and boxes.shape[1] == 4 and set(np.unique(frames)) <= set(range(1, index.seq_length + 1))
     for t in np.unique(frames):
         assert len(set(ids[frames == t])) == int((frames == t).sum())  # an id once per frame
 
 
 def test_checkpoints_load_with_weights_only(caches, tmp_path):
-    train_dense(caches, model_config(2), BINS, tmp_path / "m", tmp_path / "r", device="cpu", progress=False)
+    train_dense(caches, model_config(2), BINS, tmp_path / "m", tmp_path / "r", progress=False)
     torch.load(tmp_path / "m" / "checkpoint.pt", weights_only=True)

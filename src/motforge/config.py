@@ -13,7 +13,15 @@ from typing import Any
 import jsonschema
 import yaml
 
+from motforge import families
+from motforge.depth.registry import DEPTH_BACKENDS
+from motforge.detect.registry import DETECT_BACKENDS
 from motforge.errors import ConfigError
+from motforge.masks.registry import MASK_BACKENDS
+from motforge.registry import load_plugins
+from motforge.teacher import ConfigContext
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
 
 def _resolve(schema: dict, root: dict) -> dict:
@@ -116,9 +124,48 @@ def _resolve_extends(models: dict) -> None:
         resolve(name, (name,))
 
 
-def validate_config(config: dict, schema_path: str | Path, base_dir: str | Path = ".") -> dict:
-    """Validate ``config`` in place, fill defaults, run cross-field checks; return it."""
+#: the teachers whose ``backend`` names come from a registry ('none' = no such labels for the dataset)
+TEACHERS = {"depth": DEPTH_BACKENDS, "masks": MASK_BACKENDS, "detector": DETECT_BACKENDS}
+#: teachers that may be switched off with backend: none
+OPTIONAL_TEACHERS = ("depth", "masks")
+
+
+def assemble_schema(schema_path: str | Path = SCHEMA_PATH) -> dict:
+    """The config schema with what the registries own filled in: one ``$defs/<family>_model`` block and ``allOf``
+    branch per registered tracker family (from the family's schema fragment), and each teacher's backend names."""
     schema = yaml.safe_load(Path(schema_path).read_text())
+    defs = schema["$defs"]
+    branches = defs["model"]["allOf"] = []
+    for family in families.registry().all():
+        defs[f"{family.name}_model"] = family.schema()
+        branches.append({"if": {"properties": {"family": {"const": family.name}}}, "then": {"$ref": f"#/$defs/{family.name}_model"}})
+    defs["model"]["properties"]["family"]["enum"] = families.registry().names()
+    for teacher, backends in TEACHERS.items():
+        names = backends.names()
+        defs[teacher]["properties"]["backend"]["enum"] = (["none"] if teacher in OPTIONAL_TEACHERS else []) + names
+    return schema
+
+
+def model_defaults(family: str, **settings: Any) -> dict:
+    """A model block of ``family`` with every default filled in (tests, benchmarks, notebooks)."""
+    return block_defaults("model", {"family": family, **settings})
+
+
+def block_defaults(definition: str, block: dict) -> dict:
+    """``block`` (e.g. a partial ``depth`` or ``detector`` block) with the defaults of ``$defs/<definition>``."""
+    schema = assemble_schema()
+    block = copy.deepcopy(block)
+    _fill_defaults(block, schema["$defs"][definition], schema)
+    return block
+
+
+def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH, base_dir: str | Path = ".") -> dict:
+    """Validate ``config`` in place, fill defaults, run cross-field checks; return it. Plugin modules named under
+    ``plugins`` are imported first, so the families and backends they register are known to the schema."""
+    plugins = config.get("plugins") or []
+    if isinstance(plugins, list) and all(isinstance(p, str) for p in plugins):
+        load_plugins(plugins)
+    schema = assemble_schema(schema_path)
     if isinstance(config.get("models"), dict):
         _resolve_extends(config["models"])
     for ds in (config.get("datasets") or {}).values():
@@ -162,83 +209,38 @@ def _cross_checks(config: dict, base_dir: Path) -> None:
             for split, seqmap in ds["seqmaps"].items():
                 if not (base_dir / seqmap).is_file():
                     raise ConfigError(f"{key}.seqmaps.{split}", f"file {seqmap!r} does not exist")
-        _check_depth(name, ds, base_dir, config["allow_downloads"])
-        _check_masks(name, ds, base_dir)
-        _check_detector(name, ds, base_dir)
+        _check_teachers(name, ds, base_dir, config["allow_downloads"])
         bins = ds["labels"]["depth_bins"]
         if not bins["d_min"] < bins["d_max"]:
             raise ConfigError(f"{key}.labels.depth_bins.d_min", f"{bins['d_min']} must be below d_max {bins['d_max']}")
-        if ds["annotation_only"] and ds["models"] != []:
-            needs_images = [m for m in ds["models"] if models[m]["family"] != "oracle"]
+        if ds["annotation_only"]:
+            needs_images = [m for m in ds["models"] if families.registry().get(models[m]["family"], f"models.{m}.family").needs_images]
             if needs_images:
                 raise ConfigError(f"{key}.models", f"annotation_only datasets have no images to run {needs_images} on")
-    for name, ds in config["datasets"].items():
         for model_name in ds["models"]:
             model = models[model_name]
-            if model["family"] != "dense":
-                continue
-            key = f"models.{model_name}.components"
-            if model["components"]["spatial_adapter"] and ds["depth"]["backend"] == "none":
-                raise ConfigError(f"{key}.spatial_adapter", f"needs depth labels, but datasets.{name}.depth.backend is none")
-            if model["components"]["instance_depth"] and ds["masks"]["backend"] == "none":
-                raise ConfigError(f"{key}.instance_depth", f"needs instance-depth labels, but datasets.{name}.masks.backend is none")
-            if "train" not in ds["splits"] or "train" not in ds["gt_splits"]:
-                raise ConfigError(f"datasets.{name}.splits", f"model {model_name!r} trains on the train split, which must be listed with GT")
-            if model["histogram_bins"] != ds["labels"]["instance_depth"]["histogram_bins"]:
-                raise ConfigError(f"models.{model_name}.histogram_bins", f"differs from datasets.{name}.labels.instance_depth.histogram_bins")
-    for name, model in models.items():
-        if model.get("family") == "dense" and model["pretrained"] and not (base_dir / model["pretrained"]).is_file():
-            raise ConfigError(f"models.{name}.pretrained", f"backbone weights {model['pretrained']!r} not found")
-        if model.get("family") == "bytetrack" and model["track_low"] > model["track_high"]:
-            raise ConfigError(f"models.{name}.track_low", f"{model['track_low']} is above track_high {model['track_high']}")
+            family = families.registry().get(model["family"], f"models.{model_name}.family")
+            family.check(f"models.{model_name}", model, key, ds, base_dir)
 
 
-def _check_depth(name: str, ds: dict, base_dir: Path, allow_downloads: bool) -> None:
-    """The files the chosen depth backend needs must exist before any job starts."""
-    depth = ds["depth"]
-    key = f"datasets.{name}.depth"
-    if depth["backend"] == "provided" and ds["format"] != "synthdance":
-        raise ConfigError(f"{key}.backend", f"format {ds['format']!r} ships no depth; choose video_depth_anything or depth_anything_v2")
-    if depth["backend"] == "video_depth_anything":
-        vda = depth["video_depth_anything"]
-        repo = base_dir / vda["repo"] if vda["repo"] else None
-        if repo is None or not (repo / "video_depth_anything" / "video_depth.py").is_file():
-            raise ConfigError(f"{key}.video_depth_anything.repo", f"{vda['repo']!r} is not a clone of the Video-Depth-Anything repository (video_depth_anything/video_depth.py missing)")
-        if not allow_downloads and not (vda["checkpoint"] and (base_dir / vda["checkpoint"]).is_file()):
-            raise ConfigError(f"{key}.video_depth_anything.checkpoint", f"weights file {vda['checkpoint']!r} not found (and allow_downloads is false)")
-    if depth["backend"] == "depth_anything_v2" and not allow_downloads and not (base_dir / depth["depth_anything_v2"]["model"]).is_dir():
-        raise ConfigError(f"{key}.depth_anything_v2.model", f"model folder {depth['depth_anything_v2']['model']!r} not found (and allow_downloads is false)")
+def _check_teachers(name: str, ds: dict, base_dir: Path, allow_downloads: bool) -> None:
+    """Each teacher's backend checks its own block (e.g. that its weights file exists) before any job starts."""
+    key = f"datasets.{name}"
+    context = ConfigContext(key, ds, base_dir, allow_downloads)
+    if ds["masks"]["backend"] != "none":
+        if ds["depth"]["backend"] == "none":
+            raise ConfigError(f"{key}.masks.backend", "instance-depth labels need a depth teacher: set depth.backend too (or masks.backend: none)")
+        if ds["annotation_only"]:
+            raise ConfigError(f"{key}.masks.backend", "annotation_only datasets have no images to segment")
+    if ds["detector"]["train"]["enabled"] and ds["detector"]["backend"] != "ultralytics":
+        raise ConfigError(f"{key}.detector.train.enabled", "a trained detector is used through backend: ultralytics")
+    for teacher, backends in TEACHERS.items():
+        block = ds[teacher]
+        if block["backend"] != "none":
+            backends.get(block["backend"], f"{key}.{teacher}.backend").check(block, f"{key}.{teacher}", context)
 
 
-def _check_masks(name: str, ds: dict, base_dir: Path) -> None:
-    masks = ds["masks"]
-    key = f"datasets.{name}.masks"
-    if masks["backend"] == "none":
-        return
-    if ds["depth"]["backend"] == "none":
-        raise ConfigError(f"{key}.backend", "instance-depth labels need a depth teacher: set depth.backend too (or masks.backend: none)")
-    if ds["annotation_only"]:
-        raise ConfigError(f"{key}.backend", "annotation_only datasets have no images to segment")
-    if masks["backend"] == "sam2" and not (masks["sam2"]["checkpoint"] and (base_dir / masks["sam2"]["checkpoint"]).is_file()):
-        raise ConfigError(f"{key}.sam2.checkpoint", f"SAM2 weights {masks['sam2']['checkpoint']!r} not found (download sam2.1_hiera_*.pt from the SAM2 release)")
-
-
-def _check_detector(name: str, ds: dict, base_dir: Path) -> None:
-    det = ds["detector"]
-    key = f"datasets.{name}.detector"
-    backend = det["backend"]
-    if backend == "ultralytics" and not det["train"]["enabled"]:
-        if not (det["ultralytics"]["model"] and (base_dir / det["ultralytics"]["model"]).is_file()):
-            raise ConfigError(f"{key}.ultralytics.model", f"{det['ultralytics']['model']!r} is not a local .pt file (bare names would be downloaded)")
-    if det["train"]["enabled"] and backend != "ultralytics":
-        raise ConfigError(f"{key}.train.enabled", "a trained detector is used through backend: ultralytics")
-    if backend == "yolox" and not (det["yolox"]["model"] and (base_dir / det["yolox"]["model"]).is_file()):
-        raise ConfigError(f"{key}.yolox.model", f"ONNX model {det['yolox']['model']!r} not found")
-    if backend == "file" and det["file"]["format"] == "det_db" and not (det["file"]["path"] and (base_dir / det["file"]["path"]).is_file()):
-        raise ConfigError(f"{key}.file.path", f"det_db JSON {det['file']['path']!r} not found")
-
-
-def load_config(path: str | Path, schema_path: str | Path) -> dict:
+def load_config(path: str | Path, schema_path: str | Path = SCHEMA_PATH) -> dict:
     """Read a YAML config file and validate it."""
     path = Path(path)
     try:

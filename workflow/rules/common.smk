@@ -3,7 +3,8 @@ import json
 import shlex
 from pathlib import Path
 
-from motforge.config import validate_config
+from motforge import families
+from motforge.config import TEACHERS, validate_config
 from motforge.datasets.layouts import discover
 from motforge.synthdance.generate import SynthConfig, sequence_names
 
@@ -16,16 +17,31 @@ MODELS = config["models"]
 PROGRESS = "" if config["progress"] else "--no-progress"
 
 
+PLUGINS = " ".join(f"--plugin={module}" for module in config["plugins"])
+
+
+def _sources(name, ds):
+    """{sequence: SequenceSource} of a dataset read from disk, known when the workflow is parsed."""
+    if ds["format"] == "synthdance":
+        return {}
+    return {s.name: s for s in discover(name, ds["format"], ds["root"], ds["splits"], ds["gt_splits"], ds["seqmaps"])}
+
+
 def _sequences(name, ds):
     """{sequence: split} of a dataset, known when the workflow is parsed."""
     if ds["format"] == "synthdance":
         names = sequence_names(SynthConfig.from_dict(ds["synth"]))
         return {seq: split for seq, split in names if split in ds["splits"]}
-    sources = discover(name, ds["format"], ds["root"], ds["splits"], ds["gt_splits"], ds["seqmaps"])
-    return {s.name: s.split for s in sources}
+    return {seq: source.split for seq, source in SOURCES[name].items()}
 
 
+SOURCES = {name: _sources(name, ds) for name, ds in DATASETS.items()}
 SEQUENCES = {name: _sequences(name, ds) for name, ds in DATASETS.items()}
+
+
+def family(model):
+    """The tracker family of a configured (or ablation) model."""
+    return families.registry().get(MODELS[model]["family"], f"models.{model}.family")
 
 
 def as_json(value):
@@ -45,7 +61,7 @@ def _ablation_models():
     ab = config["ablation"]
     base = MODELS.get(ab["base_model"])
     runs = {}
-    if base is None or base["family"] != "dense":
+    if base is None or not families.registry().get(base["family"], "ablation.base_model").trains:
         return runs
     variants = {"full": {}, **ab["variants"]}
     for variant, override in variants.items():
@@ -80,11 +96,11 @@ def train_launcher(wildcards):
 
 
 def _trained_by():
-    """Each dense model -> the model whose checkpoint it tracks with. Models that differ only in tracker settings
+    """Each trained model -> the model whose checkpoint it tracks with. Models that differ only in tracker settings
     (the ablation's gamma = 0, the ablation's full model at the base model's steps) share one training."""
     owner, first = {}, {}
-    for name, model in MODELS.items():  # configured models first, then the generated ablation runs
-        if model["family"] != "dense":
+    for name in MODELS:  # configured models first, then the generated ablation runs
+        if not family(name).trains:
             continue
         key = as_json(training_settings(name))
         owner[name] = first.setdefault(key, name)
@@ -144,14 +160,10 @@ def gt_sequences(ds):
 
 
 def teacher_gpus(ds, stage):
-    """GPUs a teacher job asks for: none for backends that run on the CPU or only read files."""
-    if stage == "depth" and DATASETS[ds]["depth"]["backend"] == "provided":
-        return 0
-    if stage == "masks" and DATASETS[ds]["masks"]["backend"] in ("box", "grabcut"):
-        return 0
-    if stage == "detect" and DATASETS[ds]["detector"]["backend"] in ("background", "file"):
-        return 0
-    return resource(stage, "gpu")
+    """GPUs a teacher job asks for: none for backends that run on the CPU or only read files (the backend says)."""
+    teacher = "detector" if stage == "detect" else stage
+    block = DATASETS[ds][teacher]
+    return resource(stage, "gpu") if TEACHERS[teacher].get(block["backend"], teacher).uses_gpu(block) else 0
 
 
 def detect_inputs(wildcards):
@@ -194,19 +206,22 @@ def dataset_targets(ds):
 
 def prepare_inputs(wildcards):
     ds = DATASETS[wildcards.ds]
-    split = split_of(wildcards.ds, wildcards.seq)
     if ds["format"] == "synthdance":
+        split = split_of(wildcards.ds, wildcards.seq)
         return [f"{ds['root']}/{split}/{wildcards.seq}", f"{ds['root']}/{split}_seqmap.txt"]
-    seq_dir = Path(ds["root"]) / split / wildcards.seq
-    files = [seq_dir / "seqinfo.ini", seq_dir / "gt" / "gt.txt"]
-    if ds["format"] == "bft":
-        files = [Path(ds["root"]) / "annotations_mot" / split / f"{wildcards.seq}.txt"]
-    return [str(f) for f in files if f.exists()]
+    return [str(f) for f in SOURCES[wildcards.ds][wildcards.seq].input_files]
 
 
 def frames_cache(ds, seq, model):
-    size = MODELS[model]["input"]
-    return seq_path(ds, seq, f"frames_{size['width']}x{size['height']}.zarr")
+    width, height = family(model).input_size(MODELS[model])
+    return seq_path(ds, seq, f"frames_{width}x{height}.zarr")
+
+
+def cached_input(ds, seq, model, name):
+    """Path of a cached per-sequence input (families.CACHED_INPUTS) for a model."""
+    if name == "frames":
+        return frames_cache(ds, seq, model)
+    return seq_path(ds, seq, f"{name}.h5" if name in ("detections", "instance_depth") else f"{name}.zarr")
 
 
 def train_sequences(ds):
@@ -214,40 +229,33 @@ def train_sequences(ds):
 
 
 def train_inputs(wildcards):
-    """What a dense model's enabled components read from the caches of the train split."""
-    ds, model = wildcards.ds, MODELS[wildcards.model]
+    """What a model's family reads from the caches of the train split (it says which, by name)."""
+    ds, model = wildcards.ds, wildcards.model
     seqs = train_sequences(ds)
-    inputs = {"index": [seq_path(ds, s, "index.h5") for s in seqs], "frames": [frames_cache(ds, s, wildcards.model) for s in seqs]}
-    if model["components"]["spatial_adapter"]:
-        inputs["depth_bins"] = [seq_path(ds, s, "depth_bins.zarr") for s in seqs]
-    if model["components"]["instance_depth"]:
-        inputs["instance_depth"] = [seq_path(ds, s, "instance_depth.h5") for s in seqs]
-    if model["components"]["pseudo_labels"]:
-        inputs["detections"] = [seq_path(ds, s, "detections.h5") for s in seqs]
+    inputs = {"index": [seq_path(ds, s, "index.h5") for s in seqs]}
+    for name in family(model).train_inputs(MODELS[model]):
+        inputs[name] = [cached_input(ds, s, model, name) for s in seqs]
     return inputs
 
 
-def optional_list(flag, name):
-    """Command-line part for an optional list input of the train rule."""
-    return lambda wildcards, input: f"{flag} " + " ".join(shlex.quote(str(p)) for p in input[name]) if name in input.keys() else ""
+def input_options(wildcards, input):
+    """``--<input>=<path> ...`` of every named input (a list gives the option once per item)."""
+    parts = []
+    for name in input.keys():
+        values = input[name] if isinstance(input[name], list) else [input[name]]
+        parts += [f"--{name.replace('_', '-')}={shlex.quote(str(v))}" for v in values]
+    return " ".join(parts)
 
 
 def track_inputs(wildcards):
-    model = MODELS[wildcards.model]
-    inputs = {"index": seq_path(wildcards.ds, wildcards.seq, "index.h5")}
-    if model["family"] == "bytetrack" or (model["family"] == "dense" and model["track"]["proposals"] == "detections"):
-        inputs["detections"] = seq_path(wildcards.ds, wildcards.seq, "detections.h5")
-    if model["family"] == "dense":
-        inputs["checkpoint"] = f"{RESULTS}/{wildcards.ds}/models/{TRAINED_BY[wildcards.model]}/checkpoint.pt"
-        inputs["frames"] = frames_cache(wildcards.ds, wildcards.seq, wildcards.model)
+    """The sequence's index, what the model's family reads for tracking, and the checkpoint of a trained model."""
+    ds, seq, model = wildcards.ds, wildcards.seq, wildcards.model
+    inputs = {"index": seq_path(ds, seq, "index.h5")}
+    for name in family(model).track_inputs(MODELS[model]):
+        inputs[name] = cached_input(ds, seq, model, name)
+    if family(model).trains:
+        inputs["checkpoint"] = f"{RESULTS}/{ds}/models/{TRAINED_BY[model]}/checkpoint.pt"
     return inputs
-
-
-def detections_arg(wildcards, input):
-    args = f"--detections {shlex.quote(str(input.detections))}" if "detections" in input.keys() else ""
-    if "checkpoint" in input.keys():
-        args += f" --checkpoint {shlex.quote(str(input.checkpoint))} --frames {shlex.quote(str(input.frames))}"
-    return args
 
 
 def test_sequences(ds):

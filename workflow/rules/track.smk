@@ -7,8 +7,9 @@ rule track:
     output:
         f"{RESULTS}/{{ds}}/tracks/{{model}}/{{seq}}.txt",
     params:
+        plugins=PLUGINS,
         model=lambda wc: as_json(MODELS[wc.model]),
-        detections=detections_arg,
+        inputs=input_options,
         progress=PROGRESS,
     conda:
         "../../envs/train.yaml"
@@ -20,10 +21,10 @@ rule track:
     resources:
         mem_mb=mem_mb("track"),
         runtime=resource("track", "runtime"),
-        gpu=lambda wc: resource("track", "gpu") if MODELS[wc.model]["family"] == "dense" else 0,
+        gpu=lambda wc: resource("track", "gpu") if family(wc.model).trains else 0,
     shell:
-        "python -m motforge track --index {input.index:q} {params.detections} --model-config {params.model:q}"
-        " --out {output:q} {params.progress} > {log:q} 2>&1"
+        "python -m motforge {params.plugins} track {params.inputs} --model-config={params.model:q}"
+        " --out={output:q} {params.progress} > {log:q} 2>&1"
 
 
 rule submission:

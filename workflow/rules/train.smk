@@ -35,11 +35,10 @@ rule train:
         curves=f"{RESULTS}/{{ds}}/models/{{model}}/loss_curves.png",
         summary=f"{RESULTS}/{{ds}}/models/{{model}}/summary.json",
     params:
+        plugins=PLUGINS,
         model=lambda wc: as_json(training_settings(wc.model)),
         bins=lambda wc: as_json(DATASETS[wc.ds]["labels"]["depth_bins"]),
-        depth_bins=optional_list("--depth-bins", "depth_bins"),
-        instance_depth=optional_list("--instance-depth", "instance_depth"),
-        detections=optional_list("--detections", "detections"),
+        inputs=input_options,
         resume=lambda wc: f"{RESULTS}/{wc.ds}/models/.resume/{wc.model}",
         out=lambda wc: f"{RESULTS}/{wc.ds}/models/{wc.model}",
         launch=train_launcher,
@@ -56,9 +55,8 @@ rule train:
         runtime=resource("train", "runtime"),
         gpu=lambda wc: resource("train", "gpu") * MODELS[wc.model]["train"]["processes"],
     shell:
-        "{params.launch} train --index {input.index:q} --frames {input.frames:q} {params.depth_bins}"
-        " {params.instance_depth} {params.detections} --model-config {params.model:q} --bins-config {params.bins:q}"
-        " --resume {params.resume:q} --out {params.out:q} {params.progress} > {log:q} 2>&1"
+        "{params.launch} {params.plugins} train {params.inputs} --model-config={params.model:q} --bins-config={params.bins:q}"
+        " --resume={params.resume:q} --out={params.out:q} {params.progress} > {log:q} 2>&1"
 
 
 rule ablation:

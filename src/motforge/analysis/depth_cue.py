@@ -21,7 +21,7 @@ from torchvision.ops import box_iou
 
 from motforge.datasets.index import SequenceIndex
 from motforge.masks.instance_depth import FROM_MASK, read_instance_depth
-from motforge.model.dense import DenseTracker
+from motforge.families.dense.model import DenseTracker
 
 
 def predicted_instance_depth(model: DenseTracker, index: SequenceIndex, frames, batch: int = 16) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""The depth teacher stage: run the configured backend over one sequence into depth.zarr."""
+"""The depth teacher stage: run the configured backend (``depth.registry``) over one sequence into depth.zarr,
+resumable after a kill."""
 from __future__ import annotations
 
 import contextlib
@@ -8,46 +9,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from motforge.datasets.index import SequenceIndex
 from motforge.depth.bins import to_disparity
 from motforge.depth.store import cache_size, create_frame_store, resumable_frame_store
-from motforge.errors import ConfigError
-
-BACKENDS = ("video_depth_anything", "depth_anything_v2", "provided")
-
-
-def resolve_device(name: str) -> torch.device:
-    """'auto' = first CUDA device if any, else CPU; 'cuda:N' and 'cpu' as given."""
-    if name == "auto":
-        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("depth.device", f"{name!r} requested but CUDA is not available on this machine")
-    return device
-
+from motforge.depth.registry import DEPTH_BACKENDS
 
 def run_depth_teacher(index: SequenceIndex, settings: dict, out: str | Path, allow_downloads: bool = False, progress: bool = True) -> dict:
     """Write ``out`` (depth.zarr: float16 [T, h, w] at the cache resolution) and return its attributes."""
     backend = settings["backend"]
     size = cache_size(index.width, index.height, int(settings["cache_short_side"]))
     bar = tqdm(total=index.seq_length, desc=f"depth {index.name}", disable=not progress, mininterval=2.0)
-    if backend == "provided":
-        from motforge.depth.backends.provided import provided_frames
-
-        attrs, produce = provided_frames(index, size, progress=bar.update)
-    elif backend == "video_depth_anything":
-        from motforge.depth.backends.video_depth_anything import vda_frames
-
-        attrs, produce = vda_frames(index, settings["video_depth_anything"], size, resolve_device(settings["device"]), allow_downloads, bar.update)
-    elif backend == "depth_anything_v2":
-        from motforge.depth.backends.depth_anything_v2 import da2_frames
-
-        attrs, produce = da2_frames(index, settings["depth_anything_v2"], size, resolve_device(settings["device"]), allow_downloads, bar.update)
-    else:
-        raise ConfigError("depth.backend", f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    attrs, produce = DEPTH_BACKENDS.get(backend, "depth.backend").open(index, settings, size, allow_downloads, bar.update)
     attrs = {**attrs, "sequence": index.name, "frames": index.seq_length, "cache_size": list(size), "original_size": [index.width, index.height]}
     written = np.zeros(index.seq_length, dtype=bool)
     peak = 0.0

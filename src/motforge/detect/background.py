@@ -97,3 +97,22 @@ def detect_background(index: SequenceIndex, params: BackgroundParams, score_thre
         keep = scores >= score_threshold
         results.append((boxes[keep], scores[keep], np.zeros(int(keep.sum()), dtype=np.int16)))
     return results
+
+
+class BackgroundBackend:
+    """``background``: OpenCV MOG2 background subtraction (static camera, distinct foreground; CPU, no weights)."""
+
+    name = "background"
+
+    def check(self, block: dict, key: str, context) -> None:  # noqa: ANN001
+        return None
+
+    def uses_gpu(self, block: dict) -> bool:
+        return False
+
+    def detect(self, index: SequenceIndex, block: dict, run) -> tuple[list, dict]:  # noqa: ANN001
+        params = BackgroundParams(**block["background"])
+        return detect_background(index, params, float(block["score_threshold"]), progress=run.progress), {"model": "opencv-mog2"}
+
+
+ENTRY = BackgroundBackend()

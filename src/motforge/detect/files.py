@@ -105,3 +105,32 @@ def detect_from_det_txt(index: SequenceIndex, score_threshold: float, path: str 
 
 def write_det_db(entries: dict[str, list[str]], out: str | Path) -> None:
     write_text_atomic(out, json.dumps(entries, sort_keys=True) + "\n")
+
+
+class FileBackend:
+    """``file``: boxes from a MOTRv2 det_db JSON or each sequence's MOT ``det/det.txt`` (no model runs)."""
+
+    name = "file"
+
+    def check(self, block: dict, key: str, context) -> None:  # noqa: ANN001
+        from motforge.errors import ConfigError
+
+        file = block["file"]
+        if file["format"] == "det_db" and not (file["path"] and (context.base_dir / file["path"]).is_file()):
+            raise ConfigError(f"{key}.file.path", f"det_db JSON {file['path']!r} not found")
+
+    def uses_gpu(self, block: dict) -> bool:
+        return False
+
+    def detect(self, index: SequenceIndex, block: dict, run) -> tuple[list, dict]:  # noqa: ANN001
+        from motforge.errors import ConfigError
+
+        file, threshold = block["file"], float(block["score_threshold"])
+        if file["format"] == "det_db":
+            if run.dataset_root is None:
+                raise ConfigError("detector.file", "det_db import needs the dataset root to build frame keys")
+            return detect_from_det_db(index, file, run.dataset_root, threshold)
+        return detect_from_det_txt(index, threshold, file["path"] or None)
+
+
+ENTRY = FileBackend()

@@ -6,39 +6,15 @@ from pathlib import Path
 
 from motforge.datasets.index import SequenceIndex
 from motforge.detect.store import Detections, write_detections
-from motforge.errors import ConfigError
+from motforge.detect.registry import DETECT_BACKENDS, DetectRun
 
-BACKENDS = ("background", "ultralytics", "yolox", "file")
-
-
-def run_detector(index: SequenceIndex, cfg: dict, out: str | Path, dataset_root: str | Path | None = None, device: str = "cpu", progress: bool = True, timings: dict | None = None) -> Detections:
-    backend = cfg.get("backend", "background")
-    threshold = float(cfg.get("score_threshold", 0.05))
-    if backend == "background":
-        from motforge.detect.background import BackgroundParams, detect_background
-
-        per_frame = detect_background(index, BackgroundParams(**cfg.get("background", {})), threshold, progress=progress)
-        extra = {"model": "opencv-mog2"}
-    elif backend == "ultralytics":
-        from motforge.detect.ultralytics_backend import detect_ultralytics
-
-        per_frame, extra = detect_ultralytics(index, {**cfg["ultralytics"], "device": device}, threshold, progress=progress, timings=timings)
-    elif backend == "yolox":
-        from motforge.detect.yolox_onnx import detect_yolox
-
-        per_frame, extra = detect_yolox(index, {**cfg["yolox"], "device": device}, threshold, progress=progress, timings=timings)
-    elif backend == "file":
-        from motforge.detect.files import detect_from_det_db, detect_from_det_txt
-
-        file_cfg = cfg["file"]
-        if file_cfg["format"] == "det_db":
-            if dataset_root is None:
-                raise ConfigError("detector.file", "det_db import needs the dataset root to build frame keys")
-            per_frame, extra = detect_from_det_db(index, file_cfg, dataset_root, threshold)
-        else:
-            per_frame, extra = detect_from_det_txt(index, threshold, file_cfg.get("path") or None)
-    else:
-        raise ConfigError("detector.backend", f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+def run_detector(index: SequenceIndex, cfg: dict, out: str | Path, dataset_root: str | Path | None = None, progress: bool = True,
+                 timings: dict | None = None) -> Detections:
+    """``cfg`` is the dataset's detector block; the backend it names writes every frame's boxes into ``out``."""
+    backend = cfg["backend"]
+    run = DetectRun(Path(dataset_root) if dataset_root is not None else None, progress, timings)
+    per_frame, extra = DETECT_BACKENDS.get(backend, "detector.backend").detect(index, cfg, run)
+    threshold = float(cfg["score_threshold"])
     attrs = {"backend": backend, "score_threshold": threshold, "seq_length": index.seq_length, "params": json.dumps(cfg, sort_keys=True), **{k: str(v) for k, v in extra.items()}}
     dets = Detections.from_frames(per_frame, attrs)
     write_detections(dets, out)

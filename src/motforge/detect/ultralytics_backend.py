@@ -63,3 +63,26 @@ def detect_ultralytics(index: SequenceIndex, settings: dict, score_threshold: fl
     if missing:
         raise RuntimeError(f"Ultralytics returned no result for {missing[0]}")
     return results, {"model": str(settings["model"]), "imgsz": settings.get("imgsz", 640), "nms": float(settings["nms"])}
+
+
+class UltralyticsBackend:
+    """``ultralytics``: a local YOLO / RT-DETR ``.pt`` (a bare model name would be downloaded, so it is refused)."""
+
+    name = "ultralytics"
+
+    def check(self, block: dict, key: str, context) -> None:  # noqa: ANN001
+        from motforge.errors import ConfigError
+
+        model = block["ultralytics"]["model"]
+        if not block["train"]["enabled"] and not (model and (context.base_dir / model).is_file()):
+            raise ConfigError(f"{key}.ultralytics.model", f"{model!r} is not a local .pt file (bare names would be downloaded)")
+
+    def uses_gpu(self, block: dict) -> bool:
+        return True
+
+    def detect(self, index: SequenceIndex, block: dict, run) -> tuple[list, dict]:  # noqa: ANN001
+        settings = {**block["ultralytics"], "device": run.device(block)}
+        return detect_ultralytics(index, settings, float(block["score_threshold"]), progress=run.progress, timings=run.timings)
+
+
+ENTRY = UltralyticsBackend()

@@ -59,3 +59,26 @@ def detect_yolox(index: SequenceIndex, settings: dict, score_threshold: float, p
         timings["model_seconds"] = model_time
         timings["load_seconds"] = load_seconds
     return results, {"model": str(model.path), "input_size": list(model.size), "nms": float(settings["nms"])}
+
+
+class YoloxBackend:
+    """``yolox``: YOLOX exported to ONNX, run with onnxruntime."""
+
+    name = "yolox"
+
+    def check(self, block: dict, key: str, context) -> None:  # noqa: ANN001
+        from motforge.errors import ConfigError
+
+        model = block["yolox"]["model"]
+        if not (model and (context.base_dir / model).is_file()):
+            raise ConfigError(f"{key}.yolox.model", f"ONNX model {model!r} not found")
+
+    def uses_gpu(self, block: dict) -> bool:
+        return True
+
+    def detect(self, index: SequenceIndex, block: dict, run) -> tuple[list, dict]:  # noqa: ANN001
+        settings = {**block["yolox"], "device": run.device(block)}
+        return detect_yolox(index, settings, float(block["score_threshold"]), progress=run.progress, timings=run.timings)
+
+
+ENTRY = YoloxBackend()

@@ -120,3 +120,89 @@ class Sam2Masker:
     def masks_one_call(self, image_rgb: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         self.encode([image_rgb])
         return self.prompt([boxes])[0]
+
+
+class _CpuMasker:
+    """Frame by frame (box or GrabCut, seeded by the frame number so a frame's masks never depend on others)."""
+
+    batch_size = 1
+    save_every_batch = False
+    attrs: dict = {}
+
+    def __init__(self, segment_one) -> None:  # noqa: ANN001
+        self.segment_one = segment_one
+
+    def segment(self, batch: list[tuple[int, np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [self.segment_one(t, image, boxes) for t, image, boxes in batch]
+
+
+class _Sam2BatchMasker:
+    """SAM2 over a batch of frames: images encoded together, all boxes of a frame in one prompt call."""
+
+    save_every_batch = True
+
+    def __init__(self, masker: Sam2Masker, batch_size: int, model_config: str) -> None:
+        self.masker, self.batch_size = masker, batch_size
+        self.attrs = {"model_config": model_config}
+
+    def segment(self, batch: list[tuple[int, np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        self.masker.encode([cv2.cvtColor(image, cv2.COLOR_BGR2RGB) for _, image, _ in batch])
+        return self.masker.prompt([boxes for _, _, boxes in batch])
+
+
+class BoxBackend:
+    """``box``: the box itself as the mask (DepTR-MOT's ablation baseline)."""
+
+    name = "box"
+
+    def check(self, block: dict, key: str, context) -> None:  # noqa: ANN001
+        return None
+
+    def uses_gpu(self, block: dict) -> bool:
+        return False
+
+    def masker(self, block: dict, device_key: str) -> _CpuMasker:
+        return _CpuMasker(lambda t, image, boxes: box_masks(image, boxes))
+
+
+class GrabCutBackend:
+    """``grabcut``: OpenCV GrabCut seeded by the box (CPU, no weights)."""
+
+    name = "grabcut"
+
+    def check(self, block: dict, key: str, context) -> None:  # noqa: ANN001
+        return None
+
+    def uses_gpu(self, block: dict) -> bool:
+        return False
+
+    def masker(self, block: dict, device_key: str) -> _CpuMasker:
+        settings = block["grabcut"]
+        iterations, margin = int(settings["iterations"]), float(settings["margin"])
+        return _CpuMasker(lambda t, image, boxes: grabcut_masks(image, boxes, iterations, margin, seed=t))
+
+
+class Sam2Backend:
+    """``sam2``: SAM2's image predictor with box prompts (weights from a local checkpoint)."""
+
+    name = "sam2"
+
+    def check(self, block: dict, key: str, context) -> None:  # noqa: ANN001
+        from motforge.errors import ConfigError
+
+        checkpoint = block["sam2"]["checkpoint"]
+        if not (checkpoint and (context.base_dir / checkpoint).is_file()):
+            raise ConfigError(f"{key}.sam2.checkpoint", f"SAM2 weights {checkpoint!r} not found (download sam2.1_hiera_*.pt from the SAM2 release)")
+
+    def uses_gpu(self, block: dict) -> bool:
+        return True
+
+    def masker(self, block: dict, device_key: str, sam2_masker: Sam2Masker | None = None) -> _Sam2BatchMasker:
+        from motforge.io.device import resolve_device
+
+        sam = block["sam2"]
+        masker = sam2_masker or Sam2Masker(sam["config"], sam["checkpoint"], str(resolve_device(block["device"], device_key)))
+        return _Sam2BatchMasker(masker, int(sam["batch_size"]), sam["config"])
+
+
+BOX, GRABCUT, SAM2 = BoxBackend(), GrabCutBackend(), Sam2Backend()

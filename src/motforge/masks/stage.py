@@ -10,14 +10,12 @@ from tqdm import tqdm
 
 from motforge.datasets.index import SequenceIndex
 from motforge.depth.store import cache_size
-from motforge.errors import ConfigError
 from motforge.io.frames import prefetch_frames
-from motforge.masks.backends import Sam2Masker, box_masks, grabcut_masks
+from motforge.masks.registry import MASK_BACKENDS
 from motforge.masks.resume import MaskBlocks
 from motforge.masks.store import MaskTable, encode, write_masks
 
-BACKENDS = ("box", "grabcut", "sam2")
-SAVE_EVERY = 16  # frames per saved block for the CPU backends (SAM2 saves every batch)
+SAVE_EVERY = 16  # frames per saved block for backends that do not save after every batch
 
 
 def gt_boxes_xyxy(index: SequenceIndex, rows: np.ndarray, scale: float) -> np.ndarray:
@@ -33,10 +31,10 @@ def frame_rows(index: SequenceIndex) -> dict[int, np.ndarray]:
     return {t: np.arange(starts[t - 1], starts[t]) for t in range(1, index.seq_length + 1) if starts[t] > starts[t - 1]}
 
 
-def run_masks(index: SequenceIndex, settings: dict, out: str | Path, device: str = "cpu", progress: bool = True, sam2_masker: Sam2Masker | None = None) -> MaskTable:
+def run_masks(index: SequenceIndex, settings: dict, out: str | Path, progress: bool = True, masker=None) -> MaskTable:  # noqa: ANN001
+    """``settings`` is the dataset's masks block; ``masker`` replaces the backend's (tests, benchmarks)."""
     backend = settings["backend"]
-    if backend not in BACKENDS:
-        raise ConfigError("masks.backend", f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    masker = masker or MASK_BACKENDS.get(backend, "masks.backend").masker(settings, "masks.device")
     width, height = cache_size(index.width, index.height, int(settings["mask_short_side"]))
     scale = width / index.width
     rows_of = frame_rows(index)
@@ -69,7 +67,7 @@ def run_masks(index: SequenceIndex, settings: dict, out: str | Path, device: str
         if blocks is None:
             return
         unsaved.extend(frames)
-        if len(unsaved) >= SAVE_EVERY or backend == "sam2":
+        if len(unsaved) >= SAVE_EVERY or masker.save_every_batch:
             save_block()
 
     def save_block() -> None:
@@ -80,16 +78,11 @@ def run_masks(index: SequenceIndex, settings: dict, out: str | Path, device: str
     frames_with_boxes = [t for t in sorted(rows_of) if t not in done]
     images = prefetch_frames(index.frame_path(t) for t in frames_with_boxes)
     bar = tqdm(total=len(rows_of), initial=len(done), desc=f"masks {index.name}", disable=not progress, mininterval=2.0)
-    masker = None
-    if backend == "sam2":
-        sam = settings["sam2"]
-        masker = sam2_masker or Sam2Masker(sam["config"], sam["checkpoint"], device)
     batch: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
 
     def flush() -> None:
-        assert masker is not None
-        masker.encode([img for _, img, _, _ in batch])
-        for (_, _, rows, _), (masks, mask_scores) in zip(batch, masker.prompt([b for _, _, _, b in batch])):
+        results = masker.segment([(t, image, boxes) for t, image, _, boxes in batch])
+        for (_, _, rows, _), (masks, mask_scores) in zip(batch, results):
             store(rows, masks, mask_scores)
         bar.update(len(batch))
         frames_done([t for t, _, _, _ in batch])
@@ -98,26 +91,15 @@ def run_masks(index: SequenceIndex, settings: dict, out: str | Path, device: str
     for t, image in zip(frames_with_boxes, images):
         image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA) if (width, height) != image.shape[1::-1] else image
         rows = rows_of[t]
-        boxes = gt_boxes_xyxy(index, rows, scale)
-        if backend == "box":
-            store(rows, *box_masks(image, boxes))
-        elif backend == "grabcut":
-            store(rows, *grabcut_masks(image, boxes, int(settings["grabcut"]["iterations"]), float(settings["grabcut"]["margin"]), seed=t))
-        else:
-            batch.append((t, cv2.cvtColor(image, cv2.COLOR_BGR2RGB), rows, boxes))
-            if len(batch) == int(settings["sam2"]["batch_size"]):
-                flush()
-            continue
-        bar.update(1)
-        frames_done([t])
+        batch.append((t, image, rows, gt_boxes_xyxy(index, rows, scale)))
+        if len(batch) == masker.batch_size:
+            flush()
     if batch:
         flush()
     bar.close()
     if n and any(c == b"" for c in counts):
         raise RuntimeError("some GT rows received no mask")
-    attrs = {"backend": backend, "sequence": index.name, "original_size": [index.width, index.height]}
-    if backend == "sam2":
-        attrs["model_config"] = settings["sam2"]["config"]
+    attrs = {"backend": backend, "sequence": index.name, "original_size": [index.width, index.height], **masker.attrs}
     table = MaskTable(height, width, counts, scores, empty, areas, attrs)
     write_masks(table, out)
     if blocks is not None:

@@ -71,3 +71,27 @@ def da2_frames(
                 progress(len(batch))
 
     return attrs, produce
+
+
+class DepthAnythingV2:
+    """``depth_anything_v2``: per-frame relative depth through transformers (a local save_pretrained folder)."""
+
+    name = "depth_anything_v2"
+
+    def check(self, block: dict, key: str, context) -> None:  # noqa: ANN001
+        from motforge.errors import ConfigError
+
+        model = block["depth_anything_v2"]["model"]
+        if not context.allow_downloads and not (context.base_dir / model).is_dir():
+            raise ConfigError(f"{key}.depth_anything_v2.model", f"model folder {model!r} not found (and allow_downloads is false)")
+
+    def uses_gpu(self, block: dict) -> bool:
+        return True
+
+    def open(self, index: SequenceIndex, block: dict, size: tuple[int, int], allow_downloads: bool, progress) -> tuple[dict, Callable]:  # noqa: ANN001
+        from motforge.io.device import resolve_device
+
+        return da2_frames(index, block["depth_anything_v2"], size, resolve_device(block["device"], "depth.device"), allow_downloads, progress)
+
+
+ENTRY = DepthAnythingV2()

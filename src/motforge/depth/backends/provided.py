@@ -45,3 +45,24 @@ def provided_frames(index: SequenceIndex, size: tuple[int, int], batch: int = 16
                 progress(len(maps))
 
     return attrs, produce
+
+
+class ProvidedDepth:
+    """``provided``: the dataset ships depth (synthdance's per-frame ground truth)."""
+
+    name = "provided"
+
+    def check(self, block: dict, key: str, context) -> None:  # noqa: ANN001
+        from motforge.errors import ConfigError
+
+        if context.dataset["format"] != "synthdance":
+            raise ConfigError(f"{key}.backend", f"format {context.dataset['format']!r} ships no depth; choose video_depth_anything or depth_anything_v2")
+
+    def uses_gpu(self, block: dict) -> bool:
+        return False
+
+    def open(self, index: SequenceIndex, block: dict, size: tuple[int, int], allow_downloads: bool, progress) -> tuple[dict, Callable]:  # noqa: ANN001
+        return provided_frames(index, size, progress=progress)
+
+
+ENTRY = ProvidedDepth()

@@ -133,3 +133,31 @@ def vda_frames(
                      frame_at=lambda i: to_network_input(read_frame(index.frame_path(i + 1)), net_size))
 
     return attrs, produce
+
+
+class VideoDepthAnything:
+    """``video_depth_anything``: the network class from a local clone of the upstream repository, weights from a
+    local checkpoint (or the hub when allow_downloads)."""
+
+    name = "video_depth_anything"
+
+    def check(self, block: dict, key: str, context) -> None:  # noqa: ANN001
+        from motforge.errors import ConfigError
+
+        vda = block["video_depth_anything"]
+        repo = context.base_dir / vda["repo"] if vda["repo"] else None
+        if repo is None or not (repo / "video_depth_anything" / "video_depth.py").is_file():
+            raise ConfigError(f"{key}.video_depth_anything.repo", f"{vda['repo']!r} is not a clone of the Video-Depth-Anything repository (video_depth_anything/video_depth.py missing)")
+        if not context.allow_downloads and not (vda["checkpoint"] and (context.base_dir / vda["checkpoint"]).is_file()):
+            raise ConfigError(f"{key}.video_depth_anything.checkpoint", f"weights file {vda['checkpoint']!r} not found (and allow_downloads is false)")
+
+    def uses_gpu(self, block: dict) -> bool:
+        return True
+
+    def open(self, index: SequenceIndex, block: dict, size: tuple[int, int], allow_downloads: bool, progress) -> tuple[dict, Callable]:  # noqa: ANN001
+        from motforge.io.device import resolve_device
+
+        return vda_frames(index, block["video_depth_anything"], size, resolve_device(block["device"], "depth.device"), allow_downloads, progress)
+
+
+ENTRY = VideoDepthAnything()

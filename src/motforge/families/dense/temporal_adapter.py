@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from motforge.model.spatial_adapter import sinusoidal_encoding
+from motforge.families.dense.spatial_adapter import sinusoidal_encoding
 
 
 def causal_missing_mask(present: torch.Tensor) -> torch.Tensor:

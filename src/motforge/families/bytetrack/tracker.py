@@ -5,28 +5,33 @@ between videos or tracker objects.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
-import torch
-from scipy.optimize import linear_sum_assignment
-from torchvision.ops import box_iou
-
-from motforge.track import kalman
+from motforge.families.interface import FrameInputs, TrackRow
+from motforge.datasets.index import SequenceIndex
+from motforge.tracking import kalman
+from motforge.tracking.association import assign, iou_matrix, two_stage_association
 
 TRACKED, LOST = 0, 1
 
 
 @dataclass(frozen=True)
 class ByteTrackParams:
-    track_high: float = 0.5
-    track_low: float = 0.1
-    new_track: float = 0.6
-    match_iou_high: float = 0.2
-    match_iou_low: float = 0.5
-    match_iou_unconfirmed: float = 0.3
-    max_lost: int = 30
-    min_box_area: float = 10.0
+    """The model block of config.yaml (defaults in families/bytetrack/schema.yaml)."""
+
+    track_high: float
+    track_low: float
+    new_track: float
+    match_iou_high: float
+    match_iou_low: float
+    match_iou_unconfirmed: float
+    max_lost: int
+    min_box_area: float
+
+    @classmethod
+    def from_model(cls, model: dict) -> ByteTrackParams:
+        return cls(**{f.name: model[f.name] for f in fields(cls)})
 
 
 @dataclass
@@ -43,29 +48,22 @@ class Track:
         return kalman.xyah_to_xyxy(self.mean[None, :4])[0]
 
 
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    return box_iou(torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)).numpy()
-
-
-def match(iou: np.ndarray, min_iou: float) -> tuple[list[tuple[int, int]], list[int], list[int]]:
-    """Optimal assignment on 1 - IoU, keeping pairs with IoU >= min_iou."""
-    if iou.size == 0:
-        return [], list(range(iou.shape[0])), list(range(iou.shape[1]))
-    rows, cols = linear_sum_assignment(1.0 - iou)
-    pairs = [(r, c) for r, c in zip(rows, cols) if iou[r, c] >= min_iou]
-    matched_r = {r for r, _ in pairs}
-    matched_c = {c for _, c in pairs}
-    return pairs, [r for r in range(iou.shape[0]) if r not in matched_r], [c for c in range(iou.shape[1]) if c not in matched_c]
-
-
 @dataclass
 class ByteTracker:
+    """The online tracker of the ``bytetrack`` family (the :class:`~motforge.families.OnlineTracker` interface)."""
+
     params: ByteTrackParams
     tracks: list[Track] = field(default_factory=list)
     next_id: int = 1
     frame: int = 0
+
+    def reset(self, index: SequenceIndex | None = None) -> None:
+        self.tracks, self.next_id, self.frame = [], 1, 0
+
+    def step(self, frame: FrameInputs) -> list[TrackRow]:
+        if frame.detections is None:
+            raise ValueError("the bytetrack family tracks detections; none were given")
+        return self.update(*frame.detections)
 
     def _new_id(self) -> int:
         ident = self.next_id
@@ -95,30 +93,25 @@ class ByteTracker:
                 t.mean, t.cov = m, c
         confirmed = [t for t in self.tracks if t.confirmed]
         tentative = [t for t in self.tracks if not t.confirmed]
-        # stage 1: confirmed (tracked or lost) tracks against high-score boxes
+        # stages 1 and 2: confirmed (tracked or lost) tracks take high-score boxes; still-tracked leftovers low ones
         pool_boxes = np.stack([t.box() for t in confirmed]) if confirmed else np.zeros((0, 4))
-        pairs, free_tracks, free_high = match(iou_matrix(pool_boxes, hi_boxes), p.match_iou_high)
+        matches = two_stage_association(iou_matrix(pool_boxes, hi_boxes), p.match_iou_high, iou_matrix(pool_boxes, lo_boxes),
+                                        p.match_iou_low, np.array([t.state == TRACKED for t in confirmed], dtype=bool))
         updated: list[Track] = []
-        for r, c in pairs:
+        for r, c in matches.high:
             self._apply(confirmed[r], hi_boxes[c], hi_scores[c])
             updated.append(confirmed[r])
-        # stage 2: still-tracked leftovers against low-score boxes
-        remaining = [confirmed[r] for r in free_tracks if confirmed[r].state == TRACKED]
-        rem_boxes = np.stack([t.box() for t in remaining]) if remaining else np.zeros((0, 4))
-        pairs, free_rem, _ = match(iou_matrix(rem_boxes, lo_boxes), p.match_iou_low)
-        for r, c in pairs:
-            self._apply(remaining[r], lo_boxes[c], lo_scores[c])
-            updated.append(remaining[r])
-        for r in free_rem:
-            remaining[r].state = LOST
-        for r in free_tracks:
-            if confirmed[r].state == TRACKED and confirmed[r] not in updated:
-                confirmed[r].state = LOST
+        for r, c in matches.low:
+            self._apply(confirmed[r], lo_boxes[c], lo_scores[c])
+            updated.append(confirmed[r])
+        for r in matches.unmatched_tracks:
+            confirmed[r].state = LOST
+        free_high = matches.unmatched_high
         # tentative tracks need a second high-score match to be confirmed
         hi_left = hi_boxes[free_high]
         hi_left_scores = hi_scores[free_high]
         tent_boxes = np.stack([t.box() for t in tentative]) if tentative else np.zeros((0, 4))
-        pairs, _, free_new = match(iou_matrix(tent_boxes, hi_left), p.match_iou_unconfirmed)
+        pairs, _, free_new = assign(iou_matrix(tent_boxes, hi_left), p.match_iou_unconfirmed)
         for r, c in pairs:
             self._apply(tentative[r], hi_left[c], hi_left_scores[c])
             tentative[r].confirmed = True

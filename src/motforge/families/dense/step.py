@@ -4,10 +4,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from motforge.model.dense import DenseTracker
-from motforge.model.detection_head import STRIDE, location_grid
-from motforge.train import losses as L
-from motforge.train.targets import assign_locations, jitter_boxes, label_rois
+from motforge.families.dense.model import DenseTracker
+from motforge.families.dense.detection_head import STRIDE, location_grid
+from motforge.families.dense import losses as L
+from motforge.families.dense.targets import assign_locations, jitter_boxes, label_rois
 
 ROI_COPIES = 4
 
@@ -39,7 +39,10 @@ def _depth_weights(boxes_per_frame, shape, fg_weight: float, device) -> torch.Te
     return weights
 
 
-def clip_losses(model: DenseTracker, clip: dict, fg_weight: float, use_identity: bool, generator: torch.Generator) -> dict[str, torch.Tensor]:
+def clip_losses(model: DenseTracker, clip: dict, fg_weight: float, use_identity: bool, generator: torch.Generator,
+                pld_weights: dict[str, float]) -> dict[str, torch.Tensor]:
+    """The named loss parts of one clip. ``pld_weights`` weigh MOTRv3's pseudo-label detection terms (cls, l1, giou;
+    MOTRv3: 2, 5, 2 like the GT detection loss)."""
     device = next(model.parameters()).device
     cfg = model.cfg
     images = clip["images"].to(device)
@@ -49,7 +52,7 @@ def clip_losses(model: DenseTracker, clip: dict, fg_weight: float, use_identity:
     losses = _detection(out, boxes)
     if cfg.on("pseudo_labels") and "pseudo_boxes" in clip:
         pld = _detection(out, [p.to(device) for p in clip["pseudo_boxes"]], clip["pseudo_scores"])
-        losses["pld"] = 2 * pld["cls"] + 5 * pld["l1"] + 2 * pld["giou"]
+        losses["pld"] = pld_weights["cls"] * pld["cls"] + pld_weights["l1"] * pld["l1"] + pld_weights["giou"] * pld["giou"]
     if out.depth_logits is not None and "depth_bins" in clip:
         target = clip["depth_bins"].to(device)
         logits = out.depth_logits

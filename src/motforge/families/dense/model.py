@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 
-from motforge.model.association import LearnableAssociation
-from motforge.model.backbone import BackboneFPN
-from motforge.model.detection_head import DenseHead, decode_boxes, location_grid
-from motforge.model.embedding import ConsistentFeatureMLP, EmbeddingHead, InstanceDepthHead, pool
-from motforge.model.spatial_adapter import SpatialAdapter
-from motforge.model.temporal_adapter import TemporalAdapter
+from motforge.families.dense.association import LearnableAssociation
+from motforge.nn.backbone import BackboneFPN
+from motforge.families.dense.detection_head import DenseHead, decode_boxes, location_grid
+from motforge.families.dense.embedding import ConsistentFeatureMLP, EmbeddingHead, InstanceDepthHead, pool
+from motforge.families.dense.spatial_adapter import SpatialAdapter
+from motforge.families.dense.temporal_adapter import TemporalAdapter
 
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)

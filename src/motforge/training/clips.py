@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 from motforge.datasets.index import read_index
 from motforge.detect.store import read_detections
 from motforge.masks.instance_depth import FROM_MASK, read_instance_depth
-from motforge.train.frame_cache import open_frame_cache
+from motforge.io.frame_cache import open_frame_cache
 
 
 @dataclass(frozen=True)

@@ -9,34 +9,42 @@ then take low-score detections by IoU. Track embeddings are refined by the Tempo
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 from torchvision.ops import box_iou, nms
 
-from motforge.model.dense import DenseTracker
-from motforge.track import kalman
+from motforge.datasets.index import SequenceIndex
+from motforge.families.dense.model import DenseTracker
+from motforge.families.interface import FrameInputs, TrackRow
+from motforge.tracking import kalman
+from motforge.tracking.association import two_stage_association
 
 
 @dataclass(frozen=True)
 class DenseTrackParams:
-    det_high: float = 0.5
-    det_low: float = 0.1
-    new_track: float = 0.6
-    nms: float = 0.6
-    match_threshold: float = 0.3
-    iou_low: float = 0.5
-    max_lost: int = 30
-    gamma: float = 0.2
-    w_embed: float = 1.0
-    w_iou: float = 1.0
-    w_assoc: float = 1.0
-    proposals: str = "head"
-    momentum: float = 0.8
-    history: int = 8
-    max_detections: int = 100
+    """The model's ``track`` block of config.yaml (defaults in families/dense/schema.yaml)."""
+
+    det_high: float
+    det_low: float
+    new_track: float
+    nms: float
+    match_threshold: float
+    iou_low: float
+    max_lost: int
+    gamma: float
+    w_embed: float
+    w_iou: float
+    w_assoc: float
+    proposals: str
+    momentum: float
+    history: int
+    max_detections: int
+
+    @classmethod
+    def from_model(cls, track: dict) -> DenseTrackParams:
+        return cls(**{f.name: track[f.name] for f in fields(cls)})
 
 
 @dataclass
@@ -64,12 +72,29 @@ def bisoftmax(det: torch.Tensor, tracks: torch.Tensor, backdrops: torch.Tensor) 
 
 
 class DenseOnlineTracker:
+    """The ``dense`` family's online tracker (the :class:`~motforge.families.OnlineTracker` interface)."""
+
     def __init__(self, model: DenseTracker, params: DenseTrackParams) -> None:
         self.model = model.eval()
         self.p = params
+        self.reset()
+
+    def reset(self, index: SequenceIndex | None = None) -> None:
         self.tracks: list[DenseTrack] = []
         self.next_id = 1
         self.frame = 0
+
+    def step(self, frame: FrameInputs) -> list[TrackRow]:
+        """One frame from the frame cache (the model's input size); rows in original pixels. Detections, when
+        the family asked for them (``track.proposals: detections``), replace the head's boxes (MOTRv2-style)."""
+        if frame.image is None or frame.scale is None:
+            raise ValueError("the dense family tracks frames from the frame cache; none were given")
+        image = torch.from_numpy(np.ascontiguousarray(frame.image.transpose(2, 0, 1)))
+        given = None
+        if frame.detections is not None and self.p.proposals == "detections":
+            boxes, scores = frame.detections
+            given = (boxes / frame.scale, scores)
+        return [(ident, box * frame.scale, score) for ident, box, score in self.step_image(image, given)]
 
     def _detect(self, out, proposals) -> tuple[torch.Tensor, torch.Tensor]:
         if proposals is not None:
@@ -89,7 +114,7 @@ class DenseOnlineTracker:
         return expected / 255.0 if expected is not None else None
 
     @torch.no_grad()
-    def step(self, image: torch.Tensor, proposals=None) -> list[tuple[int, np.ndarray, float]]:
+    def step_image(self, image: torch.Tensor, proposals=None) -> list[tuple[int, np.ndarray, float]]:
         """One frame (image [3, H, W] uint8 RGB at the model's input size); returns (id, xyxy, score) of tracks
         updated in this frame, in input pixels."""
         p = self.p
@@ -105,48 +130,21 @@ class DenseOnlineTracker:
         high = scores >= p.det_high
         hi_idx = torch.nonzero(high).flatten()
         lo_idx = torch.nonzero(~high).flatten()
-        updated: list[DenseTrack] = []
-        free_tracks = list(range(len(self.tracks)))
-        unmatched_high = hi_idx.tolist()
+        similarity = np.zeros((len(self.tracks), len(hi_idx)), dtype=np.float32)
         if self.tracks and len(hi_idx):
-            track_emb = torch.stack([t.embedding for t in self.tracks])
-            track_refined = torch.stack([t.refined for t in self.tracks])
-            track_boxes = torch.as_tensor(np.stack([kalman.xyah_to_xyxy(t.mean[None, :4])[0] for t in self.tracks]), dtype=torch.float32)
-            sim_terms, weights = [], []
-            sim_terms.append(p.w_embed * bisoftmax(embeddings[hi_idx], track_emb, embeddings[lo_idx]))
-            weights.append(p.w_embed)
-            sim_terms.append(p.w_iou * box_iou(boxes[hi_idx], track_boxes))
-            weights.append(p.w_iou)
-            if self.model.association is not None and p.w_assoc > 0:
-                sim_terms.append(p.w_assoc * self.model.association(embeddings[hi_idx], boxes[hi_idx], track_refined, track_boxes).sigmoid())
-                weights.append(p.w_assoc)
-            similarity = sum(sim_terms) / max(1e-9, sum(weights))
-            if depths is not None and p.gamma > 0:
-                track_depth = torch.tensor([t.depth for t in self.tracks])
-                diff = (depths[hi_idx][:, None] - track_depth[None]).abs()
-                similarity = similarity - p.gamma * torch.nan_to_num(diff, nan=0.0)
-            sim = similarity.numpy()
-            rows, cols = linear_sum_assignment(-sim)
-            matched_tracks = set()
-            matched_dets = set()
-            for r, c in zip(rows, cols):
-                if sim[r, c] >= p.match_threshold:
-                    self._update(self.tracks[c], int(hi_idx[r]), boxes, scores, embeddings, depths)
-                    updated.append(self.tracks[c])
-                    matched_tracks.add(c)
-                    matched_dets.add(int(hi_idx[r]))
-            free_tracks = [c for c in range(len(self.tracks)) if c not in matched_tracks]
-            unmatched_high = [d for d in hi_idx.tolist() if d not in matched_dets]
-        # second stage: recently seen tracks take low-score detections by IoU
-        recent = [c for c in free_tracks if self.tracks[c].last_frame == self.frame - 1]
-        if recent and len(lo_idx):
-            track_boxes = torch.as_tensor(np.stack([kalman.xyah_to_xyxy(self.tracks[c].mean[None, :4])[0] for c in recent]), dtype=torch.float32)
-            iou = box_iou(boxes[lo_idx], track_boxes).numpy()
-            rows, cols = linear_sum_assignment(-iou)
-            for r, c in zip(rows, cols):
-                if iou[r, c] >= p.iou_low:
-                    self._update(self.tracks[recent[c]], int(lo_idx[r]), boxes, scores, embeddings, depths)
-                    updated.append(self.tracks[recent[c]])
+            similarity = self._similarity(boxes, embeddings, depths, hi_idx, lo_idx).numpy().T
+        track_boxes = torch.as_tensor(np.array([kalman.xyah_to_xyxy(t.mean[None, :4])[0] for t in self.tracks]).reshape(-1, 4), dtype=torch.float32)
+        low_iou = box_iou(track_boxes, boxes[lo_idx]).numpy()
+        recent = np.array([t.last_frame == self.frame - 1 for t in self.tracks], dtype=bool)
+        matches = two_stage_association(similarity, p.match_threshold, low_iou, p.iou_low, recent)
+        updated: list[DenseTrack] = []
+        for c, r in matches.high:
+            self._update(self.tracks[c], int(hi_idx[r]), boxes, scores, embeddings, depths)
+            updated.append(self.tracks[c])
+        for c, r in matches.low:
+            self._update(self.tracks[c], int(lo_idx[r]), boxes, scores, embeddings, depths)
+            updated.append(self.tracks[c])
+        unmatched_high = [int(hi_idx[r]) for r in matches.unmatched_high]
         for d in unmatched_high:
             if float(scores[d]) >= p.new_track:
                 mean, cov = kalman.initiate(kalman.xyxy_to_xyah(boxes[d].numpy())[0])
@@ -157,6 +155,28 @@ class DenseOnlineTracker:
                 updated.append(track)
         self.tracks = [t for t in self.tracks if self.frame - t.last_frame <= p.max_lost]
         return sorted(((t.ident, kalman.xyah_to_xyxy(t.mean[None, :4])[0], t.score) for t in updated), key=lambda r: r[0])
+
+    def _similarity(self, boxes, embeddings, depths, hi_idx, lo_idx) -> torch.Tensor:
+        """Stage-1 similarity [high dets, tracks]: weighted mean of bi-softmax, IoU and the learned association score,
+        minus DepTR-MOT's gamma x |depth difference|."""
+        p = self.p
+        track_emb = torch.stack([t.embedding for t in self.tracks])
+        track_refined = torch.stack([t.refined for t in self.tracks])
+        track_boxes = torch.as_tensor(np.stack([kalman.xyah_to_xyxy(t.mean[None, :4])[0] for t in self.tracks]), dtype=torch.float32)
+        sim_terms, weights = [], []
+        sim_terms.append(p.w_embed * bisoftmax(embeddings[hi_idx], track_emb, embeddings[lo_idx]))
+        weights.append(p.w_embed)
+        sim_terms.append(p.w_iou * box_iou(boxes[hi_idx], track_boxes))
+        weights.append(p.w_iou)
+        if self.model.association is not None and p.w_assoc > 0:
+            sim_terms.append(p.w_assoc * self.model.association(embeddings[hi_idx], boxes[hi_idx], track_refined, track_boxes).sigmoid())
+            weights.append(p.w_assoc)
+        similarity = sum(sim_terms) / max(1e-9, sum(weights))
+        if depths is not None and p.gamma > 0:
+            track_depth = torch.tensor([t.depth for t in self.tracks])
+            diff = (depths[hi_idx][:, None] - track_depth[None]).abs()
+            similarity = similarity - p.gamma * torch.nan_to_num(diff, nan=0.0)
+        return similarity
 
     def _update(self, track: DenseTrack, d: int, boxes, scores, embeddings, depths) -> None:
         track.mean, track.cov = kalman.update(track.mean, track.cov, kalman.xyxy_to_xyah(boxes[d].numpy())[0])

@@ -1,4 +1,4 @@
-"""The training loop: AdamW, Identity-Adapter warm-up, checkpoints with optimiser state and resume after a kill,
+"""The training loop every trainable family shares: AdamW, checkpoints with optimiser state and resume after a kill,
 seeded and deterministic on CPU, mixed precision on CUDA, a progress bar, per-step CSV and TensorBoard logs, and
 loss curves plotted into the model folder."""
 from __future__ import annotations
@@ -10,28 +10,18 @@ import math
 import random
 import shutil
 import time
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from motforge.io.atomic import atomic_path, save_figure_atomic
-from motforge.model.dense import COMPONENTS, DenseConfig, DenseTracker
-from motforge.train import distributed
-from motforge.train.clips import ClipDataset, ClipSettings, SequenceFiles, collate
-from motforge.train.step import clip_losses
-
-DEFAULT_WEIGHTS = {"cls": 2.0, "l1": 5.0, "giou": 2.0, "pld": 1.0, "depth": 1.0, "qd_embed": 0.25, "qd_aux": 1.0, "ia": 1.0, "inst_depth": 1.0, "assoc": 1.0}
-
-
-def dense_config(model_cfg: dict, bins: dict) -> DenseConfig:
-    return DenseConfig(backbone=model_cfg["backbone"], pretrained=model_cfg["pretrained"], channels=model_cfg["channels"], embed_dim=model_cfg["embed_dim"],
-                       num_bins=int(bins["num_bins"]), d_min=float(bins["d_min"]), d_max=float(bins["d_max"]),
-                       histogram_bins=int(model_cfg.get("histogram_bins", 25)), components={c: bool(model_cfg["components"][c]) for c in COMPONENTS})
-
+from motforge.io.device import resolve_device
+from motforge.training import distributed
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
@@ -61,38 +51,51 @@ def load_checkpoint(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-class ClipBatchLosses(torch.nn.Module):
-    """One training step's losses as a single forward, so DistributedDataParallel sees the call it hooks its
-    gradient averaging onto (the step itself uses several of the model's submodules)."""
+@dataclass
+class TrainSetup:
+    """The device and ranks of a training process, chosen before the model is built (its initialisation draws
+    from the seeded RNG, so the order seed -> device/ranks -> model is part of reproducibility)."""
 
-    def __init__(self, model: DenseTracker) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, clips: list[dict], fg_weight: float, use_identity: bool, generator: torch.Generator) -> dict[str, torch.Tensor]:
-        parts: dict[str, torch.Tensor] = {}
-        for clip in clips:
-            for name, value in clip_losses(self.model, clip, fg_weight, use_identity, generator).items():
-                parts[name] = parts.get(name, 0.0) + value / len(clips)
-        return parts
+    device: torch.device
+    ranks: distributed.Ranks
 
 
-def train_dense(sequences: list[SequenceFiles], model_cfg: dict, bins: dict, out_dir: str | Path, resume_dir: str | Path, device: str = "cpu", progress: bool = True) -> dict:
-    """Train and write ``out_dir/checkpoint.pt``, ``train_log.csv``, ``loss_curves.png``; ``resume_dir/last.pt`` lets
-    a killed run continue where it stopped."""
-    out_dir, resume_dir = Path(out_dir), Path(resume_dir)
-    train = model_cfg["train"]
-    seed = int(train["seed"])
-    seed_everything(seed)
-    dev = torch.device(device)
+def start_training(train: dict, device_key: str) -> TrainSetup:
+    """Seed every RNG, pick the device (``train.device``), join the data-parallel group, set CPU determinism."""
+    seed_everything(int(train["seed"]))
+    dev = resolve_device(train["device"], device_key)
     ranks = distributed.start(dev.type)
     if ranks.distributed and dev.type == "cuda":
         dev = torch.device("cuda", ranks.local_rank)
     if dev.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.set_num_threads(int(train["threads"]))
-    cfg = dense_config(model_cfg, bins)
-    model = DenseTracker(cfg).to(dev)
+    return TrainSetup(dev, ranks)
+
+
+@dataclass
+class TrainJob:
+    """What a family hands the shared loop. ``losses`` is one module whose forward(clips, step, generator) returns
+    the named loss parts (one call, so DistributedDataParallel sees it); ``weights`` weigh them into the total."""
+
+    model: torch.nn.Module
+    losses: torch.nn.Module
+    weights: dict[str, float]
+    dataset: Callable[[int, int], Dataset]  # (num_items, start_item) -> clips
+    collate: Callable
+    title: str
+    checkpoint_extra: dict = field(default_factory=dict)
+    summary_extra: dict = field(default_factory=dict)
+
+
+def fit(job: TrainJob, setup: TrainSetup, model_cfg: dict, out_dir: str | Path, resume_dir: str | Path, progress: bool = True) -> dict:
+    """Train and write ``out_dir/checkpoint.pt``, ``train_log.csv``, ``loss_curves.png``, ``summary.json``;
+    ``resume_dir/last.pt`` lets a killed run continue where it stopped (AdamW, cosine schedule to 10%, gradient
+    clipping at 10, fp16 autocast on CUDA when ``train.amp``, per-(step, rank) seeded jitter generator)."""
+    out_dir, resume_dir = Path(out_dir), Path(resume_dir)
+    train = model_cfg["train"]
+    seed = int(train["seed"])
+    dev, ranks, model = setup.device, setup.ranks, job.model
     optimizer = torch.optim.AdamW(model.parameters(), lr=float(train["lr"]), weight_decay=float(train["weight_decay"]))
     steps, batch = int(train["steps"]), int(train["batch_clips"])
     scheduler_lambda = lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)) * 0.9 + 0.1  # noqa: E731
@@ -106,19 +109,16 @@ def train_dense(sequences: list[SequenceFiles], model_cfg: dict, bins: dict, out
             optimizer.load_state_dict(state["optimizer"])
             start_step = int(state["step"])
             log_rows = json.loads(state.get("log", "[]"))
-    settings = ClipSettings(length=int(model_cfg["clip"]["length"]), max_interval=int(model_cfg["clip"]["max_interval"]),
-                            flip=float(model_cfg["augment"]["flip"]), crop=float(model_cfg["augment"]["crop"]),
-                            occlusion=float(model_cfg["augment"]["occlusion"]), id_swap=float(model_cfg["augment"]["id_swap"]))
     global_batch = batch * ranks.world_size
-    dataset = ClipDataset(sequences, settings, num_items=steps * global_batch, seed=seed, start_item=start_step * global_batch)
+    dataset = job.dataset(steps * global_batch, start_step * global_batch)
     workers = int(train["workers"])
     loader = DataLoader(dataset, batch_size=batch, shuffle=False, sampler=ranks.shard(len(dataset)) if ranks.distributed else None,
-                        num_workers=workers, collate_fn=collate, persistent_workers=False, prefetch_factor=4 if workers else None)
-    step_losses = ClipBatchLosses(model)
+                        num_workers=workers, collate_fn=job.collate, persistent_workers=False, prefetch_factor=4 if workers else None)
+    step_losses = job.losses
     if ranks.distributed:  # gradients averaged over ranks during backward; rank 0's weights broadcast at start
         step_losses = torch.nn.parallel.DistributedDataParallel(step_losses, device_ids=[ranks.local_rank] if dev.type == "cuda" else None,
                                                                find_unused_parameters=True)
-    weights = {**DEFAULT_WEIGHTS, **model_cfg.get("loss_weights", {})}
+    weights = job.weights
     use_amp = dev.type == "cuda" and bool(train["amp"])
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     writer = _tensorboard(out_dir.parent / f".{out_dir.name}.tensorboard", fresh=start_step == 0) if ranks.writes_files else None
@@ -133,11 +133,10 @@ def train_dense(sequences: list[SequenceFiles], model_cfg: dict, bins: dict, out
         data_wait += got_data - tick
         for group in optimizer.param_groups:
             group["lr"] = float(train["lr"]) * scheduler_lambda(step)
-        use_identity = step >= int(train["identity_warmup_steps"])
         # RoI jitter of this step and rank (unique per pair; one process: seed * 1000003 + step), resumed or not
         generator.manual_seed(seed * 1_000_003 + step * ranks.world_size + ranks.rank)
         with torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=use_amp):
-            parts = step_losses(clips, float(bins["fg_weight"]), use_identity, generator)
+            parts = step_losses(clips, step, generator)
             total = sum(weights[k] * v for k, v in parts.items())
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(total).backward()
@@ -147,7 +146,7 @@ def train_dense(sequences: list[SequenceFiles], model_cfg: dict, bins: dict, out
         scaler.update()
         step += 1
         values = {"total": float(total.detach()), **{k: float(v.detach()) for k, v in parts.items()}}
-        values = distributed.mean_over_ranks(values, ["total", *sorted(DEFAULT_WEIGHTS)], ranks, dev)
+        values = distributed.mean_over_ranks(values, ["total", *sorted(weights)], ranks, dev)
         row = {"step": step, **values, "lr": optimizer.param_groups[0]["lr"]}
         log_rows.append(row)
         if writer is not None:
@@ -163,7 +162,7 @@ def train_dense(sequences: list[SequenceFiles], model_cfg: dict, bins: dict, out
     bar.close()
     if writer is not None:
         writer.close()
-    summary = {"steps": step, "resumed_from": start_step, "data_wait_share": data_wait / max(1e-9, data_wait + compute), "config": asdict(cfg),
+    summary = {"steps": step, "resumed_from": start_step, "data_wait_share": data_wait / max(1e-9, data_wait + compute), **job.summary_extra,
                "processes": ranks.world_size, "weights_sha256": weights_digest(model),
                "parameters_sha256": weights_digest(model, parameters_only=True)}
     if not ranks.writes_files:
@@ -171,9 +170,9 @@ def train_dense(sequences: list[SequenceFiles], model_cfg: dict, bins: dict, out
         distributed.stop(ranks)
         return summary
     out_dir.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(out_dir / "checkpoint.pt", model, optimizer, step, {"config": json.dumps(model_cfg, sort_keys=True), "dense_config": json.dumps(asdict(cfg)), "log": "[]"})
+    save_checkpoint(out_dir / "checkpoint.pt", model, optimizer, step, {"config": json.dumps(model_cfg, sort_keys=True), **job.checkpoint_extra, "log": "[]"})
     _write_log(out_dir / "train_log.csv", log_rows)
-    _plot(out_dir / "loss_curves.png", log_rows)
+    _plot(out_dir / "loss_curves.png", log_rows, job.title)
     with atomic_path(out_dir / "summary.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=2) + "\n")
     if resume_file.is_file():
@@ -203,7 +202,7 @@ def _write_log(path: Path, rows: list[dict]) -> None:
             writer.writerows(rows)
 
 
-def _plot(path: Path, rows: list[dict]) -> None:
+def _plot(path: Path, rows: list[dict], title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -221,7 +220,7 @@ def _plot(path: Path, rows: list[dict]) -> None:
     ax.set_ylabel("loss (moving average)")
     ax.set_yscale("log")
     ax.legend(fontsize=7, ncol=3)
-    ax.set_title("dense tracker training losses")
+    ax.set_title(title)
     fig.tight_layout()
     save_figure_atomic(fig, path)
     plt.close(fig)

@@ -6,8 +6,8 @@ import torch
 import torch.nn as nn
 from torchvision.ops import roi_align
 
-from motforge.model.detection_head import STRIDE
-from motforge.model.spatial_adapter import sinusoidal_encoding
+from motforge.families.dense.detection_head import STRIDE
+from motforge.families.dense.spatial_adapter import sinusoidal_encoding
 
 ROI_SIZE = 7
 

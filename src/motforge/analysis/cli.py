@@ -1,0 +1,119 @@
+"""``python -m motforge`` subcommands of this stage: label quality, pictures for a person to check, and the depth-cue analysis."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from motforge.cli_support import AddCommand, json_object
+from motforge.errors import MotforgeError
+
+
+def _quality_config(args: argparse.Namespace) -> dict:
+    if args.quality_config is None:
+        raise MotforgeError(f"quality {args.kind} needs --quality-config (the workflow passes the config's settings)")
+    return args.quality_config
+
+
+def cmd_quality(args: argparse.Namespace) -> None:
+    if args.kind != "detections" and len(args.index) != len(args.depth or []):
+        raise MotforgeError("quality needs one --depth store per --index")
+    if args.kind == "depth":
+        from motforge.depth.quality import depth_quality
+
+        report = depth_quality(args.index, args.depth, args.out)
+        print(json.dumps(report["mean"]))
+        return
+    if args.kind == "detections":
+        from motforge.detect.quality import detection_quality
+
+        report = detection_quality(args.index, args.detections, args.out, score_threshold=_quality_config(args)["score_threshold"])
+        print(json.dumps(report["overall"]))
+        return
+    from motforge.masks.quality import instance_quality
+
+    if not (len(args.index) == len(args.masks or []) == len(args.instance_depth or [])):
+        raise MotforgeError("quality instances needs --masks and --instance-depth per --index")
+    settings = _quality_config(args)
+    report = instance_quality(args.index, args.masks, args.instance_depth, args.depth, args.out, settings["compare_backends"],
+                              settings["frame_step"], settings.get("grabcut"))
+    print(json.dumps(report["methods"]))
+
+
+def cmd_show(args: argparse.Namespace) -> None:
+    from motforge.datasets.index import read_index
+    from motforge.depth.show import show_depth
+    from motforge.depth.store import open_frame_store
+
+    index = read_index(args.index)
+    if args.kind == "masks":
+        from motforge.masks.instance_depth import read_instance_depth
+        from motforge.masks.show import show_masks
+        from motforge.masks.store import read_masks
+
+        if not args.masks:
+            raise MotforgeError("show masks needs --masks")
+        instance = read_instance_depth(args.instance_depth) if args.instance_depth else None
+        print(f"-> {show_masks(index, read_masks(args.masks), instance, args.frame or 1, args.out)}")
+        return
+    if not args.depth:
+        raise MotforgeError("show depth needs --depth")
+    bins = open_frame_store(args.bins) if args.bins else None
+    frames = [args.frame] if args.frame else None
+    out = show_depth(index, open_frame_store(args.depth), bins, args.out, frames=frames, progress=not args.no_progress)
+    print(f"-> {out}")
+
+
+def cmd_depth_cue(args: argparse.Namespace) -> None:
+    from motforge.analysis.depth_cue import depth_cue, predicted_instance_depth, summarise
+    from motforge.datasets.index import read_index
+    from motforge.io.atomic import write_text_atomic
+    from motforge.families.dense.train import load_dense
+    from motforge.io.frame_cache import open_frame_cache
+
+    if len(args.index) != len(args.instance_depth) or (args.checkpoint and len(args.frames or []) != len(args.index)):
+        raise MotforgeError("depth-cue needs one --instance-depth (and, with --checkpoint, one --frames) per --index")
+    model = None
+    if args.checkpoint:
+        model = load_dense(args.checkpoint)
+    samples: dict = {}
+    for i, (index_path, labels) in enumerate(zip(args.index, args.instance_depth)):
+        index = read_index(index_path)
+        predicted = predicted_instance_depth(model, index, open_frame_cache(args.frames[i])) if model is not None else None
+        for name, values in depth_cue(index, labels, predicted, args.min_iou).items():
+            for key, v in values.items():
+                samples.setdefault(name, {}).setdefault(key, []).extend(v)
+    summary = summarise(samples, args.gamma)
+    write_text_atomic(args.out, json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
+
+
+def add_commands(add: AddCommand) -> None:
+    p = add("quality", cmd_quality, "label quality against synthdance ground truth (depth: AbsRel, delta<1.25; instances: mask IoU, instance-depth AbsRel)")
+    p.add_argument("kind", choices=["depth", "instances", "detections"])
+    p.add_argument("--index", type=Path, nargs="+", required=True)
+    p.add_argument("--depth", type=Path, nargs="+")
+    p.add_argument("--detections", type=Path, nargs="+")
+    p.add_argument("--masks", type=Path, nargs="+")
+    p.add_argument("--instance-depth", type=Path, nargs="+")
+    p.add_argument("--quality-config", type=json_object, help="labels.quality block (+ masks.grabcut) as JSON")
+    p.add_argument("--out", type=Path, required=True)
+
+    p = add("show", cmd_show, "draw labels over frames for a person to check (PNG for one frame, MP4 for a sequence)")
+    p.add_argument("kind", choices=["depth", "masks"])
+    p.add_argument("--index", type=Path, required=True)
+    p.add_argument("--depth", type=Path)
+    p.add_argument("--masks", type=Path)
+    p.add_argument("--instance-depth", type=Path)
+    p.add_argument("--bins", type=Path)
+    p.add_argument("--frame", type=int, help="frame to draw (PNG output)")
+    p.add_argument("--out", type=Path, required=True, help="out.png (one frame) or out.mp4 (whole sequence)")
+
+    p = add("depth-cue", cmd_depth_cue, "how well instance depth (labels, and a model's head on GT boxes) separates overlapping objects")
+    p.add_argument("--index", type=Path, nargs="+", required=True)
+    p.add_argument("--instance-depth", type=Path, nargs="+", required=True, help="instance_depth.h5 per --index")
+    p.add_argument("--frames", type=Path, nargs="+", help="frame cache per --index at the model's input size")
+    p.add_argument("--checkpoint", type=Path, help="a dense model's checkpoint.pt (without it only the labels are measured)")
+    p.add_argument("--gamma", type=float, default=0.2, help="the tracker's depth weight, to express the median gap as a penalty")
+    p.add_argument("--min-iou", type=float, default=0.1, help="boxes overlapping more than this form a pair")
+    p.add_argument("--out", type=Path, required=True)

@@ -1,0 +1,90 @@
+"""The interface every tracker family satisfies, and the per-frame inputs its online tracker receives.
+
+A family says which cached inputs it reads by name (:data:`CACHED_INPUTS`); the workflow turns those names into
+paths, so a new family needs no workflow change.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from motforge.datasets.index import SequenceIndex
+
+#: per-sequence inputs a family may read, by name -> what the workflow hands it
+CACHED_INPUTS = {
+    "detections": "results/<ds>/seqs/<seq>/detections.h5 (detector pseudo-boxes)",
+    "frames": "results/<ds>/seqs/<seq>/frames_<W>x<H>.zarr (decoded frames at the family's input size)",
+    "depth_bins": "results/<ds>/seqs/<seq>/depth_bins.zarr (FDTA LID bin labels)",
+    "instance_depth": "results/<ds>/seqs/<seq>/instance_depth.h5 (DepTR-MOT soft labels)",
+}
+
+#: (track id, xyxy box in original pixels, score): one MOTChallenge row of the current frame
+TrackRow = tuple[int, np.ndarray, float]
+
+
+@dataclass(frozen=True)
+class FrameInputs:
+    """What a tracker may use at one frame; fields the family did not ask for are None."""
+
+    number: int  # 1-based frame number
+    index: SequenceIndex
+    detections: tuple[np.ndarray, np.ndarray] | None = None  # xyxy boxes in original pixels, scores
+    image: np.ndarray | None = None  # RGB uint8 [H, W, 3] from the frame cache at the family's input size
+    scale: np.ndarray | None = None  # [sx, sy, sx, sy]: image pixels -> original pixels
+
+
+@dataclass(frozen=True)
+class TrainFiles:
+    """One training sequence: its index and the cached inputs the family asked for (name -> path)."""
+
+    index: Path
+    inputs: dict[str, Path] = field(default_factory=dict)
+
+
+class OnlineTracker(Protocol):
+    """All state lives in the instance; ``reset`` starts a sequence (ids start at 1 again)."""
+
+    def reset(self, index: SequenceIndex) -> None: ...
+
+    def step(self, frame: FrameInputs) -> list[TrackRow]:
+        """Advance one frame; the rows of the tracks reported in it."""
+        ...
+
+
+class Family(Protocol):
+    """A tracker family. ``schema`` is the JSON-schema fragment of ``models.<name>`` (every default lives there)."""
+
+    name: str
+    description: str
+    trains: bool
+    needs_images: bool  # False only for families that read nothing but GT (annotation-only datasets allow them)
+
+    def schema(self) -> dict: ...
+
+    def check(self, model_key: str, model: dict, dataset_key: str, dataset: dict, base_dir: Path) -> None:
+        """Cross-field checks a schema cannot express (raise ConfigError naming the key)."""
+        ...
+
+    def train_inputs(self, model: dict) -> list[str]:
+        """Cached inputs of the train split that training reads (names of CACHED_INPUTS)."""
+        ...
+
+    def track_inputs(self, model: dict) -> list[str]:
+        """Cached inputs of a sequence that tracking reads (names of CACHED_INPUTS)."""
+        ...
+
+    def input_size(self, model: dict) -> tuple[int, int] | None:
+        """(width, height) of the frame cache the family reads, or None when it reads no frames."""
+        ...
+
+    def train(self, files: list[TrainFiles], model: dict, bins: dict, out_dir: Path, resume_dir: Path,
+              progress: bool) -> dict[str, Any]:
+        """Train from the caches; write ``out_dir/checkpoint.pt`` (+ logs); return a summary."""
+        ...
+
+    def tracker(self, model: dict, checkpoint: Path | None, threads: int | None) -> OnlineTracker:
+        """An online tracker (``checkpoint`` for families that train; ``threads`` is the job's CPU allotment)."""
+        ...

@@ -1,1 +1,0 @@
-"""The `dense` depth-aware tracker: backbone + FPN, dense detection head, and one module per paper contribution."""

@@ -1,0 +1,1 @@
+"""Network parts shared by tracker families (the backbone + FPN)."""
