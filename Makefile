@@ -24,7 +24,7 @@ run: venv
 	$(BIN)/snakemake --cores $(CORES)
 	@cat results/synthdance/hota.txt
 
-test: venv
+test: venv lint
 	$(BIN)/python -m pytest -q -m "not slurm"
 	@if [ -n "$$CI" ] || [ -n "$$MOTFORGE_SLURM_TEST" ]; then $(MAKE) test-slurm; \
 	else echo "NOT RUN here: the local-SLURM end-to-end test (make test-slurm: needs root, installs Debian's slurm-wlm; CI runs it)"; fi
@@ -37,7 +37,12 @@ test-slurm: venv
 test-fast: venv
 	$(BIN)/python -m pytest -q -m "not slow and not slurm"
 
+# ruff (format and lint, 120 columns), the import layering (import-linter: no stage imports a later one), Snakemake's
+# own lint; `make test` runs it first, so CI does too.
 lint: venv
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
 	$(BIN)/snakemake --lint
 
 bench: venv

@@ -31,7 +31,7 @@ CHILD = textwrap.dedent(
                 "video_depth_anything": {"repo": repo, "encoder": "vits", "checkpoint": ckpt, "metric": False, "input_size": 252}}
     torch.set_num_threads(2)
     start = time.perf_counter()
-    run_depth_teacher(index, settings, out, progress=False)
+    run_depth_teacher(index, block_defaults("depth", settings), out, progress=False)
     elapsed = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"frames": frames, "peak_rss_mb": peak_mb, "seconds": elapsed}))

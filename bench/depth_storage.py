@@ -17,6 +17,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import synth_sequence  # noqa: E402
 
+from motforge.config import block_defaults
 from motforge.datasets.index import read_index  # noqa: E402
 from motforge.depth.backends.provided import provided_depth_path, read_provided_depth  # noqa: E402
 from motforge.depth.bins import to_disparity, write_depth_bins  # noqa: E402
@@ -34,7 +35,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         index = read_index(synth_sequence(tmp / "data", args.frames, 1920, 1080))
         depth = tmp / "depth.zarr"
-        run_depth_teacher(index, {"backend": "provided", "cache_short_side": 1080, "device": "cpu"}, depth, progress=False)
+        run_depth_teacher(index, block_defaults("depth", {"backend": "provided", "cache_short_side": 1080, "device": "cpu"}), depth, progress=False)
         bins = tmp / "depth_bins.zarr"
         attrs = write_depth_bins(depth, bins, DANCETRACK_BINS, progress=False)
         disparity = [to_disparity(read_provided_depth(provided_depth_path(index, t)), "metric") for t in range(1, index.seq_length + 1)]

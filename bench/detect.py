@@ -17,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import synth_sequence  # noqa: E402
 
+from motforge.config import block_defaults
 from motforge.datasets.index import read_index  # noqa: E402
 from motforge.detect.stage import run_detector  # noqa: E402
 
@@ -74,10 +75,10 @@ def main() -> None:
         }
         print(f"synthdance 960x540, {args.frames} frames, CPU (2 threads), second of two runs")
         for name, cfg in configs.items():
-            run_detector(index, cfg, tmp / "d.h5", progress=False)  # warm-up: first inference, file cache, lazy imports
+            run_detector(index, block_defaults("detector", cfg), tmp / "d.h5", progress=False)  # warm-up: first inference, file cache, lazy imports
             timings: dict = {}
             start = time.perf_counter()
-            run_detector(index, cfg, tmp / "d.h5", progress=False, timings=timings)
+            run_detector(index, block_defaults("detector", cfg), tmp / "d.h5", progress=False, timings=timings)
             wall = time.perf_counter() - start - timings.get("load_seconds", 0.0)  # model loading is a one-off per job
             outside = f"{1 - timings['model_seconds'] / wall:5.1%} outside the model call" if "model_seconds" in timings else "(no separate model call)"
             load = f", model load {timings['load_seconds']:.2f} s" if "load_seconds" in timings else ""

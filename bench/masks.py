@@ -15,6 +15,7 @@ import cv2
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import synth_sequence  # noqa: E402
 
+from motforge.config import block_defaults
 from motforge.datasets.index import read_index  # noqa: E402
 from motforge.masks.stage import frame_rows, gt_boxes_xyxy, run_masks  # noqa: E402
 
@@ -32,7 +33,7 @@ def main() -> None:
         for backend in ("box", "grabcut"):
             settings = {"backend": backend, "mask_short_side": 360, "grabcut": {"iterations": 3, "margin": 0.15}}
             start = time.perf_counter()
-            run_masks(index, settings, tmp / f"{backend}.h5", progress=False)
+            run_masks(index, block_defaults("masks", settings), tmp / f"{backend}.h5", progress=False)
             seconds = time.perf_counter() - start
             print(f"  {backend:8s}: {args.frames / seconds:7.1f} frames/s ({boxes_total / seconds:7.1f} boxes/s)")
         try:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from motforge.config import block_defaults
 from motforge.datasets.index import SequenceIndex, build_index
 from motforge.datasets.layouts import locate
 from motforge.depth.bins import label_size, write_depth_bins
@@ -172,7 +173,7 @@ def _vda_settings(repo: Path, checkpoint: Path | str) -> dict:
 def test_vda_backend_writes_store(small_sequence, fake_vda_repo, tmp_path):
     repo, checkpoint = fake_vda_repo
     out = tmp_path / "depth.zarr"
-    run_depth_teacher(small_sequence, _vda_settings(repo, checkpoint), out, progress=False)
+    run_depth_teacher(small_sequence, block_defaults("depth", _vda_settings(repo, checkpoint)), out, progress=False)
     store = open_frame_store(out)
     assert store.shape == (50, 36, 64) and store.dtype == np.float16 and store.chunks == (1, 36, 64)
     attrs = dict(store.attrs)
@@ -186,13 +187,13 @@ def test_vda_missing_checkpoint_names_the_file(small_sequence, fake_vda_repo, tm
     repo, _ = fake_vda_repo
     missing = tmp_path / "nowhere" / "video_depth_anything_vits.pth"
     with pytest.raises(MissingWeightsError, match=str(missing)):
-        run_depth_teacher(small_sequence, _vda_settings(repo, missing), tmp_path / "depth.zarr", progress=False)
+        run_depth_teacher(small_sequence, block_defaults("depth", _vda_settings(repo, missing)), tmp_path / "depth.zarr", progress=False)
     assert not (tmp_path / "depth.zarr").exists()
 
 
 def test_vda_missing_repo(small_sequence, tmp_path):
     with pytest.raises(MissingWeightsError, match="video_depth.py is missing"):
-        run_depth_teacher(small_sequence, _vda_settings(tmp_path / "no-repo", tmp_path / "x.pth"), tmp_path / "depth.zarr", progress=False)
+        run_depth_teacher(small_sequence, block_defaults("depth", _vda_settings(tmp_path / "no-repo", tmp_path / "x.pth")), tmp_path / "depth.zarr", progress=False)
 
 
 def test_depth_anything_v2_backend_with_tiny_random_model(small_sequence, tmp_path):
@@ -207,14 +208,14 @@ def test_depth_anything_v2_backend_with_tiny_random_model(small_sequence, tmp_pa
     transformers.DPTImageProcessor(size={"height": 56, "width": 56}, keep_aspect_ratio=True, ensure_multiple_of=14).save_pretrained(model_dir)
     settings = {"backend": "depth_anything_v2", "cache_short_side": 36, "device": "cpu", "depth_anything_v2": {"model": str(model_dir), "batch_size": 8}}
     out = tmp_path / "depth.zarr"
-    run_depth_teacher(small_sequence, settings, out, progress=False)
+    run_depth_teacher(small_sequence, block_defaults("depth", settings), out, progress=False)
     store = open_frame_store(out)
     assert store.shape == (50, 36, 64) and store.attrs["backend"] == "depth_anything_v2" and store.attrs["kind"] == "disparity"
 
 
 def test_provided_depth_and_bins(small_sequence, tmp_path):
     depth_out = tmp_path / "depth.zarr"
-    run_depth_teacher(small_sequence, {"backend": "provided", "cache_short_side": 36, "device": "cpu"}, depth_out, progress=False)
+    run_depth_teacher(small_sequence, block_defaults("depth", {"backend": "provided", "cache_short_side": 36, "device": "cpu"}), depth_out, progress=False)
     store = open_frame_store(depth_out)
     assert store.attrs["kind"] == "metric" and store.shape == (50, 36, 64)
     gt = cv2.imread(str(Path(small_sequence.img_dir).parent / "depth" / "00000007.png"), cv2.IMREAD_UNCHANGED) / 1000.0
@@ -247,8 +248,8 @@ def test_vda_resumes_exactly_after_a_crash(small_sequence, fake_vda_repo, tmp_pa
 
     repo, checkpoint = fake_vda_repo
     settings = {**_vda_settings(repo, checkpoint), "resume": True}
-    run_depth_teacher(small_sequence, settings, tmp_path / "whole" / "depth.zarr", progress=False)
-    run_depth_teacher(small_sequence, {**settings, "resume": False}, tmp_path / "plain" / "depth.zarr", progress=False)
+    run_depth_teacher(small_sequence, block_defaults("depth", settings), tmp_path / "whole" / "depth.zarr", progress=False)
+    run_depth_teacher(small_sequence, block_defaults("depth", {**settings, "resume": False}), tmp_path / "plain" / "depth.zarr", progress=False)
 
     original, calls = streaming.scale_and_shift, []
 
@@ -261,11 +262,11 @@ def test_vda_resumes_exactly_after_a_crash(small_sequence, fake_vda_repo, tmp_pa
     out = tmp_path / "crashed" / "depth.zarr"
     monkeypatch.setattr(streaming, "scale_and_shift", crash_in_third_window)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        run_depth_teacher(small_sequence, settings, out, progress=False)
+        run_depth_teacher(small_sequence, block_defaults("depth", settings), out, progress=False)
     assert not out.exists() and (out.parent / ".depth.zarr.partial").is_dir() and (out.parent / ".depth.zarr.resume.npz").is_file()
     monkeypatch.setattr(streaming, "scale_and_shift", original)
     capsys.readouterr()
-    run_depth_teacher(small_sequence, settings, out, progress=False)
+    run_depth_teacher(small_sequence, block_defaults("depth", settings), out, progress=False)
     assert "resuming after frame 46 of 50" in capsys.readouterr().err  # window 1 made 24 final frames, window 2 another 22
     assert digest(out) == digest(tmp_path / "whole" / "depth.zarr") == digest(tmp_path / "plain" / "depth.zarr")
     assert sorted(p.name for p in out.parent.iterdir()) == ["depth.zarr"], "partial store or state left behind"
@@ -275,12 +276,12 @@ def test_resume_state_of_other_settings_is_not_used(small_sequence, fake_vda_rep
     repo, checkpoint = fake_vda_repo
     settings = {**_vda_settings(repo, checkpoint), "resume": True}
     out = tmp_path / "depth.zarr"
-    run_depth_teacher(small_sequence, settings, out, progress=False)
+    run_depth_teacher(small_sequence, block_defaults("depth", settings), out, progress=False)
     # a leftover partial store from a run with another input size must be discarded, not continued
     other = {**settings, "video_depth_anything": {**settings["video_depth_anything"], "input_size": 42}}
     (tmp_path / ".depth.zarr.partial").mkdir()
     out.rename(tmp_path / ".depth.zarr.partial" / "x")
     (tmp_path / ".depth.zarr.resume.npz").write_bytes(b"torn")
     capsys.readouterr()
-    run_depth_teacher(small_sequence, other, out, progress=False)
+    run_depth_teacher(small_sequence, block_defaults("depth", other), out, progress=False)
     assert "resuming" not in capsys.readouterr().err and open_frame_store(out).attrs["input_size"] == [84, 42]

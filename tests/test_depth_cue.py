@@ -7,7 +7,7 @@ from motforge.analysis.depth_cue import depth_cue, predicted_instance_depth, sum
 from motforge.datasets.index import read_index
 from motforge.masks.instance_depth import FROM_MASK, read_instance_depth
 from motforge.families.dense.model import DenseTracker
-from motforge.io.frame_cache import open_frame_cache
+from motforge.datasets.frame_cache import open_frame_cache
 from motforge.families.dense.train import dense_config
 from test_train import BINS, caches, model_config  # noqa: F401  (module fixture reused)
 

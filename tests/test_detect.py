@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from motforge.config import block_defaults
 from motforge.datasets.index import SequenceIndex, build_index
 from motforge.datasets.layouts import locate
 from motforge.detect.boxes import decode_yolox, letterbox, postprocess, yolox_grids
@@ -41,7 +42,7 @@ def test_ultralytics_random_model_real_predict_path(dataset, tmp_path):
     _, index = dataset
     two = SequenceIndex(**{**index.__dict__, "frame_files": index.frame_files[:2], "widths": index.widths[:2], "heights": index.heights[:2]})
     cfg = {"backend": "ultralytics", "score_threshold": 0.0, "ultralytics": {"model": str(weights), "nms": 0.7, "classes": None, "batch_size": 2, "imgsz": 160}}
-    dets = run_detector(two, cfg, tmp_path / "detections.h5", progress=False)
+    dets = run_detector(two, block_defaults("detector", cfg), tmp_path / "detections.h5", progress=False)
     stored = read_detections(tmp_path / "detections.h5")
     assert stored.num_frames == 2 and stored.attrs["backend"] == "ultralytics" and stored.attrs["model"] == str(weights)
     assert len(stored.scores) == len(dets.scores)
@@ -56,7 +57,7 @@ def test_ultralytics_bare_name_is_refused(dataset, tmp_path):
     _, index = dataset
     cfg = {"backend": "ultralytics", "score_threshold": 0.05, "ultralytics": {"model": "yolov8n.pt", "nms": 0.7, "classes": [0], "batch_size": 2}}
     with pytest.raises(MissingWeightsError, match="never does at run time"):
-        run_detector(index, cfg, tmp_path / "d.h5", progress=False)
+        run_detector(index, block_defaults("detector", cfg), tmp_path / "d.h5", progress=False)
     assert not (tmp_path / "d.h5").exists()
 
 
@@ -76,7 +77,7 @@ def test_train_detector_then_detect_with_it(dataset, tmp_path):
                      json.dumps({"model": "yolov8n.yaml", "epochs": 1, "imgsz": 64, "batch": 4, "workers": 0, "val": False}), "--out", tmp_path / "detector")
     assert result.returncode == 0, result.stderr[-2000:]
     cfg = {"backend": "ultralytics", "score_threshold": 0.0, "ultralytics": {"model": str(tmp_path / "detector" / "best.pt"), "nms": 0.7, "classes": None, "batch_size": 4, "imgsz": 64}}
-    assert run_detector(index, cfg, tmp_path / "d.h5", progress=False).num_frames == 4
+    assert run_detector(index, block_defaults("detector", cfg), tmp_path / "d.h5", progress=False).num_frames == 4
 
 
 # ------------------------------------------------------------------ YOLOX (ONNX)
@@ -124,7 +125,7 @@ def test_yolox_decoding_letterbox_and_nms(dataset, tmp_path):
     _yolox_onnx(model, size, raw)
     _, index = dataset
     cfg = {"backend": "yolox", "score_threshold": 0.05, "yolox": {"model": str(model), "nms": 0.7, "classes": None}}
-    dets = run_detector(index, cfg, tmp_path / "d.h5", progress=False)
+    dets = run_detector(index, block_defaults("detector", cfg), tmp_path / "d.h5", progress=False)
     boxes, scores, _ = dets.frame(1)
     order = np.argsort(-scores)
     ratio = 0.6
@@ -170,7 +171,7 @@ def test_det_db_round_trip_is_identical(dataset, tmp_path):
     source = tmp_path / "det_db.json"
     source.write_text(json.dumps(_det_db(root, index), sort_keys=True) + "\n")
     cfg = {"backend": "file", "score_threshold": 0.05, "file": {"format": "det_db", "path": str(source), "prefix": ""}}
-    run_detector(index, cfg, tmp_path / "detections.h5", dataset_root=root, progress=False)
+    run_detector(index, block_defaults("detector", cfg), tmp_path / "detections.h5", dataset_root=root, progress=False)
     from motforge.datasets.index import write_index
 
     write_index(index, tmp_path / "index.h5")
@@ -186,7 +187,7 @@ def test_det_db_six_fields_with_class_accepted(dataset, tmp_path):
     db[first] = ["1.0,2.0,3.0,4.0,0.9,0\n"]
     (tmp_path / "db.json").write_text(json.dumps(db))
     cfg = {"backend": "file", "score_threshold": 0.05, "file": {"format": "det_db", "path": str(tmp_path / "db.json"), "prefix": ""}}
-    dets = run_detector(index, cfg, tmp_path / "d.h5", dataset_root=root, progress=False)
+    dets = run_detector(index, block_defaults("detector", cfg), tmp_path / "d.h5", dataset_root=root, progress=False)
     assert dets.frame(1)[0].tolist() == [[1.0, 2.0, 4.0, 6.0]]
 
 
@@ -207,7 +208,7 @@ def test_malformed_det_db_names_key_and_entry(dataset, tmp_path, entry, words):
     (tmp_path / "db.json").write_text(json.dumps(db))
     cfg = {"backend": "file", "score_threshold": 0.05, "file": {"format": "det_db", "path": str(tmp_path / "db.json"), "prefix": ""}}
     with pytest.raises(InputError) as info:
-        run_detector(index, cfg, tmp_path / "d.h5", dataset_root=root, progress=False)
+        run_detector(index, block_defaults("detector", cfg), tmp_path / "d.h5", dataset_root=root, progress=False)
     assert key in str(info.value) and words in str(info.value)
     assert not (tmp_path / "d.h5").exists()
 
@@ -219,7 +220,7 @@ def test_det_db_missing_frame_key(dataset, tmp_path):
     (tmp_path / "db.json").write_text(json.dumps(db))
     cfg = {"backend": "file", "score_threshold": 0.05, "file": {"format": "det_db", "path": str(tmp_path / "db.json"), "prefix": ""}}
     with pytest.raises(InputError, match="00000004.txt"):
-        run_detector(index, cfg, tmp_path / "d.h5", dataset_root=root, progress=False)
+        run_detector(index, block_defaults("detector", cfg), tmp_path / "d.h5", dataset_root=root, progress=False)
 
 
 def test_det_txt_import_and_errors(dataset, tmp_path):
@@ -228,11 +229,11 @@ def test_det_txt_import_and_errors(dataset, tmp_path):
     det.parent.mkdir(exist_ok=True)
     det.write_text("1,-1,10,20,30,40,0.9,-1,-1,-1\n1,-1,50,20,30,40,0.03,-1,-1,-1\n3,-1,1,2,3,4,0.5,-1,-1,-1\n")
     cfg = {"backend": "file", "score_threshold": 0.05, "file": {"format": "det_txt", "path": "", "prefix": ""}}
-    dets = run_detector(index, cfg, tmp_path / "d.h5", progress=False)
+    dets = run_detector(index, block_defaults("detector", cfg), tmp_path / "d.h5", progress=False)
     assert dets.frame(1)[0].tolist() == [[10, 20, 40, 60]] and len(dets.frame(2)[0]) == 0 and dets.frame(3)[1].tolist() == [0.5]
     det.write_text("1,-1,10,20,30,40,0.9,-1,-1,-1\n9,-1,1,2,3,4,0.5,-1,-1,-1\n")
     with pytest.raises(InputError, match=f"{det}:2: frame 9 outside 1..4"):
-        run_detector(index, cfg, tmp_path / "d2.h5", progress=False)
+        run_detector(index, block_defaults("detector", cfg), tmp_path / "d2.h5", progress=False)
     det.unlink()
 
 

@@ -8,6 +8,7 @@ import h5py
 import numpy as np
 import pytest
 
+from motforge.config import block_defaults
 from motforge.datasets.index import SequenceIndex, build_index
 from motforge.datasets.layouts import locate
 from motforge.depth.store import create_frame_store
@@ -50,8 +51,8 @@ def test_rle_round_trip():
 def test_cpu_backends_against_gt(sequence, tmp_path):
     """Measured on the default synthdance run: GrabCut 0.57 mean IoU, box 0.27 (visible GT masks)."""
     settings = {"backend": "grabcut", "mask_short_side": 192, "grabcut": {"iterations": 3, "margin": 0.15}}
-    grabcut = run_masks(sequence, settings, tmp_path / "grabcut.h5", progress=False)
-    box = run_masks(sequence, {**settings, "backend": "box"}, tmp_path / "box.h5", progress=False)
+    grabcut = run_masks(sequence, block_defaults("masks", settings), tmp_path / "grabcut.h5", progress=False)
+    box = run_masks(sequence, block_defaults("masks", {**settings, "backend": "box"}), tmp_path / "box.h5", progress=False)
     g, b = _mean_iou(sequence, grabcut), _mean_iou(sequence, box)
     assert g > 0.45 and 0.15 < b < 0.45 and g > b + 0.15
     stored = read_masks(tmp_path / "grabcut.h5")
@@ -78,14 +79,15 @@ def test_sam2_backend_end_to_end_with_random_tiny_model(sequence, tmp_path):
     pytest.importorskip("sam2")
     import torch
 
-    from motforge.masks.backends import Sam2Masker
+    from motforge.masks.backends import SAM2, Sam2Masker
 
     torch.manual_seed(0)
     two_frames = SequenceIndex(**{**sequence.__dict__, "frame_files": sequence.frame_files[:2], "widths": sequence.widths[:2], "heights": sequence.heights[:2],
                                   "gt": {k: v[sequence.gt["frame"] <= 2] for k, v in sequence.gt.items()}})
     masker = Sam2Masker("configs/sam2.1/sam2.1_hiera_t.yaml", None, "cpu", allow_random=True)
     settings = {"backend": "sam2", "mask_short_side": 96, "sam2": {"config": "configs/sam2.1/sam2.1_hiera_t.yaml", "checkpoint": "", "batch_size": 2}}
-    table = run_masks(two_frames, settings, tmp_path / "masks.h5", sam2_masker=masker, progress=False)
+    settings = block_defaults("masks", settings)
+    table = run_masks(two_frames, settings, tmp_path / "masks.h5", masker=SAM2.masker(settings, "masks.device", sam2_masker=masker), progress=False)
     stored = read_masks(tmp_path / "masks.h5")
     assert len(stored.counts) == two_frames.num_boxes > 0
     assert (stored.height, stored.width) == (96, 160)
@@ -98,7 +100,7 @@ def test_sam2_backend_end_to_end_with_random_tiny_model(sequence, tmp_path):
 def test_sam2_missing_checkpoint_is_a_clear_error():
     pytest.importorskip("sam2")
     from motforge.errors import MissingWeightsError
-    from motforge.masks.backends import Sam2Masker
+    from motforge.masks.backends import SAM2, Sam2Masker
 
     with pytest.raises(MissingWeightsError, match="nowhere/sam2.1_hiera_tiny.pt"):
         Sam2Masker("configs/sam2.1/sam2.1_hiera_t.yaml", "/nowhere/sam2.1_hiera_tiny.pt", "cpu")

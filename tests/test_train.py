@@ -24,7 +24,7 @@ from motforge.masks.stage import run_masks
 from motforge.families.dense.model import COMPONENTS, DenseConfig, DenseTracker
 from motforge.synthdance.generate import SynthConfig, generate_sequence
 from motforge.training.clips import ClipDataset, ClipSettings, SequenceFiles
-from motforge.io.frame_cache import open_frame_cache, write_frame_cache
+from motforge.datasets.frame_cache import open_frame_cache, write_frame_cache
 from motforge.families.dense.train import train_dense
 from motforge.training.loop import load_checkpoint
 
@@ -61,7 +61,7 @@ def caches(tmp_path_factory) -> list[SequenceFiles]:
 
 
 def test_clips_are_a_function_of_seed_and_item(caches):
-    settings = ClipSettings(length=3, max_interval=2)
+    settings = ClipSettings(length=3, max_interval=2, flip=0.5, crop=0.2, occlusion=0.1, id_swap=0.0)
     a = ClipDataset(caches, settings, num_items=5, seed=3)[2]
     b = ClipDataset(caches, settings, num_items=5, seed=3)[2]
     resumed = ClipDataset(caches, settings, num_items=5, seed=3, start_item=2)[0]

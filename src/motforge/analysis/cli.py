@@ -69,7 +69,7 @@ def cmd_depth_cue(args: argparse.Namespace) -> None:
     from motforge.datasets.index import read_index
     from motforge.io.atomic import write_text_atomic
     from motforge.families.dense.train import load_dense
-    from motforge.io.frame_cache import open_frame_cache
+    from motforge.datasets.frame_cache import open_frame_cache
 
     if len(args.index) != len(args.instance_depth) or (args.checkpoint and len(args.frames or []) != len(args.index)):
         raise MotforgeError("depth-cue needs one --instance-depth (and, with --checkpoint, one --frames) per --index")

@@ -32,6 +32,15 @@ def cmd_summary(args: argparse.Namespace) -> None:
     print(f"{len(indexes)} sequences, {frames} frames, {boxes} boxes, {ids} identities (summed per sequence)")
 
 
+def cmd_frames(args: argparse.Namespace) -> None:
+    from motforge.datasets.index import read_index
+    from motforge.datasets.frame_cache import write_frame_cache
+
+    index = read_index(args.index)
+    write_frame_cache(index, args.width, args.height, args.out, progress=not args.no_progress)
+    print(f"{index.name}: {index.seq_length} frames cached at {args.width}x{args.height} -> {args.out}")
+
+
 def add_commands(add: AddCommand) -> None:
     p = add("prepare", cmd_prepare, "convert one raw sequence into the canonical index.h5")
     p.add_argument("--dataset", required=True)
@@ -47,3 +56,9 @@ def add_commands(add: AddCommand) -> None:
     p.add_argument("--gt-splits", default=None, help="comma-separated splits that must have GT (default: all)")
     p.add_argument("--name", default=None)
     p.add_argument("--annotation-only", action="store_true", help="no images: sizes from seqinfo.ini")
+
+    p = add("frames", cmd_frames, "cache a sequence's decoded frames at a training resolution (uint8 zarr)")
+    p.add_argument("--index", type=Path, required=True)
+    p.add_argument("--width", type=int, required=True)
+    p.add_argument("--height", type=int, required=True)
+    p.add_argument("--out", type=Path, required=True)

@@ -20,15 +20,17 @@ from motforge.io.frames import prefetch_frames
 
 @dataclass(frozen=True)
 class BackgroundParams:
-    history: int = 200
-    var_threshold: float = 24.0
-    warmup_frames: int = 60
-    learning_rate: float = 0.0
-    min_area: float = 0.0004
-    max_area: float = 0.5
-    open_kernel: int = 3
-    close_kernel: int = 5
-    max_aspect: float = 0.8
+    """The detector's ``background`` block (defaults in the config schema)."""
+
+    history: int
+    var_threshold: float
+    warmup_frames: int
+    learning_rate: float
+    min_area: float
+    max_area: float
+    open_kernel: int
+    close_kernel: int
+    max_aspect: float
 
 
 def _split_columns(blob: np.ndarray, max_aspect: float) -> list[tuple[int, int]]:

@@ -37,6 +37,18 @@ def cmd_ablation(args: argparse.Namespace) -> None:
     print(table)
 
 
+def cmd_submission(args: argparse.Namespace) -> None:
+    import zipfile
+
+    from motforge.io.atomic import atomic_path
+
+    with atomic_path(args.out) as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path in args.tracks:
+                archive.write(path, arcname=Path(path).name)
+    print(f"{len(args.tracks)} result files -> {args.out}")
+
+
 def add_commands(add: AddCommand) -> None:
     p = add("eval-gt", cmd_eval_gt, "write the TrackEval GT folder and seqmap for a set of sequences")
     p.add_argument("--index", type=Path, nargs="+", required=True)
@@ -59,3 +71,7 @@ def add_commands(add: AddCommand) -> None:
     p.add_argument("--eval-dir", type=Path, nargs="+", required=True)
     p.add_argument("--name", nargs="+", required=True, help="variant name per --eval-dir (runs of one variant share a name)")
     p.add_argument("--out", type=Path, required=True, help="ablation.csv (a .png is written beside it)")
+
+    p = add("submission", cmd_submission, "zip result files (one <seq>.txt each) for the DanceTrack/SportsMOT servers")
+    p.add_argument("--tracks", type=Path, nargs="+", required=True)
+    p.add_argument("--out", type=Path, required=True)

@@ -6,7 +6,8 @@ name; a plugin module registers another with ``registry().register(MyFamily())``
 """
 from __future__ import annotations
 
-from motforge.families.interface import CACHED_INPUTS, Family, FrameInputs, OnlineTracker, TrackRow, TrainFiles
+from motforge.families.interface import CACHED_INPUTS, Family, TrainFiles
+from motforge.tracking.interface import FrameInputs, OnlineTracker, TrackRow
 from motforge.registry import Registry
 
 _FAMILIES: Registry[Family] = Registry(

@@ -1,4 +1,4 @@
-"""The interface every tracker family satisfies, and the per-frame inputs its online tracker receives.
+"""The interface every tracker family satisfies (its online tracker's interface is in ``tracking.interface``).
 
 A family says which cached inputs it reads by name (:data:`CACHED_INPUTS`); the workflow turns those names into
 paths, so a new family needs no workflow change.
@@ -9,9 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
-
-from motforge.datasets.index import SequenceIndex
+from motforge.tracking.interface import OnlineTracker
 
 #: per-sequence inputs a family may read, by name -> what the workflow hands it
 CACHED_INPUTS = {
@@ -21,37 +19,12 @@ CACHED_INPUTS = {
     "instance_depth": "results/<ds>/seqs/<seq>/instance_depth.h5 (DepTR-MOT soft labels)",
 }
 
-#: (track id, xyxy box in original pixels, score): one MOTChallenge row of the current frame
-TrackRow = tuple[int, np.ndarray, float]
-
-
-@dataclass(frozen=True)
-class FrameInputs:
-    """What a tracker may use at one frame; fields the family did not ask for are None."""
-
-    number: int  # 1-based frame number
-    index: SequenceIndex
-    detections: tuple[np.ndarray, np.ndarray] | None = None  # xyxy boxes in original pixels, scores
-    image: np.ndarray | None = None  # RGB uint8 [H, W, 3] from the frame cache at the family's input size
-    scale: np.ndarray | None = None  # [sx, sy, sx, sy]: image pixels -> original pixels
-
-
 @dataclass(frozen=True)
 class TrainFiles:
     """One training sequence: its index and the cached inputs the family asked for (name -> path)."""
 
     index: Path
     inputs: dict[str, Path] = field(default_factory=dict)
-
-
-class OnlineTracker(Protocol):
-    """All state lives in the instance; ``reset`` starts a sequence (ids start at 1 again)."""
-
-    def reset(self, index: SequenceIndex) -> None: ...
-
-    def step(self, frame: FrameInputs) -> list[TrackRow]:
-        """Advance one frame; the rows of the tracks reported in it."""
-        ...
 
 
 class Family(Protocol):

@@ -6,7 +6,7 @@ from tqdm import tqdm
 
 from motforge.datasets.index import SequenceIndex
 from motforge.detect.store import Detections
-from motforge.families.interface import FrameInputs, OnlineTracker
+from motforge.tracking.interface import FrameInputs, OnlineTracker
 
 ResultArrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 

@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 from motforge.datasets.index import read_index
 from motforge.detect.store import read_detections
 from motforge.masks.instance_depth import FROM_MASK, read_instance_depth
-from motforge.io.frame_cache import open_frame_cache
+from motforge.datasets.frame_cache import open_frame_cache
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,15 @@ class SequenceFiles:
 
 @dataclass(frozen=True)
 class ClipSettings:
-    length: int = 4
-    max_interval: int = 4
-    flip: float = 0.5
-    crop: float = 0.2  # up to this fraction of width/height cut away before resizing back
-    occlusion: float = 0.1  # chance per (frame, identity) to be hidden from the temporal/association inputs
-    id_swap: float = 0.0  # chance per clip to swap two identities' tracklet boxes in the association inputs
-    label_stride: int = 8
+    """A family's ``clip`` and ``augment`` blocks (defaults in its schema)."""
+
+    length: int
+    max_interval: int
+    flip: float
+    crop: float  # up to this fraction of width/height cut away before resizing back
+    occlusion: float  # chance per (frame, identity) to be hidden from the temporal/association inputs
+    id_swap: float  # chance per clip to swap two identities' tracklet boxes in the association inputs
+    label_stride: int = 8  # the detection head's stride (a property of the model, not a setting)
 
 
 class _Sequence:

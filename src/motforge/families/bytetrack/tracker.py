@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 import numpy as np
-from motforge.families.interface import FrameInputs, TrackRow
+from motforge.tracking.interface import FrameInputs, TrackRow
 from motforge.datasets.index import SequenceIndex
 from motforge.tracking import kalman
 from motforge.tracking.association import assign, iou_matrix, two_stage_association

@@ -1,7 +1,7 @@
 """The `dense` tracker model: every seed contribution is a module behind a switch in the model config."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
@@ -20,15 +20,18 @@ COMPONENTS = ("spatial_adapter", "identity_adapter", "quasi_dense", "instance_de
 
 @dataclass
 class DenseConfig:
-    backbone: str = "small"
-    pretrained: str = ""
-    channels: int = 64
-    embed_dim: int = 128
-    num_bins: int = 150
-    d_min: float = 1e-3
-    d_max: float = 256.0
-    histogram_bins: int = 25
-    components: dict = field(default_factory=lambda: {c: True for c in COMPONENTS})
+    """The network's shape, from the model block and the dataset's depth bins (``train.dense_config``); saved in
+    the checkpoint so a model is rebuilt from its file alone."""
+
+    backbone: str
+    pretrained: str
+    channels: int
+    embed_dim: int
+    num_bins: int
+    d_min: float
+    d_max: float
+    histogram_bins: int
+    components: dict
 
     def on(self, name: str) -> bool:
         return bool(self.components.get(name, False))

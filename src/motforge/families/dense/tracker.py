@@ -17,7 +17,7 @@ from torchvision.ops import box_iou, nms
 
 from motforge.datasets.index import SequenceIndex
 from motforge.families.dense.model import DenseTracker
-from motforge.families.interface import FrameInputs, TrackRow
+from motforge.tracking.interface import FrameInputs, TrackRow
 from motforge.tracking import kalman
 from motforge.tracking.association import two_stage_association
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from motforge.datasets.index import SequenceIndex
 from motforge.errors import MotforgeError
-from motforge.families.interface import FrameInputs, TrackRow
+from motforge.tracking.interface import FrameInputs, TrackRow
 from motforge.families.schema import load_fragment
 
 

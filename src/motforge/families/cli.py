@@ -1,4 +1,4 @@
-"""``python -m motforge`` subcommands of this stage: online tracking and submissions."""
+"""``python -m motforge`` subcommands of this stage: training a model of any family and running its online tracker."""
 from __future__ import annotations
 
 import argparse
@@ -9,12 +9,30 @@ from motforge.cli_support import AddCommand, json_object
 from motforge.errors import MotforgeError
 
 
+def cmd_train(args: argparse.Namespace) -> None:
+    """Train a model of a family that trains, from the caches of its training sequences."""
+    from motforge.families import CACHED_INPUTS, TrainFiles, registry
+
+    family = registry().get(args.model_config.get("family", ""), "model.family")
+    n = len(args.index)
+    given = {name: getattr(args, name) or [] for name in CACHED_INPUTS}
+    for name, values in given.items():
+        if values and len(values) != n:
+            raise MotforgeError(f"train needs one --{name.replace('_', '-')} per --index (got {len(values)} for {n})")
+    files = [TrainFiles(index, {name: values[i] for name, values in given.items() if values}) for i, index in enumerate(args.index)]
+    missing = [name for name in family.train_inputs(args.model_config) if not given[name]]
+    if missing:
+        raise MotforgeError(f"the {family.name} family trains on {', '.join('--' + m.replace('_', '-') for m in missing)}")
+    summary = family.train(files, args.model_config, args.bins_config, args.out, args.resume, progress=not args.no_progress)
+    print(f"trained {summary['steps']} steps (resumed from {summary['resumed_from']}), data wait {summary['data_wait_share']:.1%} -> {args.out}")
+
+
 def cmd_track(args: argparse.Namespace) -> None:
     """The model's family builds its online tracker; the runner feeds it the inputs the family asked for."""
     from motforge.datasets.index import read_index
     from motforge.detect.store import read_detections
     from motforge.families import registry
-    from motforge.io.frame_cache import open_frame_cache
+    from motforge.datasets.frame_cache import open_frame_cache
     from motforge.tracking.results import write_results
     from motforge.tracking.runner import run_tracker
 
@@ -35,19 +53,18 @@ def cmd_track(args: argparse.Namespace) -> None:
     print(f"{index.name}: {len(arrays[0])} rows, {len(set(arrays[1].tolist()))} ids -> {args.out}")
 
 
-def cmd_submission(args: argparse.Namespace) -> None:
-    import zipfile
-
-    from motforge.io.atomic import atomic_path
-
-    with atomic_path(args.out) as tmp:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for path in args.tracks:
-                archive.write(path, arcname=Path(path).name)
-    print(f"{len(args.tracks)} result files -> {args.out}")
-
-
 def add_commands(add: AddCommand) -> None:
+    p = add("train", cmd_train, "train a dense model from the caches (resumes from --resume/last.pt after a kill)")
+    p.add_argument("--index", type=Path, action="append", required=True, help="index.h5 of a training sequence (repeat)")
+    p.add_argument("--frames", type=Path, action="append", help="frame cache per --index (repeat)")
+    p.add_argument("--depth-bins", type=Path, action="append", help="depth_bins.zarr per --index (repeat)")
+    p.add_argument("--instance-depth", type=Path, action="append", help="instance_depth.h5 per --index (repeat)")
+    p.add_argument("--detections", type=Path, action="append", help="detections.h5 per --index (repeat)")
+    p.add_argument("--model-config", type=json_object, required=True)
+    p.add_argument("--bins-config", type=json_object, required=True, help="labels.depth_bins block as JSON")
+    p.add_argument("--resume", type=Path, required=True, help="folder for the rolling resume checkpoint")
+    p.add_argument("--out", type=Path, required=True)
+
     p = add("track", cmd_track, "run a model's online tracker over a sequence into MOTChallenge rows")
     p.add_argument("--index", type=Path, required=True)
     p.add_argument("--detections", type=Path)
@@ -56,8 +73,4 @@ def add_commands(add: AddCommand) -> None:
     p.add_argument("--frames", type=Path, help="the sequence's frame cache at the family's input size")
     p.add_argument("--depth-bins", type=Path, help="depth_bins.zarr (families that read it)")
     p.add_argument("--instance-depth", type=Path, help="instance_depth.h5 (families that read it)")
-    p.add_argument("--out", type=Path, required=True)
-
-    p = add("submission", cmd_submission, "zip result files (one <seq>.txt each) for the DanceTrack/SportsMOT servers")
-    p.add_argument("--tracks", type=Path, nargs="+", required=True)
     p.add_argument("--out", type=Path, required=True)
