@@ -14,6 +14,8 @@ import jsonschema
 import yaml
 
 from motforge.errors import ConfigError
+from motforge.masks.sam2_configs import check_sam2_config
+from motforge.names import braces_problem, name_problem
 
 
 def _resolve(schema: dict, root: dict) -> dict:
@@ -119,6 +121,7 @@ def _resolve_extends(models: dict) -> None:
 def validate_config(config: dict, schema_path: str | Path, base_dir: str | Path = ".") -> dict:
     """Validate ``config`` in place, fill defaults, run cross-field checks; return it."""
     schema = yaml.safe_load(Path(schema_path).read_text())
+    _check_names(config)
     if isinstance(config.get("models"), dict):
         _resolve_extends(config["models"])
     for ds in (config.get("datasets") or {}).values():
@@ -134,6 +137,51 @@ def validate_config(config: dict, schema_path: str | Path, base_dir: str | Path 
         raise ConfigError(_key_path(errors[0]), _message(errors[0]))
     _cross_checks(config, Path(base_dir))
     return config
+
+
+def _check_names(config: dict) -> None:
+    """Names that become folders and command-line values (motforge.names), and folder settings that become parts of
+    Snakemake file patterns, checked before anything else reads them (types are left to the schema)."""
+    def check(problem: str | None, key: str) -> None:
+        if problem:
+            raise ConfigError(key, problem)
+
+    def check_list(values: object, kind: str, key: str) -> None:
+        for i, value in enumerate(values if isinstance(values, list) else []):
+            check(name_problem(value, kind), f"{key}[{i}]")
+
+    for key in ("results", "logs"):
+        value = config.get(key)
+        check(braces_problem(value, "folder"), key)
+        if isinstance(value, str) and value.startswith("-"):
+            raise ConfigError(key, f"folder {value!r} starts with '-', which a command line would read as an option (write ./{value})")
+    models = config.get("models")
+    for name in models if isinstance(models, dict) else {}:
+        check(name_problem(name, "model"), f"models.{name}")
+    datasets = config.get("datasets")
+    for name, ds in (datasets if isinstance(datasets, dict) else {}).items():
+        key = f"datasets.{name}"
+        check(name_problem(name, "dataset"), key)
+        if not isinstance(ds, dict):
+            continue
+        check(braces_problem(ds.get("root"), "dataset root"), f"{key}.root")
+        check_list(ds.get("splits"), "split", f"{key}.splits")
+        check_list(ds.get("gt_splits"), "split", f"{key}.gt_splits")
+        check_list(ds.get("models"), "model", f"{key}.models")
+        if "eval_split" in ds:
+            check(name_problem(ds["eval_split"], "split"), f"{key}.eval_split")
+        if "default_model" in ds:
+            check(name_problem(ds["default_model"], "model"), f"{key}.default_model")
+        for split in ds["seqmaps"] if isinstance(ds.get("seqmaps"), dict) else {}:
+            check(name_problem(split, "split"), f"{key}.seqmaps.{split}")
+    ablation = config.get("ablation")
+    if isinstance(ablation, dict):
+        if "base_model" in ablation:
+            check(name_problem(ablation["base_model"], "model"), "ablation.base_model")
+        if ablation.get("include_baseline"):
+            check(name_problem(ablation["include_baseline"], "model"), "ablation.include_baseline")
+        for variant in ablation["variants"] if isinstance(ablation.get("variants"), dict) else {}:
+            check(name_problem(variant, "ablation variant"), f"ablation.variants.{variant}")
 
 
 def _cross_checks(config: dict, base_dir: Path) -> None:
@@ -219,6 +267,8 @@ def _check_masks(name: str, ds: dict, base_dir: Path) -> None:
         raise ConfigError(f"{key}.backend", "instance-depth labels need a depth teacher: set depth.backend too (or masks.backend: none)")
     if ds["annotation_only"]:
         raise ConfigError(f"{key}.backend", "annotation_only datasets have no images to segment")
+    if masks["backend"] == "sam2":
+        check_sam2_config(masks["sam2"]["config"], f"{key}.sam2.config")
     if masks["backend"] == "sam2" and not (masks["sam2"]["checkpoint"] and (base_dir / masks["sam2"]["checkpoint"]).is_file()):
         raise ConfigError(f"{key}.sam2.checkpoint", f"SAM2 weights {masks['sam2']['checkpoint']!r} not found (download sam2.1_hiera_*.pt from the SAM2 release)")
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from motforge.config import validate_config
 from motforge.datasets.layouts import discover
+from motforge.names import NAME_PATTERN
 from motforge.synthdance.generate import SynthConfig, sequence_names
 
 validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
@@ -97,7 +98,7 @@ TRAINED_BY = _trained_by()
 wildcard_constraints:
     ds="|".join(DATASETS) or "NONE",
     model="|".join(sorted(MODELS, key=len, reverse=True)) or "NONE",
-    seq=r"[A-Za-z0-9._-]+",
+    seq=NAME_PATTERN,
 
 
 def split_of(ds, seq):
@@ -244,9 +245,9 @@ def track_inputs(wildcards):
 
 
 def detections_arg(wildcards, input):
-    args = f"--detections {shlex.quote(str(input.detections))}" if "detections" in input.keys() else ""
+    args = f"--detections={shlex.quote(str(input.detections))}" if "detections" in input.keys() else ""
     if "checkpoint" in input.keys():
-        args += f" --checkpoint {shlex.quote(str(input.checkpoint))} --frames {shlex.quote(str(input.frames))}"
+        args += f" --checkpoint={shlex.quote(str(input.checkpoint))} --frames={shlex.quote(str(input.frames))}"
     return args
 
 

@@ -22,5 +22,5 @@ rule depth:
         runtime=resource("depth", "runtime"),
         gpu=lambda wc: teacher_gpus(wc.ds, "depth"),
     shell:
-        "python -m motforge depth --index {input.index:q} --depth-config {params.depth:q} --out {output:q}"
+        "python -m motforge depth --index={input.index:q} --depth-config={params.depth:q} --out={output:q}"
         " {params.downloads} {params.progress} > {log:q} 2>&1"

@@ -21,5 +21,5 @@ rule masks:
         runtime=resource("masks", "runtime"),
         gpu=lambda wc: teacher_gpus(wc.ds, "masks"),
     shell:
-        "python -m motforge masks --index {input.index:q} --masks-config {params.masks:q} --out {output:q}"
+        "python -m motforge masks --index={input.index:q} --masks-config={params.masks:q} --out={output:q}"
         " {params.progress} > {log:q} 2>&1"

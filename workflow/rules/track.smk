@@ -22,8 +22,8 @@ rule track:
         runtime=resource("track", "runtime"),
         gpu=lambda wc: resource("track", "gpu") if MODELS[wc.model]["family"] == "dense" else 0,
     shell:
-        "python -m motforge track --index {input.index:q} {params.detections} --model-config {params.model:q}"
-        " --out {output:q} {params.progress} > {log:q} 2>&1"
+        "python -m motforge track --index={input.index:q} {params.detections} --model-config={params.model:q}"
+        " --out={output:q} {params.progress} > {log:q} 2>&1"
 
 
 rule submission:
@@ -42,4 +42,4 @@ rule submission:
         mem_mb=500,
         runtime=5,
     shell:
-        "python -m motforge submission --tracks {input:q} --out {output:q} > {log:q} 2>&1"
+        "python -m motforge submission --tracks {input:q} --out={output:q} > {log:q} 2>&1"

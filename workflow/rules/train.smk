@@ -22,8 +22,8 @@ rule frames:
         mem_mb=mem_mb("frames"),
         runtime=resource("frames", "runtime"),
     shell:
-        "python -m motforge frames --index {input.index:q} --width {wildcards.width} --height {wildcards.height}"
-        " --out {output:q} {params.progress} > {log:q} 2>&1"
+        "python -m motforge frames --index={input.index:q} --width={wildcards.width} --height={wildcards.height}"
+        " --out={output:q} {params.progress} > {log:q} 2>&1"
 
 
 rule train:
@@ -57,8 +57,8 @@ rule train:
         gpu=lambda wc: resource("train", "gpu") * MODELS[wc.model]["train"]["processes"],
     shell:
         "{params.launch} train --index {input.index:q} --frames {input.frames:q} {params.depth_bins}"
-        " {params.instance_depth} {params.detections} --model-config {params.model:q} --bins-config {params.bins:q}"
-        " --resume {params.resume:q} --out {params.out:q} {params.progress} > {log:q} 2>&1"
+        " {params.instance_depth} {params.detections} --model-config={params.model:q} --bins-config={params.bins:q}"
+        " --resume={params.resume:q} --out={params.out:q} {params.progress} > {log:q} 2>&1"
 
 
 rule ablation:
@@ -80,4 +80,4 @@ rule ablation:
         mem_mb=1000,
         runtime=5,
     shell:
-        "python -m motforge ablation --eval-dir {input:q} --name {params.names:q} --out {output.csv:q} > {log:q} 2>&1"
+        "python -m motforge ablation --eval-dir {input:q} --name {params.names:q} --out={output.csv:q} > {log:q} 2>&1"

@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from motforge.io.atomic import atomic_path, save_figure_atomic
+from motforge.io.weights import load_weights
 from motforge.model.dense import COMPONENTS, DenseConfig, DenseTracker
 from motforge.train import distributed
 from motforge.train.clips import ClipDataset, ClipSettings, SequenceFiles, collate
@@ -56,9 +57,9 @@ def weights_digest(model: torch.nn.Module, parameters_only: bool = False) -> str
     return digest.hexdigest()
 
 
-def load_checkpoint(path: Path) -> dict:
-    """Checkpoints are data only: loaded with weights_only=True (no pickled code runs)."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+def load_checkpoint(path: Path, setting: str = "dense-model checkpoint") -> dict:
+    """Checkpoints are data only: loaded with weights_only=True (no pickled code runs; a payload is refused)."""
+    return load_weights(path, setting)
 
 
 class ClipBatchLosses(torch.nn.Module):
