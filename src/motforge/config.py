@@ -154,7 +154,8 @@ def _check_names(config: dict) -> None:
         value = config.get(key)
         check(braces_problem(value, "folder"), key)
         if isinstance(value, str) and value.startswith("-"):
-            raise ConfigError(key, f"folder {value!r} starts with '-', which a command line would read as an option (write ./{value})")
+            raise ConfigError(key, f"folder {value!r} starts with '-', which a command line would read as an option "
+                                   f"(write ./{value})")
     models = config.get("models")
     for name in models if isinstance(models, dict) else {}:
         check(name_problem(name, "model"), f"models.{name}")

@@ -22,8 +22,8 @@ rule detect:
         runtime=resource("detect", "runtime"),
         gpu=lambda wc: teacher_gpus(wc.ds, "detect"),
     shell:
-        "python -m motforge detect --index={input.index:q} --detector={params.detector:q} --dataset-root={params.root:q}"
-        " --out={output:q}"
+        "python -m motforge detect --index={input.index:q} --detector={params.detector:q}"
+        " --dataset-root={params.root:q} --out={output:q}"
         " {params.progress} > {log:q} 2>&1"
 
 
@@ -47,8 +47,8 @@ rule det_db:
         mem_mb=mem_mb("detect"),
         runtime=resource("detect", "runtime"),
     shell:
-        "python -m motforge export det-db --index {input.index:q} --detections {input.detections:q} --root={params.root:q}"
-        " --prefix={params.prefix:q} --out={output:q} > {log:q} 2>&1"
+        "python -m motforge export det-db --index {input.index:q} --detections {input.detections:q}"
+        " --root={params.root:q} --prefix={params.prefix:q} --out={output:q} > {log:q} 2>&1"
 
 
 rule detections_quality:

@@ -41,7 +41,8 @@ rule depth_quality:
         mem_mb=mem_mb("labels"),
         runtime=resource("labels", "runtime"),
     shell:
-        "python -m motforge quality depth --index {input.index:q} --depth {input.depth:q} --out={output:q} > {log:q} 2>&1"
+        "python -m motforge quality depth --index {input.index:q} --depth {input.depth:q} --out={output:q}"
+        " > {log:q} 2>&1"
 
 
 rule instance_depth:
@@ -67,7 +68,8 @@ rule instance_depth:
         runtime=resource("labels", "runtime"),
     shell:
         "python -m motforge instance-depth --index={input.index:q} --masks={input.masks:q} --depth={input.depth:q}"
-        " --instance-config={params.instance:q} --bins-config={params.bins:q} --out={output:q} {params.progress} > {log:q} 2>&1"
+        " --instance-config={params.instance:q} --bins-config={params.bins:q} --out={output:q} {params.progress}"
+        " > {log:q} 2>&1"
 
 
 rule instances_quality:

@@ -39,10 +39,11 @@ def import_ultralytics():
     import ultralytics
     import ultralytics.utils
 
-    if not getattr(ultralytics.utils, "SAFE_LOAD", False) or not hasattr(torch.serialization, "get_unsafe_globals_in_checkpoint"):
+    scans = hasattr(torch.serialization, "get_unsafe_globals_in_checkpoint")  # torch >= 2.6, else safe load is off
+    if not getattr(ultralytics.utils, "SAFE_LOAD", False) or not scans:
         raise MotforgeError(
-            f"Ultralytics {ultralytics.__version__} is not in safe-loading mode (ULTRALYTICS_SAFE_LOAD=1 must be set before "
-            "ultralytics is first imported, and needs torch >= 2.6); refusing to unpickle checkpoints with it"
+            f"Ultralytics {ultralytics.__version__} is not in safe-loading mode (ULTRALYTICS_SAFE_LOAD=1 must be set "
+            "before ultralytics is first imported, and needs torch >= 2.6); refusing to unpickle checkpoints with it"
         )
     return ultralytics
 
@@ -69,7 +70,8 @@ def load_yolo(model_path: str | Path):
         from ultralytics import RTDETR, YOLO
     except ImportError as exc:
         raise MissingWeightsError("the ultralytics backend needs the ultralytics package (pip install ultralytics)") from exc
-    return open_model(RTDETR if "rtdetr" in path.name.lower() else YOLO, path, "config key 'detector.ultralytics.model'")
+    factory = RTDETR if "rtdetr" in path.name.lower() else YOLO
+    return open_model(factory, path, "config key 'detector.ultralytics.model'")
 
 
 def detect_ultralytics(index: SequenceIndex, settings: dict, score_threshold: float, progress: bool = True, timings: dict | None = None, model=None):
