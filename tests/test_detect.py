@@ -31,10 +31,10 @@ def dataset(tmp_path_factory) -> tuple[Path, SequenceIndex]:
 # ------------------------------------------------------------------ Ultralytics
 
 def test_ultralytics_random_model_real_predict_path(dataset, tmp_path):
-    pytest.importorskip("ultralytics")
     from motforge.detect.ultralytics_backend import offline_environment
 
-    offline_environment()
+    offline_environment()  # before the first import of ultralytics: it reads ULTRALYTICS_SAFE_LOAD then
+    pytest.importorskip("ultralytics")
     from ultralytics import YOLO
 
     weights = tmp_path / "yolov8n-random.pt"
@@ -63,6 +63,9 @@ def test_ultralytics_bare_name_is_refused(dataset, tmp_path):
 
 def test_train_detector_then_detect_with_it(dataset, tmp_path):
     """Export -> 1 epoch of a random yolov8n on 4 frames (CPU, offline) -> the ultralytics backend uses best.pt."""
+    from motforge.detect.ultralytics_backend import offline_environment
+
+    offline_environment()  # before the first import of ultralytics: it reads ULTRALYTICS_SAFE_LOAD then
     pytest.importorskip("ultralytics")
     root, index = dataset
     index_path = tmp_path / "index.h5"

@@ -18,6 +18,7 @@ from motforge.depth.registry import DEPTH_BACKENDS
 from motforge.detect.registry import DETECT_BACKENDS
 from motforge.errors import ConfigError
 from motforge.masks.registry import MASK_BACKENDS
+from motforge.names import braces_problem, name_problem
 from motforge.registry import load_plugins
 from motforge.teacher import ConfigContext
 
@@ -166,6 +167,7 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH, base_di
     if isinstance(plugins, list) and all(isinstance(p, str) for p in plugins):
         load_plugins(plugins)
     schema = assemble_schema(schema_path)
+    _check_names(config)
     if isinstance(config.get("models"), dict):
         _resolve_extends(config["models"])
     for ds in (config.get("datasets") or {}).values():
@@ -181,6 +183,52 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH, base_di
         raise ConfigError(_key_path(errors[0]), _message(errors[0]))
     _cross_checks(config, Path(base_dir))
     return config
+
+
+def _check_names(config: dict) -> None:
+    """Names that become folders and command-line values (motforge.names), and folder settings that become parts of
+    Snakemake file patterns, checked before anything else reads them (types are left to the schema)."""
+    def check(problem: str | None, key: str) -> None:
+        if problem:
+            raise ConfigError(key, problem)
+
+    def check_list(values: object, kind: str, key: str) -> None:
+        for i, value in enumerate(values if isinstance(values, list) else []):
+            check(name_problem(value, kind), f"{key}[{i}]")
+
+    for key in ("results", "logs"):
+        value = config.get(key)
+        check(braces_problem(value, "folder"), key)
+        if isinstance(value, str) and value.startswith("-"):
+            raise ConfigError(key, f"folder {value!r} starts with '-', which a command line would read as an option "
+                                   f"(write ./{value})")
+    models = config.get("models")
+    for name in models if isinstance(models, dict) else {}:
+        check(name_problem(name, "model"), f"models.{name}")
+    datasets = config.get("datasets")
+    for name, ds in (datasets if isinstance(datasets, dict) else {}).items():
+        key = f"datasets.{name}"
+        check(name_problem(name, "dataset"), key)
+        if not isinstance(ds, dict):
+            continue
+        check(braces_problem(ds.get("root"), "dataset root"), f"{key}.root")
+        check_list(ds.get("splits"), "split", f"{key}.splits")
+        check_list(ds.get("gt_splits"), "split", f"{key}.gt_splits")
+        check_list(ds.get("models"), "model", f"{key}.models")
+        if "eval_split" in ds:
+            check(name_problem(ds["eval_split"], "split"), f"{key}.eval_split")
+        if "default_model" in ds:
+            check(name_problem(ds["default_model"], "model"), f"{key}.default_model")
+        for split in ds["seqmaps"] if isinstance(ds.get("seqmaps"), dict) else {}:
+            check(name_problem(split, "split"), f"{key}.seqmaps.{split}")
+    ablation = config.get("ablation")
+    if isinstance(ablation, dict):
+        if "base_model" in ablation:
+            check(name_problem(ablation["base_model"], "model"), "ablation.base_model")
+        if ablation.get("include_baseline"):
+            check(name_problem(ablation["include_baseline"], "model"), "ablation.include_baseline")
+        for variant in ablation["variants"] if isinstance(ablation.get("variants"), dict) else {}:
+            check(name_problem(variant, "ablation variant"), f"ablation.variants.{variant}")
 
 
 def _cross_checks(config: dict, base_dir: Path) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 from motforge import families
 from motforge.config import TEACHERS, validate_config
 from motforge.datasets.layouts import discover
+from motforge.names import NAME_PATTERN
 from motforge.synthdance.generate import SynthConfig, sequence_names
 
 validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
@@ -113,7 +114,7 @@ TRAINED_BY = _trained_by()
 wildcard_constraints:
     ds="|".join(DATASETS) or "NONE",
     model="|".join(sorted(MODELS, key=len, reverse=True)) or "NONE",
-    seq=r"[A-Za-z0-9._-]+",
+    seq=NAME_PATTERN,
 
 
 def split_of(ds, seq):

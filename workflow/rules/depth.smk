@@ -23,5 +23,5 @@ rule depth:
         runtime=resource("depth", "runtime"),
         gpu=lambda wc: teacher_gpus(wc.ds, "depth"),
     shell:
-        "python -m motforge {params.plugins} depth --index {input.index:q} --depth-config {params.depth:q} --out {output:q}"
+        "python -m motforge {params.plugins} depth --index={input.index:q} --depth-config={params.depth:q} --out={output:q}"
         " {params.downloads} {params.progress} > {log:q} 2>&1"

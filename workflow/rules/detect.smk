@@ -23,8 +23,8 @@ rule detect:
         runtime=resource("detect", "runtime"),
         gpu=lambda wc: teacher_gpus(wc.ds, "detect"),
     shell:
-        "python -m motforge {params.plugins} detect --index {input.index:q} --detector {params.detector:q} --dataset-root {params.root:q}"
-        " --out {output:q}"
+        "python -m motforge {params.plugins} detect --index={input.index:q} --detector={params.detector:q}"
+        " --dataset-root={params.root:q} --out={output:q}"
         " {params.progress} > {log:q} 2>&1"
 
 
@@ -48,8 +48,8 @@ rule det_db:
         mem_mb=mem_mb("detect"),
         runtime=resource("detect", "runtime"),
     shell:
-        "python -m motforge export det-db --index {input.index:q} --detections {input.detections:q} --root {params.root:q}"
-        " --prefix {params.prefix:q} --out {output:q} > {log:q} 2>&1"
+        "python -m motforge export det-db --index {input.index:q} --detections {input.detections:q}"
+        " --root={params.root:q} --prefix={params.prefix:q} --out={output:q} > {log:q} 2>&1"
 
 
 rule detections_quality:
@@ -72,7 +72,7 @@ rule detections_quality:
         runtime=resource("evaluate", "runtime"),
     shell:
         "python -m motforge quality detections --index {input.index:q} --detections {input.detections:q}"
-        " --quality-config {params.quality:q} --out {output:q} > {log:q} 2>&1"
+        " --quality-config={params.quality:q} --out={output:q} > {log:q} 2>&1"
 
 
 rule export_yolo:
@@ -91,7 +91,7 @@ rule export_yolo:
         mem_mb=mem_mb("detect"),
         runtime=resource("detect", "runtime"),
     shell:
-        "python -m motforge export yolo --index {input:q} --out {output:q} > {log:q} 2>&1"
+        "python -m motforge export yolo --index {input:q} --out={output:q} > {log:q} 2>&1"
 
 
 rule train_detector:
@@ -114,5 +114,5 @@ rule train_detector:
         runtime=resource("train_detector", "runtime"),
         gpu=resource("train_detector", "gpu"),
     shell:
-        "python -m motforge train-detector --data {input.data:q}/data.yaml --train-config {params.train:q}"
-        " --device {params.device:q} --out {output:q} > {log:q} 2>&1"
+        "python -m motforge train-detector --data={input.data:q}/data.yaml --train-config={params.train:q}"
+        " --device={params.device:q} --out={output:q} > {log:q} 2>&1"

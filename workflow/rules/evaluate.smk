@@ -17,7 +17,7 @@ rule eval_gt:
         mem_mb=mem_mb("evaluate"),
         runtime=resource("evaluate", "runtime"),
     shell:
-        "python -m motforge eval-gt --index {input:q} --out {output:q} > {log:q} 2>&1"
+        "python -m motforge eval-gt --index {input:q} --out={output:q} > {log:q} 2>&1"
 
 
 rule evaluate:
@@ -41,9 +41,9 @@ rule evaluate:
         mem_mb=mem_mb("evaluate"),
         runtime=resource("evaluate", "runtime"),
     shell:
-        "python -m motforge evaluate --gt-folder {input.gt:q} --seqmap {input.gt:q}/seqmap.txt"
-        " --tracks {params.tracks:q} --out {output:q} --benchmark {params.benchmark} {params.preproc}"
-        " --cores {threads} > {log:q} 2>&1"
+        "python -m motforge evaluate --gt-folder={input.gt:q} --seqmap={input.gt:q}/seqmap.txt"
+        " --tracks={params.tracks:q} --out={output:q} --benchmark={params.benchmark} {params.preproc}"
+        " --cores={threads} > {log:q} 2>&1"
 
 
 rule headline:
@@ -64,7 +64,7 @@ rule headline:
         mem_mb=500,
         runtime=5,
     shell:
-        "python -m motforge headline --source {input:q}/hota.txt --out {output:q} > {log:q} 2>&1"
+        "python -m motforge headline --source={input:q}/hota.txt --out={output:q} > {log:q} 2>&1"
 
 
 rule dataset:

@@ -20,7 +20,7 @@ rule depth_bins:
         mem_mb=mem_mb("labels"),
         runtime=resource("labels", "runtime"),
     shell:
-        "python -m motforge depth-bins --depth {input.depth:q} --bins-config {params.bins:q} --out {output:q}"
+        "python -m motforge depth-bins --depth={input.depth:q} --bins-config={params.bins:q} --out={output:q}"
         " {params.progress} > {log:q} 2>&1"
 
 
@@ -41,7 +41,8 @@ rule depth_quality:
         mem_mb=mem_mb("labels"),
         runtime=resource("labels", "runtime"),
     shell:
-        "python -m motforge quality depth --index {input.index:q} --depth {input.depth:q} --out {output:q} > {log:q} 2>&1"
+        "python -m motforge quality depth --index {input.index:q} --depth {input.depth:q} --out={output:q}"
+        " > {log:q} 2>&1"
 
 
 rule instance_depth:
@@ -66,8 +67,9 @@ rule instance_depth:
         mem_mb=mem_mb("labels"),
         runtime=resource("labels", "runtime"),
     shell:
-        "python -m motforge instance-depth --index {input.index:q} --masks {input.masks:q} --depth {input.depth:q}"
-        " --instance-config {params.instance:q} --bins-config {params.bins:q} --out {output:q} {params.progress} > {log:q} 2>&1"
+        "python -m motforge instance-depth --index={input.index:q} --masks={input.masks:q} --depth={input.depth:q}"
+        " --instance-config={params.instance:q} --bins-config={params.bins:q} --out={output:q} {params.progress}"
+        " > {log:q} 2>&1"
 
 
 rule instances_quality:
@@ -92,4 +94,4 @@ rule instances_quality:
         runtime=resource("labels", "runtime"),
     shell:
         "python -m motforge quality instances --index {input.index:q} --depth {input.depth:q} --masks {input.masks:q}"
-        " --instance-depth {input.instance:q} --quality-config {params.quality:q} --out {output:q} > {log:q} 2>&1"
+        " --instance-depth {input.instance:q} --quality-config={params.quality:q} --out={output:q} > {log:q} 2>&1"

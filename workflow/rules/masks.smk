@@ -22,5 +22,5 @@ rule masks:
         runtime=resource("masks", "runtime"),
         gpu=lambda wc: teacher_gpus(wc.ds, "masks"),
     shell:
-        "python -m motforge {params.plugins} masks --index {input.index:q} --masks-config {params.masks:q} --out {output:q}"
+        "python -m motforge {params.plugins} masks --index={input.index:q} --masks-config={params.masks:q} --out={output:q}"
         " {params.progress} > {log:q} 2>&1"

@@ -20,5 +20,5 @@ rule prepare_index:
         mem_mb=mem_mb("prepare"),
         runtime=resource("prepare", "runtime"),
     shell:
-        "python -m motforge prepare --dataset {wildcards.ds:q} --dataset-config {params.dataset:q}"
-        " --seq {wildcards.seq:q} --split {params.split:q} --out {output:q} > {log:q} 2>&1"
+        "python -m motforge prepare --dataset={wildcards.ds:q} --dataset-config={params.dataset:q}"
+        " --seq={wildcards.seq:q} --split={params.split:q} --out={output:q} > {log:q} 2>&1"

@@ -26,7 +26,7 @@ for _name, _ds in DATASETS.items():
             mem_mb=mem_mb("generate"),
             runtime=resource("generate", "runtime"),
         shell:
-            "python -m motforge generate --synth {params.synth:q} --seq {wildcards.seq:q} --out {output:q}"
+            "python -m motforge generate --synth={params.synth:q} --seq={wildcards.seq:q} --out={output:q}"
             " {params.progress} > {log:q} 2>&1"
 
     rule:
@@ -50,5 +50,5 @@ for _name, _ds in DATASETS.items():
             mem_mb=500,
             runtime=5,
         shell:
-            "python -m motforge generate --synth {params.synth:q} --root {params.root:q}"
-            " --seqmap-split {wildcards.split:q} > {log:q} 2>&1"
+            "python -m motforge generate --synth={params.synth:q} --root={params.root:q}"
+            " --seqmap-split={wildcards.split:q} > {log:q} 2>&1"

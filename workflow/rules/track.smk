@@ -43,4 +43,4 @@ rule submission:
         mem_mb=500,
         runtime=5,
     shell:
-        "python -m motforge submission --tracks {input:q} --out {output:q} > {log:q} 2>&1"
+        "python -m motforge submission --tracks {input:q} --out={output:q} > {log:q} 2>&1"

@@ -22,8 +22,8 @@ rule frames:
         mem_mb=mem_mb("frames"),
         runtime=resource("frames", "runtime"),
     shell:
-        "python -m motforge frames --index {input.index:q} --width {wildcards.width} --height {wildcards.height}"
-        " --out {output:q} {params.progress} > {log:q} 2>&1"
+        "python -m motforge frames --index={input.index:q} --width={wildcards.width} --height={wildcards.height}"
+        " --out={output:q} {params.progress} > {log:q} 2>&1"
 
 
 rule train:
@@ -78,4 +78,4 @@ rule ablation:
         mem_mb=1000,
         runtime=5,
     shell:
-        "python -m motforge ablation --eval-dir {input:q} --name {params.names:q} --out {output.csv:q} > {log:q} 2>&1"
+        "python -m motforge ablation --eval-dir {input:q} --name {params.names:q} --out={output.csv:q} > {log:q} 2>&1"

@@ -2,7 +2,9 @@
 
 A layout turns (format, root, split) into SequenceSource records: which folder holds the frames, how frames are
 named, where the ground truth and seqinfo.ini are, and whether GT must exist. Listing happens when the workflow is
-parsed, so sequence names come from seqmaps or folder listings, never from running a job.
+parsed, so sequence names come from seqmaps or folder listings, never from running a job. Every split and sequence
+name must follow motforge.names (no '.', '..', '/', leading '-', braces...): it becomes a folder under results/ and a
+command-line value; a bad one is refused naming the seqmap line or the listed folder.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from motforge.datasets.mot_text import read_seqmap, seqmap_line
 from motforge.errors import ConfigError, InputError
+from motforge.names import name_problem
 
 FORMATS = ("synthdance", "dancetrack", "sportsmot", "mot17", "mot20", "bft", "mot")
 MOT17_DETECTOR_SUFFIX = re.compile(r"-(DPM|FRCNN|SDP)$")
@@ -57,12 +60,26 @@ def _listed_sequences(root: Path, split: str, dataset_format: str, seqmap: Path 
     if seqmap is not None:
         names = read_seqmap(seqmap)
         for name in names:
+            problem = name_problem(name, "sequence")
+            if problem:
+                raise InputError(seqmap, problem, seqmap_line(seqmap, name))
             if not (split_dir / name).is_dir():
                 raise InputError(seqmap, f"seqmap names sequence {name!r} but {split_dir / name} does not exist", seqmap_line(seqmap, name))
         return names, seqmap
     if not split_dir.is_dir():
         raise InputError(split_dir, f"split folder for split {split!r} is missing (and no seqmap was found)")
-    return sorted(p.name for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith(".")), None
+    names = sorted(p.name for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    _check_listed(split_dir, names)
+    return names, None
+
+
+def _check_listed(folder: Path, names: list[str]) -> None:
+    """Sequence folders found by listing ``folder`` must have usable names too."""
+    for name in names:
+        problem = name_problem(name, "sequence")
+        if problem:
+            raise InputError(folder, f"folder {name!r} in this split folder: {problem} (rename it, or list the "
+                                     "sequences in a seqmap)")
 
 
 def discover(
@@ -82,6 +99,9 @@ def discover(
     seqmaps = seqmaps or {}
     sources: list[SequenceSource] = []
     for split in splits:
+        problem = name_problem(split, "split")
+        if problem:
+            raise ConfigError(f"datasets.{dataset}.splits", problem)
         needs_gt = split in gt_splits
         explicit = Path(seqmaps[split]) if split in seqmaps else None
         if dataset_format == "bft":
@@ -118,6 +138,10 @@ def locate(dataset: str, dataset_format: str, root: str | Path, split: str, name
     does not depend on the others existing yet (synthdance generates them in parallel).
     """
     root = Path(root)
+    for value, kind in ((split, "split"), (name, "sequence")):
+        problem = name_problem(value, kind)
+        if problem:
+            raise InputError(root, problem)
     needs_gt = split in gt_splits
     if dataset_format == "bft":
         return _bft_source(dataset, root, split, name, needs_gt)
@@ -135,7 +159,9 @@ def _discover_mot17(dataset: str, root: Path, split: str, needs_gt: bool) -> lis
     if not split_dir.is_dir():
         raise InputError(split_dir, f"split folder for split {split!r} is missing")
     variants: dict[str, dict[str, Path]] = {}
-    for folder in sorted(p for p in split_dir.iterdir() if p.is_dir()):
+    folders = sorted(p for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    _check_listed(split_dir, [p.name for p in folders])
+    for folder in folders:
         match = MOT17_DETECTOR_SUFFIX.search(folder.name)
         base = folder.name[: match.start()] if match else folder.name
         variants.setdefault(base, {})[match.group(1) if match else ""] = folder

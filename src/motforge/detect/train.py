@@ -1,10 +1,11 @@
-"""Train an Ultralytics detector on an exported dataset (a GPU job on clusters); nothing is downloaded."""
+"""Train an Ultralytics detector on an exported dataset (a GPU job on clusters); nothing is downloaded, and starting
+weights are unpickled only in Ultralytics' safe-loading mode (see ultralytics_backend.import_ultralytics)."""
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
-from motforge.detect.ultralytics_backend import offline_environment
+from motforge.detect.ultralytics_backend import import_ultralytics, open_model
 from motforge.errors import MissingWeightsError
 from motforge.io.atomic import atomic_path
 
@@ -15,12 +16,12 @@ def train_ultralytics(data_yaml: str | Path, settings: dict, out: str | Path, de
     model_name = str(settings["model"])
     if model_name.endswith(".pt") and not Path(model_name).is_file():
         raise MissingWeightsError(f"starting weights not found: {model_name} (use a model YAML for random initialisation)")
-    offline_environment()
+    import_ultralytics()
     from ultralytics import YOLO
 
     out = Path(out)
     with atomic_path(out, directory=True) as tmp:
-        model = YOLO(model_name)
+        model = open_model(YOLO, model_name, "config key 'detector.train.model'")
         model.train(data=str(data_yaml), epochs=int(settings["epochs"]), imgsz=int(settings["imgsz"]), batch=int(settings["batch"]), device=device,
                     project=str(tmp), name="run", exist_ok=True, plots=False, amp=False, workers=int(settings.get("workers", 2)), verbose=False, val=bool(settings.get("val", True)))
         run = tmp / "run" / "weights"

@@ -2,11 +2,15 @@
 
 Ultralytics downloads a model when given a bare name that is not a file; this backend refuses such names and sets
 the offline variables (YOLO_OFFLINE=True as a string, YOLO_AUTOINSTALL=False, a writable YOLO_CONFIG_DIR) before
-Ultralytics is imported.
+Ultralytics is imported. It also sets ULTRALYTICS_SAFE_LOAD=1: Ultralytics otherwise unpickles a ``.pt`` with
+``weights_only=False``, so a planted pickle would run; with it, ``torch_safe_load`` reads checkpoints with
+``weights_only=True`` against an allow-list of Ultralytics/torch model classes and builds model YAMLs without
+``eval`` (the flag is read once, when ``ultralytics.utils`` is imported, hence :func:`import_ultralytics`).
 """
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
 import time
 from pathlib import Path
@@ -15,14 +19,45 @@ import numpy as np
 from tqdm import tqdm
 
 from motforge.datasets.index import SequenceIndex
-from motforge.errors import MissingWeightsError
+from motforge.errors import MissingWeightsError, MotforgeError
+from motforge.io.weights import UnsafeCheckpointError, refusal_reason
 
 
 def offline_environment() -> None:
     os.environ["YOLO_OFFLINE"] = "True"
     os.environ["YOLO_AUTOINSTALL"] = "False"
+    os.environ["ULTRALYTICS_SAFE_LOAD"] = "1"  # checkpoints as data (weights_only=True); read at import
     os.environ.setdefault("YOLO_CONFIG_DIR", os.path.join(tempfile.gettempdir(), "motforge-ultralytics"))
     os.environ.setdefault("YOLO_VERBOSE", "False")
+
+
+def import_ultralytics():
+    """The ultralytics package, imported after :func:`offline_environment`; refuses to go on when its safe loading
+    is off (ultralytics imported earlier in this process without the flag, or a torch without weights-only scans)."""
+    offline_environment()
+    import torch
+    import ultralytics
+    import ultralytics.utils
+
+    scans = hasattr(torch.serialization, "get_unsafe_globals_in_checkpoint")  # torch >= 2.6, else safe load is off
+    if not getattr(ultralytics.utils, "SAFE_LOAD", False) or not scans:
+        raise MotforgeError(
+            f"Ultralytics {ultralytics.__version__} is not in safe-loading mode (ULTRALYTICS_SAFE_LOAD=1 must be set "
+            "before ultralytics is first imported, and needs torch >= 2.6); refusing to unpickle checkpoints with it"
+        )
+    return ultralytics
+
+
+def open_model(factory, path: str | Path, setting: str):
+    """``factory(path)`` (YOLO or RTDETR), with Ultralytics' safe-load refusal (a TypeError caused by the
+    unpickler's error, or that error itself) reported as motforge's error naming the setting and the file."""
+    try:
+        return factory(str(path))
+    except (pickle.UnpicklingError, TypeError) as exc:
+        cause = exc if isinstance(exc, pickle.UnpicklingError) else exc.__cause__
+        if not isinstance(cause, pickle.UnpicklingError):
+            raise
+        raise UnsafeCheckpointError(path, setting, refusal_reason(cause)) from None
 
 
 def load_yolo(model_path: str | Path):
@@ -30,12 +65,13 @@ def load_yolo(model_path: str | Path):
     if not path.is_file():
         raise MissingWeightsError(f"Ultralytics model not found: {path}. Give the path of a local .pt file (a bare name such as "
                                   "'yolov8n.pt' would be downloaded, which motforge never does at run time).")
-    offline_environment()
     try:
+        import_ultralytics()
         from ultralytics import RTDETR, YOLO
     except ImportError as exc:
         raise MissingWeightsError("the ultralytics backend needs the ultralytics package (pip install ultralytics)") from exc
-    return RTDETR(str(path)) if "rtdetr" in path.name.lower() else YOLO(str(path))
+    factory = RTDETR if "rtdetr" in path.name.lower() else YOLO
+    return open_model(factory, path, "config key 'detector.ultralytics.model'")
 
 
 def detect_ultralytics(index: SequenceIndex, settings: dict, score_threshold: float, progress: bool = True, timings: dict | None = None, model=None):

@@ -6,12 +6,15 @@ frames batched, bfloat16 autocast on CUDA.
 """
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from motforge.errors import MissingWeightsError
+from motforge.io.weights import UnsafeCheckpointError, refusal_reason
+from motforge.masks.sam2_configs import check_sam2_config
 
 
 def clip_boxes(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -80,8 +83,12 @@ class Sam2Masker:
                 f"SAM2 checkpoint not found: {checkpoint or '(masks.sam2.checkpoint is not set)'}. Download "
                 "sam2.1_hiera_tiny.pt (or small / base_plus / large) from the SAM2 release page and set masks.sam2.checkpoint."
             )
+        check_sam2_config(config, "masks.sam2.config")
         self.device = torch.device(device)
-        self.model = build_sam2(config, checkpoint if checkpoint else None, device=str(self.device))
+        try:  # build_sam2 reads the checkpoint with weights_only=True; its refusal is reported with the setting
+            self.model = build_sam2(config, checkpoint if checkpoint else None, device=str(self.device))
+        except pickle.UnpicklingError as exc:
+            raise UnsafeCheckpointError(checkpoint, "config key 'masks.sam2.checkpoint'", refusal_reason(exc)) from None
         self.predictor = SAM2ImagePredictor(self.model)
         self.torch = torch
 
@@ -190,6 +197,7 @@ class Sam2Backend:
     def check(self, block: dict, key: str, context) -> None:  # noqa: ANN001
         from motforge.errors import ConfigError
 
+        check_sam2_config(block["sam2"]["config"], f"{key}.sam2.config")
         checkpoint = block["sam2"]["checkpoint"]
         if not (checkpoint and (context.base_dir / checkpoint).is_file()):
             raise ConfigError(f"{key}.sam2.checkpoint", f"SAM2 weights {checkpoint!r} not found (download sam2.1_hiera_*.pt from the SAM2 release)")

@@ -12,6 +12,7 @@ import torch.nn as nn
 from torchvision.ops import FeaturePyramidNetwork
 
 from motforge.errors import MissingWeightsError
+from motforge.io.weights import load_weights
 
 
 def conv_bn(cin: int, cout: int, stride: int) -> nn.Sequential:
@@ -64,7 +65,7 @@ class BackboneFPN(nn.Module):
             path = Path(pretrained)
             if not path.is_file():
                 raise MissingWeightsError(f"backbone weights not found: {path} (set model.pretrained to a local file or leave it empty)")
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = load_weights(path, "config key 'models.<model>.pretrained'")
             missing, unexpected = self.body.load_state_dict(state, strict=False)
             if len(unexpected) == len(state):
                 raise MissingWeightsError(f"{path}: none of its tensors fit the {name} backbone")

@@ -22,6 +22,7 @@ from tqdm import tqdm
 from motforge.io.atomic import atomic_path, save_figure_atomic
 from motforge.io.device import resolve_device
 from motforge.training import distributed
+from motforge.io.weights import load_weights
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
@@ -46,9 +47,9 @@ def weights_digest(model: torch.nn.Module, parameters_only: bool = False) -> str
     return digest.hexdigest()
 
 
-def load_checkpoint(path: Path) -> dict:
-    """Checkpoints are data only: loaded with weights_only=True (no pickled code runs)."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+def load_checkpoint(path: Path, setting: str = "dense-model checkpoint") -> dict:
+    """Checkpoints are data only: loaded with weights_only=True (no pickled code runs; a payload is refused)."""
+    return load_weights(path, setting)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from motforge.datasets.index import SequenceIndex
 from motforge.depth.streaming import stream_depth
 from motforge.errors import MissingWeightsError
 from motforge.io.frames import prefetch_frames, read_frame
+from motforge.io.weights import load_weights
 
 #: constructor arguments per encoder, as the repository's run script builds the model
 MODEL_CONFIGS = {
@@ -98,7 +99,7 @@ def load_network(settings: dict, device: torch.device, allow_downloads: bool) ->
         kwargs["metric"] = settings["metric"]
     model = network_class(**kwargs)
     checkpoint = resolve_checkpoint(settings, allow_downloads)
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    state = load_weights(checkpoint, "config key 'depth.video_depth_anything.checkpoint'")
     model.load_state_dict(state, strict=True)
     return model.to(device).eval()
 
