@@ -61,7 +61,7 @@ def payload(tmp_path) -> tuple[Path, Path, Path]:
 
 @pytest.mark.parametrize("kind", [0, 1], ids=["zip", "legacy"])
 def test_motforge_checkpoint_loader_refuses_a_payload(payload, kind):
-    from motforge.train.trainer import load_checkpoint
+    from motforge.training.loop import load_checkpoint
 
     path, marker = payload[kind], payload[2]
     with pytest.raises(UnsafeCheckpointError) as err:
@@ -73,7 +73,7 @@ def test_motforge_checkpoint_loader_refuses_a_payload(payload, kind):
 
 
 def test_plain_weights_still_load(tmp_path):
-    from motforge.train.trainer import load_checkpoint
+    from motforge.training.loop import load_checkpoint
 
     state = {"model": {"w": torch.arange(6.0).reshape(2, 3)}, "step": 7, "dense_config": '{"a": 1}'}
     torch.save(state, tmp_path / "ok.pt")
@@ -82,7 +82,7 @@ def test_plain_weights_still_load(tmp_path):
 
 
 def test_backbone_pretrained_refuses_a_payload(payload):
-    from motforge.model.backbone import BackboneFPN
+    from motforge.nn.backbone import BackboneFPN
 
     with pytest.raises(UnsafeCheckpointError, match=r"models\.<model>\.pretrained") as err:
         BackboneFPN("small", 8, pretrained=str(payload[0]))
