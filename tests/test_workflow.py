@@ -93,7 +93,7 @@ def test_lint_is_clean():
 
 def test_slurm_profile_dry_run_needs_no_cluster(tmp_path):
     (tmp_path / "config.yaml").write_text(TINY)
-    result = run_snakemake(tmp_path, "-n", "--profile", str(ROOT / "workflow" / "profiles" / "slurm"), configfile=tmp_path / "config.yaml")
+    result = run_snakemake(tmp_path, "-n", "--workflow-profile", str(ROOT / "profiles" / "slurm"), configfile=tmp_path / "config.yaml")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     jobs = _jobs(result.stdout)
     assert jobs.get("depth") == 3 and jobs.get("track", 0) >= 2 and jobs.get("evaluate", 0) >= 1, jobs

@@ -3,6 +3,8 @@ import json
 import shlex
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
+
 from motforge.config import validate_config
 from motforge.datasets.layouts import discover
 from motforge.synthdance.generate import SynthConfig, sequence_names
@@ -104,9 +106,27 @@ def split_of(ds, seq):
     return SEQUENCES[ds][seq]
 
 
+def has_eval(ds):
+    return DATASETS[ds]["eval_split"] is not None
+
+
 def eval_sequences(ds):
+    """Sequences TrackEval scores; a dataset without ground truth has none, and asking for its metrics stops here,
+    when the DAG is built, instead of in a job."""
     split = DATASETS[ds]["eval_split"]
+    if split is None:
+        raise WorkflowError(
+            f"dataset {ds!r} has no ground truth (datasets.{ds}.gt_splits is {DATASETS[ds]['gt_splits']} and no "
+            f"eval_split), so {RESULTS}/{ds}/hota.txt and {RESULTS}/{ds}/eval/ cannot be made; ask for its tracks "
+            f"({RESULTS}/{ds}/tracks/<model>/<seq>.txt), det_db.json, submission or report.html, or give it GT"
+        )
     return [seq for seq, s in SEQUENCES[ds].items() if s == split]
+
+
+def headline_input(wildcards):
+    """The default model's evaluation (stops with the reason for a dataset without ground truth)."""
+    eval_sequences(wildcards.ds)
+    return f"{RESULTS}/{wildcards.ds}/eval/{DATASETS[wildcards.ds]['default_model']}"
 
 
 def seq_path(ds, seq, name):
@@ -175,7 +195,10 @@ def dataset_targets(ds):
     """Everything the workflow makes for one dataset: headline metrics, every sequence's index and pseudo labels,
     and label quality where GT allows it."""
     targets = []
-    targets.append(f"{RESULTS}/{ds}/hota.txt")
+    if has_eval(ds):
+        targets.append(f"{RESULTS}/{ds}/hota.txt")
+    else:  # nothing to score: the tracks of every configured model on every sequence
+        targets += [f"{RESULTS}/{ds}/tracks/{model}/{seq}.txt" for model in DATASETS[ds]["models"] for seq in SEQUENCES[ds]]
     if DATASETS[ds]["det_db"] and not DATASETS[ds]["annotation_only"]:
         targets.append(f"{RESULTS}/{ds}/det_db.json")
     if DATASETS[ds]["format"] == "synthdance":
