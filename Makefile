@@ -41,7 +41,7 @@ lint: venv
 	$(BIN)/snakemake --lint
 
 bench: venv
-	for b in depth_memory depth_storage masks detect loader train_step workflow_overhead; do \
+	for b in depth_memory depth_storage masks detect loader train_step workflow_overhead index_check; do \
 		echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:
