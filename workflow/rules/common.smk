@@ -194,7 +194,7 @@ def detector_settings(ds):
 def dataset_targets(ds):
     """Everything the workflow makes for one dataset: headline metrics, every sequence's index and pseudo labels,
     and label quality where GT allows it."""
-    targets = []
+    targets = [f"{RESULTS}/{ds}/report.html"]
     if has_eval(ds):
         targets.append(f"{RESULTS}/{ds}/hota.txt")
     else:  # nothing to score: the tracks of every configured model on every sequence
