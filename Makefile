@@ -9,7 +9,7 @@ CORES ?= 2
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: venv run test test-slurm test-fast lint bench clean
+.PHONY: venv run test test-slurm test-fast lint bench clean chromium
 
 $(BIN)/.motforge-installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,9 +25,15 @@ run: venv
 	@cat results/synthdance/hota.txt
 
 test: venv
+	@if [ -n "$$CI" ]; then $(MAKE) chromium; \
+	else command -v chromium >/dev/null || echo "chromium missing: the report screenshot test is skipped here (make chromium installs it; CI does)"; fi
 	$(BIN)/python -m pytest -q -m "not slurm"
 	@if [ -n "$$CI" ] || [ -n "$$MOTFORGE_SLURM_TEST" ]; then $(MAKE) test-slurm; \
 	else echo "NOT RUN here: the local-SLURM end-to-end test (make test-slurm: needs root, installs Debian's slurm-wlm; CI runs it)"; fi
+
+# Debian's headless browser for tests/test_report.py (the rendered report.html); needs root, like test-slurm.
+chromium:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 # A single-node SLURM with accounting on localhost, then the workflow through the SLURM profile.
 test-slurm: venv
