@@ -26,14 +26,15 @@ run: venv
 
 test: venv
 	@if [ -n "$$CI" ]; then $(MAKE) chromium; \
-	else command -v chromium >/dev/null || echo "chromium missing: the report screenshot test is skipped here (make chromium installs it; CI does)"; fi
+	else command -v chromium >/dev/null || echo "NOT RUN here: the report's Chromium test (make chromium; CI runs it)"; fi
 	$(BIN)/python -m pytest -q -m "not slurm"
 	@if [ -n "$$CI" ] || [ -n "$$MOTFORGE_SLURM_TEST" ]; then $(MAKE) test-slurm; \
 	else echo "NOT RUN here: the local-SLURM end-to-end test (make test-slurm: needs root, installs Debian's slurm-wlm; CI runs it)"; fi
 
 # Debian's headless browser for tests/test_report.py (the rendered report.html); needs root, like test-slurm.
 chromium:
-	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	command -v chromium >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 # A single-node SLURM with accounting on localhost, then the workflow through the SLURM profile.
 test-slurm: venv

@@ -1,6 +1,7 @@
 """Cost of the index stage's frame checks on DanceTrack-sized JPEGs: header only (size) versus header plus the
 end-of-image marker (what prepare does: a truncated frame is named at index time) versus a full decode of every
 frame (the alternative way to find a broken frame). Side by side in one run, warm page cache, one process."""
+
 from __future__ import annotations
 
 import argparse
@@ -55,8 +56,10 @@ def main() -> None:
         print(f"  {name:18s} {seconds * 1e3 / args.frames:7.3f} ms/frame  {seconds / best['header']:6.2f}x header")
     per = 100_000  # DanceTrack has about 105k frames in its three splits
     extra = (best["header+end marker"] - best["header"]) / args.frames * per
-    print(f"  per {per} frames: end-marker check +{extra:.1f} s over the header read; "
-          f"full decode instead {best['full decode'] / args.frames * per / 60:.1f} min")
+    print(
+        f"  per {per} frames: end-marker check +{extra:.1f} s over the header read; "
+        f"full decode instead {best['full decode'] / args.frames * per / 60:.1f} min"
+    )
     sys.stdout.flush()
 
 

@@ -5,6 +5,7 @@ seqmap, a sequence folder with a space. Valid but unusual: a UTF-8 BOM, seqinfo.
 dataset without ground truth. Parse-time errors are checked through a Snakemake dry run; a job-time error must reach
 the terminal (the local profile's show-failed-logs).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -99,8 +100,13 @@ def _real_images() -> list[Path]:
 
     sample = Path(matplotlib.get_data_path()) / "sample_data"
     assets = Path(ultralytics.__file__).parent / "assets"
-    return [sample / "grace_hopper.jpg", sample / "logo2.png", sample / "Minduka_Present_Blue_Pack.png",
-            assets / "bus.jpg", assets / "zidane.jpg"]
+    return [
+        sample / "grace_hopper.jpg",
+        sample / "logo2.png",
+        sample / "Minduka_Present_Blue_Pack.png",
+        assets / "bus.jpg",
+        assets / "zidane.jpg",
+    ]
 
 
 @pytest.mark.parametrize("image", _real_images(), ids=lambda p: p.name)
@@ -171,7 +177,10 @@ def test_empty_split_and_header_only_seqmap_stop_discovery(tmp_path):
     (tmp_path / "val_seqmap.txt").write_text("name\n\n")
     with pytest.raises(InputError) as err:
         discover("mine", "dancetrack", tmp_path, ["val"], ["val"])
-    assert err.value.path == str(tmp_path / "val_seqmap.txt") and "lists no sequences (only its header)" in err.value.problem
+    assert (
+        err.value.path == str(tmp_path / "val_seqmap.txt")
+        and "lists no sequences (only its header)" in err.value.problem
+    )
 
 
 def test_sequence_folder_with_a_space_is_named(tmp_path):
@@ -202,8 +211,14 @@ models:
 
 
 def _dataset(**overrides) -> dict:
-    ds = {"format": "mot", "root": ".", "splits": ["test"], "depth": {"backend": "none"}, "masks": {"backend": "none"},
-          "detector": {"backend": "background"}}
+    ds = {
+        "format": "mot",
+        "root": ".",
+        "splits": ["test"],
+        "depth": {"backend": "none"},
+        "masks": {"backend": "none"},
+        "detector": {"backend": "background"},
+    }
     return {"datasets": {"mine": {**ds, **overrides}}, "models": {"baseline": {"family": "bytetrack"}}}
 
 

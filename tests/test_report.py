@@ -1,5 +1,6 @@
 """results/<ds>/report.html: its tables carry the numbers of the files it reads, and it renders in headless Chromium
 with every picture loaded (CI installs Debian's chromium; without it the test fails in CI and is skipped locally)."""
+
 from __future__ import annotations
 
 import os
@@ -59,7 +60,14 @@ def test_report_tables_carry_the_workflow_numbers(run):
     results = run / "results" / "synthdance"
     for model in ("baseline", "dense"):
         h = Headline.read(results / "eval" / model / "hota.txt")
-        assert _cells(page, model)[:6] == [f"{h.HOTA:.2f}", f"{h.DetA:.2f}", f"{h.AssA:.2f}", f"{h.IDF1:.2f}", f"{h.MOTA:.2f}", str(h.IDSW)]
+        assert _cells(page, model)[:6] == [
+            f"{h.HOTA:.2f}",
+            f"{h.DetA:.2f}",
+            f"{h.AssA:.2f}",
+            f"{h.IDF1:.2f}",
+            f"{h.MOTA:.2f}",
+            str(h.IDSW),
+        ]
     assert '<tr class="default"><td>baseline</td>' in page  # default_model is baseline in this config
     # per sequence: TrackEval's fractions as percentages, the COMBINED row equal to the headline
     detailed = read_detailed(results / "eval" / "baseline" / "pedestrian_detailed.csv")
@@ -79,7 +87,7 @@ def test_report_tables_carry_the_workflow_numbers(run):
     assert [a for a in alts if a.startswith("depth frame")] == ["depth frame 6", "depth frame 12", "depth frame 18"]
     assert len([a for a in alts if a.startswith("masks frame")]) == 3
     assert len([a for a in alts if a.startswith("tracks of baseline")]) == 3
-    assert "src=\"http" not in page and "<link" not in page  # nothing fetched when the page opens
+    assert 'src="http' not in page and "<link" not in page  # nothing fetched when the page opens
 
 
 def test_embedded_loss_curves_are_the_training_png(run):
@@ -87,7 +95,9 @@ def test_embedded_loss_curves_are_the_training_png(run):
 
     page = (run / "results" / "synthdance" / "report.html").read_text()
     data = dict((alt, b64) for b64, alt in IMG.findall(page))["loss curves of dense"]
-    assert base64.b64decode(data) == (run / "results" / "synthdance" / "models" / "dense" / "loss_curves.png").read_bytes()
+    assert (
+        base64.b64decode(data) == (run / "results" / "synthdance" / "models" / "dense" / "loss_curves.png").read_bytes()
+    )
 
 
 def test_track_frames_show_the_tracked_boxes_in_their_colours(run):
@@ -97,14 +107,20 @@ def test_track_frames_show_the_tracked_boxes_in_their_colours(run):
     page = (run / "results" / "synthdance" / "report.html").read_text()
     data = dict((alt, b64) for b64, alt in IMG.findall(page))["tracks of baseline frame 12"]
     image = cv2.imdecode(np.frombuffer(base64.b64decode(data), np.uint8), cv2.IMREAD_COLOR)
-    rows = np.loadtxt(run / "results" / "synthdance" / "tracks" / "baseline" / "synthdance0002.txt", delimiter=",", ndmin=2)
+    rows = np.loadtxt(
+        run / "results" / "synthdance" / "tracks" / "baseline" / "synthdance0002.txt", delimiter=",", ndmin=2
+    )
     rows = rows[rows[:, 0] == 12]
     assert len(rows), "the tracker found nobody in frame 12"
     assert image.shape[:2] == (160, 256)
+
     def apart(i: int) -> bool:  # no other box (or its id label above it) within 15 px
         x, y, w, h = rows[i, 2:6]
-        return all(x + w + 15 < o[2] or o[2] + o[4] + 15 < x or y + h + 15 < o[3] or o[3] + o[5] + 15 < y
-                   for j, o in enumerate(rows) if j != i)
+        return all(
+            x + w + 15 < o[2] or o[2] + o[4] + 15 < x or y + h + 15 < o[3] or o[3] + o[5] + 15 < y
+            for j, o in enumerate(rows)
+            if j != i
+        )
 
     checked = 0
     for i, row in enumerate(rows):
@@ -172,8 +188,16 @@ window.addEventListener("load", () => {
 
 
 def _browser(chromium: str, *args: str) -> subprocess.CompletedProcess:
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
-             "--virtual-time-budget=10000", "--no-first-run", "--user-data-dir=" + os.environ.get("TMPDIR", "/tmp") + "/motforge-chromium"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        "--virtual-time-budget=10000",
+        "--no-first-run",
+        "--user-data-dir=" + os.environ.get("TMPDIR", "/tmp") + "/motforge-chromium",
+    ]
     return subprocess.run([chromium, *flags, *args], capture_output=True, text=True, timeout=180)
 
 
@@ -227,8 +251,21 @@ def test_report_cli_of_a_dataset_without_gt(tmp_path):
     tracks.parent.mkdir(parents=True)
     tracks.write_text("2,5,4,4,10,20,0.9,-1,-1,-1\n3,5,5,4,10,20,0.9,-1,-1,-1\n3,6,30,4,10,20,0.8,-1,-1,-1\n")
     out = tmp_path / "report.html"
-    result = run_cli("report", "--dataset", "mine", "--default-model", "baseline", "--index", index, "--tracks", tracks,
-                     "--ablation", tmp_path / "ablation.png", "--out", out)
+    result = run_cli(
+        "report",
+        "--dataset",
+        "mine",
+        "--default-model",
+        "baseline",
+        "--index",
+        index,
+        "--tracks",
+        tracks,
+        "--ablation",
+        tmp_path / "ablation.png",
+        "--out",
+        out,
+    )
     assert result.returncode == 0, result.stderr
     page = out.read_text()
     assert "Not evaluated: the dataset has no evaluation split with ground truth." in page

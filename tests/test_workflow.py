@@ -73,8 +73,8 @@ def test_detector_parameter_change_reruns_detection_onwards(tiny_run, tmp_path):
     changed.write_text(TINY.replace("    synth:", "    detector: {score_threshold: 0.2}\n    synth:"))
     result = run_snakemake(tiny_run, "-n", configfile=changed)
     # the dense model (every model of the dataset is evaluated for the report) trains on the detector's pseudo boxes
-    assert _jobs(result.stdout) == {"detect": 3, "det_db": 1, "detections_quality": 1, "track": 4, "train": 1, "evaluate": 2,
-                                    "headline": 1, "report": 1, "dataset": 1, "all": 1}
+    assert _jobs(result.stdout) == {"detect": 3, "det_db": 1, "detections_quality": 1, "track": 4, "train": 1,
+                                    "evaluate": 2, "headline": 1, "report": 1, "dataset": 1, "all": 1}
 
 
 def test_dense_model_trains_tracks_and_evaluates_through_the_dag(tiny_run):

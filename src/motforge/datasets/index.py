@@ -113,7 +113,8 @@ def _image_size(path: Path, check_end: bool = True) -> tuple[int, int]:
             if check_end and kind in END_MARKERS:
                 handle.seek(max(0, handle.seek(0, 2) - TAIL_BYTES))
                 if END_MARKERS[kind] not in handle.read():
-                    raise InputError(path, f"truncated {kind} image: no end-of-image marker in its last {TAIL_BYTES} bytes")
+                    raise InputError(path, f"truncated {kind} image: no end-of-image marker in its last {TAIL_BYTES} "
+                                     "bytes")
     except InputError:
         raise
     except Exception as exc:  # PIL raises several types for broken files
@@ -141,7 +142,8 @@ def _image_folder(source: SequenceSource, info: SeqInfo) -> Path:
     inside the sequence folder."""
     folder = Path(info.im_dir.strip().rstrip("/\\"))
     if not info.im_dir.strip() or folder.is_absolute() or ".." in folder.parts:
-        raise InputError(info.path, f"imDir = {info.im_dir!r} must name a folder inside {source.seq_dir}", info.im_dir_line)
+        raise InputError(info.path, f"imDir = {info.im_dir!r} must name a folder inside {source.seq_dir}",
+                         info.im_dir_line)
     return source.seq_dir / folder
 
 

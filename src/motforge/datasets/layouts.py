@@ -106,11 +106,12 @@ def _check_splits_and_names(sources: list[SequenceSource], splits: list[str], ro
     not as a missing rule or an argparse message in a later job."""
     for split in splits:
         if not any(s.split == split for s in sources):
-            raise InputError(root / split, f"split {split!r} has no sequences (an empty folder, or a seqmap with only its header)")
+            raise InputError(root / split, f"split {split!r} has no sequences (an empty folder, or a seqmap with "
+                             "only its header)")
     for s in sources:
         if not SEQUENCE_NAME.match(s.name):
-            raise InputError(s.seq_dir, f"sequence name {s.name!r} has characters other than letters, digits, '.', '_', '-' "
-                             "(a space?); rename the folder (and its seqmap line)")
+            raise InputError(s.seq_dir, f"sequence name {s.name!r} has characters other than letters, digits, '.', "
+                             "'_', '-' (a space?); rename the folder (and its seqmap line)")
 
 
 def _mot_style_source(dataset: str, dataset_format: str, root: Path, split: str, name: str, needs_gt: bool) -> SequenceSource:

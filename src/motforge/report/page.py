@@ -2,6 +2,7 @@
 pedestrian_detailed.csv per model), label-quality JSON, training loss curves, the ablation plot, and a few frames
 drawn with the existing label viewers (depth/show.py, masks/show.py) and the tracks. Nothing is recomputed, so the
 rule stays cheap; every picture is a base64 PNG inside the page (no side files, nothing fetched when opened)."""
+
 from __future__ import annotations
 
 import base64
@@ -19,7 +20,13 @@ from motforge.evaluate.headline import Headline
 from motforge.io.atomic import write_text_atomic
 
 #: per-sequence columns of TrackEval's pedestrian_detailed.csv (fractions) shown as percentages, and counts
-PER_SEQUENCE = (("HOTA", "HOTA___AUC"), ("DetA", "DetA___AUC"), ("AssA", "AssA___AUC"), ("IDF1", "IDF1"), ("MOTA", "MOTA"))
+PER_SEQUENCE = (
+    ("HOTA", "HOTA___AUC"),
+    ("DetA", "DetA___AUC"),
+    ("AssA", "AssA___AUC"),
+    ("IDF1", "IDF1"),
+    ("MOTA", "MOTA"),
+)
 PER_SEQUENCE_COUNTS = (("IDSW", "IDSW"),)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_WIDTH = 1200  # frame strips wider than this are scaled down (the page stays a few MB)
@@ -90,10 +97,22 @@ def headline_section(inputs: ReportInputs) -> str:
     rows, classes = [], []
     for folder in inputs.eval_dirs:
         h = Headline.read(folder / "hota.txt")
-        rows.append([folder.name, f"{h.HOTA:.2f}", f"{h.DetA:.2f}", f"{h.AssA:.2f}", f"{h.IDF1:.2f}", f"{h.MOTA:.2f}", str(h.IDSW)])
+        rows.append(
+            [
+                folder.name,
+                f"{h.HOTA:.2f}",
+                f"{h.DetA:.2f}",
+                f"{h.AssA:.2f}",
+                f"{h.IDF1:.2f}",
+                f"{h.MOTA:.2f}",
+                str(h.IDSW),
+            ]
+        )
         classes.append("default" if folder.name == inputs.default_model else "")
-    note = f"<p class=note>TrackEval HOTA / CLEAR / Identity, combined over the evaluation split; bold: the default model " \
-           f"({html.escape(inputs.default_model)}), whose line is hota.txt.</p>"
+    note = (
+        f"<p class=note>TrackEval HOTA / CLEAR / Identity, combined over the evaluation split; bold: the default model "
+        f"({html.escape(inputs.default_model)}), whose line is hota.txt.</p>"
+    )
     return "<h2>Metrics</h2>" + note + _table(["model", "HOTA", "DetA", "AssA", "IDF1", "MOTA", "IDSW"], rows, classes)
 
 
@@ -122,8 +141,11 @@ def per_sequence_section(inputs: ReportInputs) -> str:
         rows = []
         for seq in [s for s in table if s != "COMBINED"] + (["COMBINED"] if "COMBINED" in table else []):
             values = table[seq]
-            rows.append([seq] + [f"{100 * values[col]:.2f}" for _, col in PER_SEQUENCE]
-                        + [f"{values[col]:.0f}" for _, col in PER_SEQUENCE_COUNTS])
+            rows.append(
+                [seq]
+                + [f"{100 * values[col]:.2f}" for _, col in PER_SEQUENCE]
+                + [f"{values[col]:.0f}" for _, col in PER_SEQUENCE_COUNTS]
+            )
         parts.append(f"<h3>{html.escape(folder.name)}</h3>" + _table(header, rows))
     return "".join(parts)
 
@@ -136,8 +158,11 @@ def _flatten(value: object, prefix: str = "") -> list[tuple[str, str]]:
             out += _flatten(sub, f"{prefix}.{key}" if prefix else str(key))
         return out
     if isinstance(value, list):
-        return [(prefix, f"[{len(value)} values]")] if value and not all(isinstance(v, dict) for v in value) else \
-            [item for i, v in enumerate(value) for item in _flatten(v, f"{prefix}[{i}]")]
+        return (
+            [(prefix, f"[{len(value)} values]")]
+            if value and not all(isinstance(v, dict) for v in value)
+            else [item for i, v in enumerate(value) for item in _flatten(v, f"{prefix}[{i}]")]
+        )
     if isinstance(value, float):
         return [(prefix, f"{value:.4g}")]
     return [(prefix, str(value))]
@@ -145,15 +170,20 @@ def _flatten(value: object, prefix: str = "") -> list[tuple[str, str]]:
 
 def quality_section(inputs: ReportInputs) -> str:
     if not inputs.quality:
-        return "<h2>Label quality</h2><p class=note>No label-quality files: they need ground-truth depth and masks " \
-               "(synthdance) or ground truth for the detections.</p>"
+        return (
+            "<h2>Label quality</h2><p class=note>No label-quality files: they need ground-truth depth and masks "
+            "(synthdance) or ground truth for the detections.</p>"
+        )
     parts = ["<h2>Label quality</h2>"]
     for path in inputs.quality:
         try:
             document = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise InputError(path, f"cannot read label-quality JSON: {exc}") from None
-        parts.append(f"<h3>{html.escape(Path(path).stem)}</h3>" + _table(["quantity", "value"], [list(r) for r in _flatten(document)]))
+        parts.append(
+            f"<h3>{html.escape(Path(path).stem)}</h3>"
+            + _table(["quantity", "value"], [list(r) for r in _flatten(document)])
+        )
     return "".join(parts)
 
 
@@ -163,9 +193,14 @@ def training_section(inputs: ReportInputs) -> str:
         png = folder / "loss_curves.png"
         if not png.is_file():
             raise InputError(png, "training wrote no loss curves")
-        parts.append(f"<h3>{html.escape(folder.name)}</h3>" + _img(png_data_uri(png.read_bytes(), png), f"loss curves of {folder.name}"))
+        parts.append(
+            f"<h3>{html.escape(folder.name)}</h3>"
+            + _img(png_data_uri(png.read_bytes(), png), f"loss curves of {folder.name}")
+        )
     if inputs.ablation is not None and inputs.ablation.is_file():
-        parts.append("<h3>Ablation</h3>" + _img(png_data_uri(inputs.ablation.read_bytes(), inputs.ablation), "ablation"))
+        parts.append(
+            "<h3>Ablation</h3>" + _img(png_data_uri(inputs.ablation.read_bytes(), inputs.ablation), "ablation")
+        )
     return ("<h2>Training</h2>" + "".join(parts)) if parts else ""
 
 
@@ -184,7 +219,9 @@ def tracks_section(inputs: ReportInputs) -> str:
         identities = sum(len(np.unique(t[:, 1])) for t in tables if len(t))
         frames = sum(len(np.unique(t[:, 0])) for t in tables if len(t))
         rows.append([model, str(len(tables)), str(boxes), str(identities), f"{boxes / max(frames, 1):.2f}"])
-    return "<h2>Tracks</h2>" + _table(["model", "sequences", "boxes", "identities", "boxes per frame with tracks"], rows)
+    return "<h2>Tracks</h2>" + _table(
+        ["model", "sequences", "boxes", "identities", "boxes per frame with tracks"], rows
+    )
 
 
 def frame_numbers(seq_length: int, count: int) -> list[int]:
@@ -211,7 +248,10 @@ def frames_section(inputs: ReportInputs) -> str:
         bins = open_frame_store(inputs.bins) if inputs.bins is not None else None
         peak = sequence_max(depth)
         parts.append("<h3>Depth: frame | teacher disparity | depth bins</h3>")
-        parts += [_img(image_data_uri(depth_panel(index, depth, bins, f, peak), str(inputs.depth)), f"depth frame {f}") for f in frames]
+        parts += [
+            _img(image_data_uri(depth_panel(index, depth, bins, f, peak), str(inputs.depth)), f"depth frame {f}")
+            for f in frames
+        ]
     if inputs.masks is not None:
         from motforge.masks.instance_depth import read_instance_depth
         from motforge.masks.show import draw_masks
@@ -220,24 +260,41 @@ def frames_section(inputs: ReportInputs) -> str:
         masks = read_masks(inputs.masks)
         instance = read_instance_depth(inputs.instance_depth) if inputs.instance_depth is not None else None
         parts.append("<h3>Masks and instance depth</h3>")
-        parts += [_img(image_data_uri(draw_masks(index, masks, instance, f), str(inputs.masks)), f"masks frame {f}") for f in frames]
+        parts += [
+            _img(image_data_uri(draw_masks(index, masks, instance, f), str(inputs.masks)), f"masks frame {f}")
+            for f in frames
+        ]
     shown = [p for p in inputs.tracks if Path(p).stem == index.name]
     for path in shown:
         rows = read_tracks(path, index.seq_length)
         model = Path(path).parent.name
         parts.append(f"<h3>Tracks of {html.escape(model)}</h3>")
-        parts += [_img(image_data_uri(draw_tracks(read_frame(index.frame_path(f)), rows, f, f"{model} #{f}"), str(path)),
-                       f"tracks of {model} frame {f}") for f in frames]
+        parts += [
+            _img(
+                image_data_uri(draw_tracks(read_frame(index.frame_path(f)), rows, f, f"{model} #{f}"), str(path)),
+                f"tracks of {model} frame {f}",
+            )
+            for f in frames
+        ]
     return "".join(parts)
 
 
 def render_report(inputs: ReportInputs) -> str:
     title = f"motforge report: {inputs.dataset}"
-    sections = [headline_section(inputs), per_sequence_section(inputs), tracks_section(inputs), quality_section(inputs),
-                training_section(inputs), frames_section(inputs)]
-    return (f"<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
-            f"<style>{STYLE}</style></head>\n<body><h1>{html.escape(title)}</h1>\n" + "\n".join(s for s in sections if s)
-            + "\n</body></html>\n")
+    sections = [
+        headline_section(inputs),
+        per_sequence_section(inputs),
+        tracks_section(inputs),
+        quality_section(inputs),
+        training_section(inputs),
+        frames_section(inputs),
+    ]
+    return (
+        f"<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
+        f"<style>{STYLE}</style></head>\n<body><h1>{html.escape(title)}</h1>\n"
+        + "\n".join(s for s in sections if s)
+        + "\n</body></html>\n"
+    )
 
 
 def write_report(inputs: ReportInputs, out: str | Path) -> Path:

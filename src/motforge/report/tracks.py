@@ -1,4 +1,5 @@
 """Tracks drawn over a frame (a box and the identity in a colour per identity), for the report's frame strip."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,7 +33,18 @@ def draw_tracks(image: np.ndarray, rows: np.ndarray, frame: int, title: str = ""
         x, y, w, h = (int(round(v)) for v in row[2:6])
         colour = identity_colour(identity)
         cv2.rectangle(canvas, (x, y), (x + w, y + h), colour, thickness)
-        cv2.putText(canvas, str(identity), (x, max(12, y - 4)), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness, cv2.LINE_AA)
+        cv2.putText(
+            canvas, str(identity), (x, max(12, y - 4)), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness, cv2.LINE_AA
+        )
     if title:
-        cv2.putText(canvas, title, (8, int(22 * scale)), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+        cv2.putText(
+            canvas,
+            title,
+            (8, int(22 * scale)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            scale,
+            (255, 255, 255),
+            thickness,
+            cv2.LINE_AA,
+        )
     return canvas
