@@ -9,7 +9,7 @@ CORES ?= 2
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: venv run test test-slurm test-fast lint bench clean
+.PHONY: venv run test test-slurm test-fast lint bench clean chromium
 
 $(BIN)/.motforge-installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,9 +25,16 @@ run: venv
 	@cat results/synthdance/hota.txt
 
 test: venv lint
+	@if [ -n "$$CI" ]; then $(MAKE) chromium; \
+	else command -v chromium >/dev/null || echo "NOT RUN here: the report's Chromium test (make chromium; CI runs it)"; fi
 	$(BIN)/python -m pytest -q -m "not slurm"
 	@if [ -n "$$CI" ] || [ -n "$$MOTFORGE_SLURM_TEST" ]; then $(MAKE) test-slurm; \
 	else echo "NOT RUN here: the local-SLURM end-to-end test (make test-slurm: needs root, installs Debian's slurm-wlm; CI runs it)"; fi
+
+# Debian's headless browser for tests/test_report.py (the rendered report.html); needs root, like test-slurm.
+chromium:
+	command -v chromium >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 # A single-node SLURM with accounting on localhost, then the workflow through the SLURM profile.
 test-slurm: venv
@@ -46,7 +53,7 @@ lint: venv
 	$(BIN)/snakemake --lint
 
 bench: venv
-	for b in depth_memory depth_storage masks detect loader train_step workflow_overhead; do \
+	for b in depth_memory depth_storage masks detect loader train_step workflow_overhead index_check; do \
 		echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:

@@ -17,6 +17,7 @@ include: "workflow/rules/detect.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/track.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

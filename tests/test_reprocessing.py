@@ -64,7 +64,7 @@ def test_teacher_config_change_reruns_that_stage_and_its_dependents_only(done):
     changed = done / "masks_changed.yaml"
     changed.write_text(TWO_DATASETS.replace("    default_model: baseline\n", "    default_model: baseline\n    masks: {mask_short_side: 128}\n", 1))
     jobs = dry_run(done, config=changed)
-    assert sorted({rule for rule, _ in jobs}) == ["dataset", "instance_depth", "instances_quality", "masks"]
+    assert sorted({rule for rule, _ in jobs}) == ["dataset", "instance_depth", "instances_quality", "masks", "report"]
     assert all("/synthdance/" in out for _, out in jobs)
     assert sorted(rule for rule, _ in jobs).count("masks") == 2  # both GT sequences of the changed dataset
 

@@ -43,7 +43,7 @@ def cluster():
 def test_tiny_workflow_runs_every_job_through_sbatch(cluster, tmp_path):
     (tmp_path / "config.yaml").write_text(TINY + SMALL_RESOURCES)
     started = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 5))  # sacct may hold older clusters' ids
-    result = run_snakemake(tmp_path, "results/synthdance/hota.txt", "results/synthdance/eval/dense", "--profile", str(ROOT / "workflow" / "profiles" / "slurm"),
+    result = run_snakemake(tmp_path, "results/synthdance/hota.txt", "results/synthdance/eval/dense", "--workflow-profile", str(ROOT / "profiles" / "slurm"),
                            "--slurm-init-seconds-before-status-checks", "2", configfile=tmp_path / "config.yaml")
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-4000:]

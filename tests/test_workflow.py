@@ -65,14 +65,16 @@ def test_tracker_parameter_change_reruns_only_tracking_and_evaluation(tiny_run, 
     changed.write_text(TINY.replace("max_lost: 30", "max_lost: 12"))
     result = run_snakemake(tiny_run, "-n", configfile=changed)
     assert result.returncode == 0, result.stdout[-2000:]
-    assert _jobs(result.stdout) == {"track": 2, "evaluate": 1, "headline": 1, "dataset": 1, "all": 1}
+    assert _jobs(result.stdout) == {"track": 2, "evaluate": 1, "headline": 1, "report": 1, "dataset": 1, "all": 1}
 
 
 def test_detector_parameter_change_reruns_detection_onwards(tiny_run, tmp_path):
     changed = tmp_path / "changed.yaml"
     changed.write_text(TINY.replace("    synth:", "    detector: {score_threshold: 0.2}\n    synth:"))
     result = run_snakemake(tiny_run, "-n", configfile=changed)
-    assert _jobs(result.stdout) == {"detect": 3, "det_db": 1, "detections_quality": 1, "track": 2, "evaluate": 1, "headline": 1, "dataset": 1, "all": 1}
+    # the dense model (every model of the dataset is evaluated for the report) trains on the detector's pseudo boxes
+    assert _jobs(result.stdout) == {"detect": 3, "det_db": 1, "detections_quality": 1, "track": 4, "train": 1,
+                                    "evaluate": 2, "headline": 1, "report": 1, "dataset": 1, "all": 1}
 
 
 def test_dense_model_trains_tracks_and_evaluates_through_the_dag(tiny_run):
@@ -93,7 +95,7 @@ def test_lint_is_clean():
 
 def test_slurm_profile_dry_run_needs_no_cluster(tmp_path):
     (tmp_path / "config.yaml").write_text(TINY)
-    result = run_snakemake(tmp_path, "-n", "--profile", str(ROOT / "workflow" / "profiles" / "slurm"), configfile=tmp_path / "config.yaml")
+    result = run_snakemake(tmp_path, "-n", "--workflow-profile", str(ROOT / "profiles" / "slurm"), configfile=tmp_path / "config.yaml")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     jobs = _jobs(result.stdout)
     assert jobs.get("depth") == 3 and jobs.get("track", 0) >= 2 and jobs.get("evaluate", 0) >= 1, jobs

@@ -16,7 +16,7 @@ from motforge.errors import MotforgeError
 from motforge.registry import load_plugins
 
 #: the stage packages whose ``cli`` module adds subcommands, in pipeline order
-STAGES = ("synthdance", "datasets", "depth", "masks", "detect", "families", "evaluate", "analysis")
+STAGES = ("synthdance", "datasets", "depth", "masks", "detect", "families", "evaluate", "analysis", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

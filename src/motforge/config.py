@@ -235,13 +235,19 @@ def _cross_checks(config: dict, base_dir: Path) -> None:
     models = config["models"]
     for name, ds in config["datasets"].items():
         key = f"datasets.{name}"
-        if ds["eval_split"] not in ds["splits"]:
-            raise ConfigError(f"{key}.eval_split", f"{ds['eval_split']!r} is not among splits {ds['splits']}")
-        if ds["eval_split"] not in ds["gt_splits"]:
-            raise ConfigError(f"{key}.eval_split", f"{ds['eval_split']!r} has no ground truth (not in gt_splits)")
+        if ds["eval_split"] is not None:
+            if ds["eval_split"] not in ds["splits"]:
+                raise ConfigError(f"{key}.eval_split", f"{ds['eval_split']!r} is not among splits {ds['splits']}")
+            if ds["eval_split"] not in ds["gt_splits"]:
+                raise ConfigError(f"{key}.eval_split", f"{ds['eval_split']!r} has no ground truth (not in gt_splits; "
+                                  "leave eval_split out or set it to null for a dataset without ground truth)")
+        elif ds["annotation_only"]:
+            raise ConfigError(f"{key}.eval_split", "annotation_only datasets exist to be evaluated; name the split")
         for i, model in enumerate(ds["models"]):
             if model not in models:
                 raise ConfigError(f"{key}.models[{i}]", f"model {model!r} is not defined under models")
+            if ds["eval_split"] is None and models[model].get("family") == "oracle":
+                raise ConfigError(f"{key}.models[{i}]", f"model {model!r} replays ground truth, but {key} has none")
         if ds["default_model"] not in ds["models"]:
             raise ConfigError(f"{key}.default_model", f"{ds['default_model']!r} is not in {key}.models {ds['models']}")
         if ds["format"] == "synthdance":

@@ -3,6 +3,8 @@ import json
 import shlex
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
+
 from motforge import families
 from motforge.config import TEACHERS, validate_config
 from motforge.datasets.layouts import discover
@@ -121,9 +123,27 @@ def split_of(ds, seq):
     return SEQUENCES[ds][seq]
 
 
+def has_eval(ds):
+    return DATASETS[ds]["eval_split"] is not None
+
+
 def eval_sequences(ds):
+    """Sequences TrackEval scores; a dataset without ground truth has none, and asking for its metrics stops here,
+    when the DAG is built, instead of in a job."""
     split = DATASETS[ds]["eval_split"]
+    if split is None:
+        raise WorkflowError(
+            f"dataset {ds!r} has no ground truth (datasets.{ds}.gt_splits is {DATASETS[ds]['gt_splits']} and no "
+            f"eval_split), so {RESULTS}/{ds}/hota.txt and {RESULTS}/{ds}/eval/ cannot be made; ask for its tracks "
+            f"({RESULTS}/{ds}/tracks/<model>/<seq>.txt), det_db.json, submission or report.html, or give it GT"
+        )
     return [seq for seq, s in SEQUENCES[ds].items() if s == split]
+
+
+def headline_input(wildcards):
+    """The default model's evaluation (stops with the reason for a dataset without ground truth)."""
+    eval_sequences(wildcards.ds)
+    return f"{RESULTS}/{wildcards.ds}/eval/{DATASETS[wildcards.ds]['default_model']}"
 
 
 def seq_path(ds, seq, name):
@@ -187,8 +207,11 @@ def detector_settings(ds):
 def dataset_targets(ds):
     """Everything the workflow makes for one dataset: headline metrics, every sequence's index and pseudo labels,
     and label quality where GT allows it."""
-    targets = []
-    targets.append(f"{RESULTS}/{ds}/hota.txt")
+    targets = [f"{RESULTS}/{ds}/report.html"]
+    if has_eval(ds):
+        targets.append(f"{RESULTS}/{ds}/hota.txt")
+    else:  # nothing to score: the tracks of every configured model on every sequence
+        targets += [f"{RESULTS}/{ds}/tracks/{m}/{seq}.txt" for m in DATASETS[ds]["models"] for seq in SEQUENCES[ds]]
     if DATASETS[ds]["det_db"] and not DATASETS[ds]["annotation_only"]:
         targets.append(f"{RESULTS}/{ds}/det_db.json")
     if DATASETS[ds]["format"] == "synthdance":
@@ -261,3 +284,49 @@ def track_inputs(wildcards):
 
 def test_sequences(ds):
     return [seq for seq, split in SEQUENCES[ds].items() if split == "test"]
+
+
+def report_sequence(ds):
+    """The sequence whose frames the report draws: the first evaluated one, else the first."""
+    seqs = eval_sequences(ds) if has_eval(ds) else list(SEQUENCES[ds])
+    return seqs[0]
+
+
+def report_tracks(ds):
+    """Result files the report summarises: the evaluated sequences, or every sequence without GT."""
+    seqs = eval_sequences(ds) if has_eval(ds) else list(SEQUENCES[ds])
+    return [f"{RESULTS}/{ds}/tracks/{model}/{seq}.txt" for model in DATASETS[ds]["models"] for seq in seqs]
+
+
+def report_inputs(wildcards):
+    ds = wildcards.ds
+    seq = report_sequence(ds)
+    trained = [m for m in DATASETS[ds]["models"] if m in TRAINED_BY]  # dense models (and the training they share)
+    inputs = {
+        "eval": [f"{RESULTS}/{ds}/eval/{model}" for model in DATASETS[ds]["models"]] if has_eval(ds) else [],
+        "quality": [t for t in dataset_targets(ds) if "/label_quality/" in t],
+        "training": sorted({f"{RESULTS}/{ds}/models/{TRAINED_BY[m]}/loss_curves.png" for m in trained}),
+        "tracks": report_tracks(ds),
+        "index": seq_path(ds, seq, "index.h5"),
+    }
+    if has_depth(ds):
+        inputs["depth"] = seq_path(ds, seq, "depth.zarr")
+        inputs["bins"] = seq_path(ds, seq, "depth_bins.zarr")
+    if has_masks(ds) and seq in gt_sequences(ds):
+        inputs["masks"] = seq_path(ds, seq, "masks.h5")
+        inputs["instance_depth"] = seq_path(ds, seq, "instance_depth.h5")
+    return inputs
+
+
+def report_args(wildcards, input):
+    """Command-line part for the optional inputs (a flag with no files is left out)."""
+    args = []
+    for name, flag in (("eval", "--eval"), ("quality", "--quality"), ("tracks", "--tracks")):
+        if input[name]:
+            args.append(f"{flag} " + " ".join(shlex.quote(str(p)) for p in input[name]))
+    if input["training"]:
+        args.append("--training " + " ".join(shlex.quote(str(Path(p).parent)) for p in input["training"]))
+    for name in ("depth", "bins", "masks", "instance_depth"):
+        if name in input.keys():
+            args.append(f"--{name.replace('_', '-')} {shlex.quote(str(input[name]))}")
+    return " ".join(args)

@@ -48,7 +48,7 @@ rule evaluate:
 
 rule headline:
     input:
-        lambda wc: f"{RESULTS}/{wc.ds}/eval/{DATASETS[wc.ds]['default_model']}",
+        headline_input,
     output:
         f"{RESULTS}/{{ds}}/hota.txt",
     params:

@@ -7,7 +7,7 @@ the ini; in annotation-only mode (no images on disk) they come from seqinfo.ini.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import h5py
@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from motforge.datasets.layouts import SequenceSource
-from motforge.datasets.mot_text import read_mot_table, read_seqinfo
+from motforge.datasets.mot_text import SeqInfo, read_mot_table, read_seqinfo
 from motforge.errors import InputError
 from motforge.io.atomic import atomic_path
 from motforge.io.h5attrs import new_dataset, open_complete
@@ -97,24 +97,61 @@ def _frame_listing(source: SequenceSource, seq_length: int | None, ini_ext: str 
     return files, seq_length
 
 
-def _image_sizes(img_dir: Path, files: list[str]) -> tuple[np.ndarray, np.ndarray]:
+#: bytes at the end of a file searched for the end-of-image marker (encoders may pad a little after it)
+TAIL_BYTES = 64
+#: a complete JPEG ends with the EOI marker FFD9 (it cannot occur inside entropy-coded data, where FF is stuffed),
+#: a complete PNG with its IEND chunk
+END_MARKERS = {"JPEG": b"\xff\xd9", "PNG": b"IEND"}
+
+
+def _image_size(path: Path, check_end: bool = True) -> tuple[int, int]:
+    """Width and height from the image header, without decoding; ``check_end`` also reads the last bytes for the
+    end-of-image marker, which a file cut short (an interrupted copy) lacks."""
+    try:
+        with open(path, "rb") as handle, Image.open(handle) as image:
+            size, kind = image.size, image.format
+            if check_end and kind in END_MARKERS:
+                handle.seek(max(0, handle.seek(0, 2) - TAIL_BYTES))
+                if END_MARKERS[kind] not in handle.read():
+                    raise InputError(path, f"truncated {kind} image: no end-of-image marker in its last {TAIL_BYTES} "
+                                     "bytes")
+    except InputError:
+        raise
+    except Exception as exc:  # PIL raises several types for broken files
+        raise InputError(path, f"unreadable image: {exc}") from None
+    return size
+
+
+def _image_sizes(img_dir: Path, files: list[str], check_end: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame sizes from the headers; every frame must be complete and as large as the first."""
     widths = np.empty(len(files), dtype=np.int32)
     heights = np.empty(len(files), dtype=np.int32)
     for i, name in enumerate(files):
         path = img_dir / name
-        try:
-            with Image.open(path) as image:
-                widths[i], heights[i] = image.size
-        except Exception as exc:  # PIL raises several types for broken files
-            raise InputError(path, f"unreadable image: {exc}") from None
+        widths[i], heights[i] = _image_size(path, check_end)
         if widths[i] <= 0 or heights[i] <= 0:
             raise InputError(path, "image has zero size")
+        if (widths[i], heights[i]) != (widths[0], heights[0]):
+            raise InputError(path, f"frame {i + 1} is {widths[i]}x{heights[i]}, but frame 1 ({files[0]}) is "
+                             f"{widths[0]}x{heights[0]}; every frame of a sequence must have one size")
     return widths, heights
+
+
+def _image_folder(source: SequenceSource, info: SeqInfo) -> Path:
+    """The frame folder seqinfo.ini names in ``imDir`` (MOTChallenge's format; img1 in every benchmark), kept
+    inside the sequence folder."""
+    folder = Path(info.im_dir.strip().rstrip("/\\"))
+    if not info.im_dir.strip() or folder.is_absolute() or ".." in folder.parts:
+        raise InputError(info.path, f"imDir = {info.im_dir!r} must name a folder inside {source.seq_dir}",
+                         info.im_dir_line)
+    return source.seq_dir / folder
 
 
 def build_index(source: SequenceSource, annotation_only: bool = False) -> SequenceIndex:
     """Read and validate one raw sequence."""
     info = read_seqinfo(source.ini_path) if source.ini_path is not None else None
+    if info is not None:
+        source = replace(source, img_dir=_image_folder(source, info))
     if info is None and annotation_only:
         raise InputError(source.seq_dir, "annotation-only mode needs a seqinfo.ini for the frame count and size")
     seq_length = info.seq_length if info is not None else None

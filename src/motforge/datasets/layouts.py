@@ -19,6 +19,8 @@ from motforge.names import name_problem
 FORMATS = ("synthdance", "dancetrack", "sportsmot", "mot17", "mot20", "bft", "mot")
 MOT17_DETECTOR_SUFFIX = re.compile(r"-(DPM|FRCNN|SDP)$")
 MOT17_PREFERRED_VARIANT = ("FRCNN", "SDP", "DPM")
+#: sequence names the result paths and the workflow's {seq} wildcard can carry
+SEQUENCE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ def _listed_sequences(root: Path, split: str, dataset_format: str, seqmap: Path 
     seqmap = seqmap or _find_seqmap(root, split, dataset_format)
     if seqmap is not None:
         names = read_seqmap(seqmap)
+        if not names:
+            raise InputError(seqmap, f"seqmap of split {split!r} lists no sequences (only its header)")
         for name in names:
             problem = name_problem(name, "sequence")
             if problem:
@@ -112,8 +116,22 @@ def discover(
             continue
         names, _ = _listed_sequences(root, split, dataset_format, explicit)
         sources += [_mot_style_source(dataset, dataset_format, root, split, name, needs_gt) for name in names]
+    _check_splits_and_names(sources, splits, root)
     _check_unique(sources, dataset)
     return sources
+
+
+def _check_splits_and_names(sources: list[SequenceSource], splits: list[str], root: Path) -> None:
+    """Every split has a sequence and every name fits in a path and a wildcard: said when the workflow is parsed,
+    not as a missing rule or an argparse message in a later job."""
+    for split in splits:
+        if not any(s.split == split for s in sources):
+            raise InputError(root / split, f"split {split!r} has no sequences (an empty folder, or a seqmap with "
+                             "only its header)")
+    for s in sources:
+        if not SEQUENCE_NAME.match(s.name):
+            raise InputError(s.seq_dir, f"sequence name {s.name!r} has characters other than letters, digits, '.', "
+                             "'_', '-' (a space?); rename the folder (and its seqmap line)")
 
 
 def _mot_style_source(dataset: str, dataset_format: str, root: Path, split: str, name: str, needs_gt: bool) -> SequenceSource:

@@ -47,15 +47,16 @@ def read_mot_table(
 ) -> MotTable:
     """Read a MOTChallenge-style table and validate it line by line.
 
-    Checks: delimiter consistent with the first data line (comma, optionally followed by spaces, or whitespace),
-    the same column count on every line within ``[min_columns, max_columns]``, numeric fields, integer frame in
-    ``1..seq_length``, width and height > 0, and (``unique_ids``) no identity twice in one frame.
+    A UTF-8 byte-order mark is skipped. Checks: delimiter consistent with the first data line (comma, optionally
+    followed by spaces, or whitespace), the same column count on every line within ``[min_columns, max_columns]``,
+    numeric and finite fields (``float`` accepts 'nan' and 'inf'), integer frame in ``1..seq_length``, width and
+    height > 0, and (``unique_ids``) no identity twice in one frame.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "file is missing")
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")  # a UTF-8 byte-order mark (Windows editors) is not data
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(path, f"cannot read file: {exc}") from exc
     rows: list[list[float]] = []
@@ -92,6 +93,10 @@ def read_mot_table(
         line_numbers.append(number)
     values = np.asarray(rows, dtype=np.float64).reshape(len(rows), width or min_columns)
     lines = np.asarray(line_numbers, dtype=np.int64)
+    bad = np.argwhere(~np.isfinite(values))  # float() accepts 'nan' and 'inf'; no box or frame is either
+    if bad.size:
+        row, column = bad[0]
+        raise InputError(path, f"non-finite value {values[row, column]:g} in column {column + 1}", int(lines[row]))
     table = MotTable(path, values, lines)
     if table.num_rows:
         _validate_rows(table, seq_length, unique_ids, positive_size)
@@ -144,6 +149,7 @@ class SeqInfo:
     im_width: int
     im_height: int
     im_ext: str
+    im_dir_line: int | None = None  # where imDir is set, for messages about the folder
 
 
 def read_seqinfo(path: str | Path) -> SeqInfo:
@@ -154,13 +160,13 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
     parser = configparser.ConfigParser(interpolation=None)
     parser.optionxform = str  # keep camelCase keys
     try:
-        parser.read_string(path.read_text())
+        parser.read_string(path.read_text(encoding="utf-8-sig"))
     except (configparser.Error, UnicodeDecodeError) as exc:
         raise InputError(path, f"cannot parse ini: {exc}") from exc
     if "Sequence" not in parser:
         raise InputError(path, "no [Sequence] section")
     section = parser["Sequence"]
-    raw_lines = path.read_text().splitlines()
+    raw_lines = path.read_text(encoding="utf-8-sig").splitlines()
 
     def line_of(key: str) -> int | None:
         for number, raw in enumerate(raw_lines, start=1):
@@ -190,6 +196,7 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
         im_width=int(get("imWidth", int)),
         im_height=int(get("imHeight", int)),
         im_ext=str(get("imExt", str, ".jpg")),
+        im_dir_line=line_of("imDir"),
     )
 
 
@@ -198,7 +205,10 @@ def read_seqmap(path: str | Path) -> list[str]:
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "seqmap is missing")
-    lines = path.read_text().splitlines()
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"cannot read seqmap: {exc}") from None
     if not lines or lines[0].strip().split(",")[0].strip() != "name":
         first = lines[0].strip() if lines else ""
         raise InputError(path, f"seqmap must start with the header 'name' (TrackEval skips the first line), found {first!r}", 1)
@@ -215,7 +225,7 @@ def read_seqmap(path: str | Path) -> list[str]:
 
 def seqmap_line(path: str | Path, name: str) -> int | None:
     """1-based line of ``name`` in a seqmap, for error messages."""
-    for number, raw in enumerate(Path(path).read_text().splitlines(), start=1):
+    for number, raw in enumerate(Path(path).read_text(encoding="utf-8-sig").splitlines(), start=1):
         if raw.strip().split(",")[0].strip() == name:
             return number
     return None
