@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from motforge.config import block_defaults
+
 from motforge.datasets.index import build_index, write_index
 from motforge.datasets.layouts import locate
 from motforge.synthdance.generate import SynthConfig, generate_sequence
@@ -47,7 +49,7 @@ def stage_args(stage: str, index: Path, out: Path, work: Path) -> list[str]:
     if stage == "masks":
         return ["masks", "--index", str(index), "--masks-config", json.dumps({"backend": "grabcut", "mask_short_side": 192, "device": "cpu", "grabcut": {"iterations": 3, "margin": 0.15}}), "--out", str(out)]
     if stage == "detections":
-        return ["detect", "--index", str(index), "--detector", json.dumps({"backend": "background", "score_threshold": 0.05, "device": "cpu", "background": {}}), "--out", str(out)]
+        return ["detect", "--index", str(index), "--detector", json.dumps(block_defaults("detector", {"backend": "background", "score_threshold": 0.05, "device": "cpu"})), "--out", str(out)]
     raise ValueError(stage)
 
 
