@@ -66,28 +66,28 @@ def test_random_against_direct_loop() -> None:
 
 def test_module_offsets_are_normalised_per_level_and_by_box_size() -> None:
     """A point reference moves by offset / (W, H) of each level; a box reference by offset / P * (w, h) / 2."""
-    attn = MSDeformAttn(d_model=2, n_levels=2, n_heads=1, n_points=1)
+    attn = MSDeformAttn(d_model=2, n_levels=2, n_heads=1, n_points=2)
     with torch.no_grad():
         attn.value_proj.weight.copy_(torch.eye(2))
         attn.value_proj.bias.zero_()
         attn.output_proj.weight.copy_(torch.eye(2))
         attn.output_proj.bias.zero_()
         attn.sampling_offsets.weight.zero_()
-        attn.sampling_offsets.bias.copy_(torch.tensor([1.0, 0.0, 0.0, 0.0]))   # level 0: one unit right
-        attn.attention_weights.bias.copy_(torch.tensor([10.0, -10.0]))        # nearly all weight on level 0
+        attn.sampling_offsets.bias.copy_(torch.tensor([1.0, 0.0] + [0.0] * 6))     # level 0, point 0: one unit right
+        attn.attention_weights.bias.copy_(torch.tensor([10.0, -10.0, -10.0, -10.0]))  # nearly all on level 0, point 0
     shapes = [(1, 4), (1, 2)]
     lvl0 = torch.tensor([1.0, 2.0, 3.0, 4.0])
     value = torch.stack([lvl0, lvl0], -1)
     value = torch.cat([value, torch.zeros(2, 2)]).view(1, 6, 2)
     q = torch.zeros(1, 1, 2)
-    w0 = torch.softmax(torch.tensor([10.0, -10.0]), 0)[0].item()
+    w0 = torch.softmax(torch.tensor([10.0, -10.0, -10.0, -10.0]), 0)[0].item()
     # point reference at pixel centre 1 (u = 0.375): one unit right is pixel 2, value 3
     out = attn(q, torch.tensor([0.375, 0.5]).repeat(1, 1, 2, 1), value, shapes)
     assert out[0, 0, 0].item() == pytest.approx(w0 * 3.0, rel=1e-5)
-    # box reference (cx 0.375, w 0.5): offset 1 / P * w / 2 = 0.25 -> u = 0.625 = pixel centre 2
-    ref = torch.tensor([0.375, 0.5, 0.5, 1.0]).repeat(1, 1, 2, 1)
+    # box reference (cx 0.375, w 1.0): offset 1 / P * w / 2 = 0.25 -> u = 0.625 = pixel centre 2
+    ref = torch.tensor([0.375, 0.5, 1.0, 1.0]).repeat(1, 1, 2, 1)
     out = attn(q, ref, value, shapes)
     assert out[0, 0, 0].item() == pytest.approx(w0 * 3.0, rel=1e-5)
-    ref = torch.tensor([0.375, 0.5, 0.25, 1.0]).repeat(1, 1, 2, 1)               # half the width: u = 0.5
+    ref = torch.tensor([0.375, 0.5, 0.5, 1.0]).repeat(1, 1, 2, 1)                # half the width: u = 0.5
     out = attn(q, ref, value, shapes)
     assert out[0, 0, 0].item() == pytest.approx(w0 * 2.5, rel=1e-5)
