@@ -2,8 +2,10 @@
 stops leakage inside the real decoder, and the online lifecycle (birth, death, missed frames) by hand."""
 from __future__ import annotations
 
+import pytest
 import torch
 
+from motforge.errors import ConfigError
 from motforge.families.query.clip_loss import ClipFrame, clip_loss
 from motforge.families.query.config import QueryModelConfig
 from motforge.families.query.denoising import group_mask, scale_boxes
@@ -38,6 +40,7 @@ def test_motrv3_with_proposals_forward_backward() -> None:
                        ("qim", model.qim), ("detect queries", model.query_content)]:
         assert grad_norm(part) > 0, name
     assert model.transformer.decoder[0].cross.sampling_offsets.weight.grad.abs().sum() > 0
+    assert model.anchor_logits.grad.abs().sum() > 0                        # learned anchors are trained
 
 
 def test_la_motr_forward_backward() -> None:
@@ -107,3 +110,12 @@ def test_online_tracker_la_motr_runs() -> None:
     rows = tracker.step(2, torch.randn(3, 64, 96), (960, 640))
     ids = [r[1] for r in rows]
     assert len(ids) == len(set(ids)) and set(range(1, 17)) <= set(ids)
+
+
+def test_config_errors_name_the_key() -> None:
+    with pytest.raises(ConfigError, match="model.tracklet_update"):
+        QueryModelConfig.from_dict({"tracklet_update": True})
+    with pytest.raises(ConfigError, match="model.groups"):
+        QueryModelConfig.from_dict({"groups": 4})
+    with pytest.raises(ConfigError, match="model.rfs"):
+        QueryModelConfig.from_dict({"rfs": True, "dec_layers": 1})

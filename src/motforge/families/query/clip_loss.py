@@ -6,7 +6,8 @@ Per frame (MOTR sec. 3.3-3.5 unless stated):
 2. targets per decoder layer (``matching.layer_targets``): tracklet-aware, or RFS in decoders 1..L-1 (MOTRv3 sec. 3.2),
    or LA-MOTR's separated detection (object queries vs all ground truths).
 3. loss per layer = set loss of the original queries (L_r) + PLD on detector boxes (eq. 3, L_p) + each TGD group with
-   the original track queries' targets (L_g); with SGLA the last layer's predictions are those of the shared head on
+   the track queries' identity targets (L_g; with RFS the early decoders' track-query targets are RFS's, but TGD
+   supervises association, which RFS leaves unchanged, so the groups keep the identity targets); with SGLA the last layer's predictions are those of the shared head on
    SGLA's outputs, plus lambda_asso * BCE on the association matrix from the second frame on (LA-MOTR eq. 1).
 4. next frame's track queries: the track queries whose identity is still present, plus the detect queries matched to
    free ground truths (newborn), with content from QIM (or eq. 2) and reference = the last layer's box, detached.
@@ -80,6 +81,8 @@ def clip_loss(model: QueryTracker, clip: list[ClipFrame], generator: torch.Gener
             logits = torch.cat([logits[:-1], assoc.logits[None]])
             boxes = torch.cat([boxes[:-1], assoc.boxes[None]])
         targets = layer_targets(logits, boxes, m, tracks.ids, frame.gt_boxes, frame.gt_ids, cfg)
+        # TGD groups share the track queries' identity assignment in every decoder (RFS changes only detection)
+        group_target = identity_targets(tracks.ids, frame.gt_ids)
         loss = logits.new_zeros(())
         for layer, target in enumerate(targets):
             term = set_loss(logits[layer], boxes[layer], target, frame.gt_boxes, cfg)
@@ -91,7 +94,7 @@ def clip_loss(model: QueryTracker, clip: list[ClipFrame], generator: torch.Gener
                 loss = loss + term
             for g in range(groups):
                 sl = slice(orig + g * n, orig + (g + 1) * n)
-                term = set_loss(out.logits[layer, sl], out.boxes[layer, sl], target[m:], frame.gt_boxes, cfg)
+                term = set_loss(out.logits[layer, sl], out.boxes[layer, sl], group_target, frame.gt_boxes, cfg)
                 parts["tgd"] += term.item()
                 loss = loss + term
         frame_losses.append(loss)
@@ -142,4 +145,4 @@ def _next_tracks(model: QueryTracker, tracks: Tracks, det_content: torch.Tensor,
     return Tracks(content, ref, ids)
 
 
-__all__ = ["ClipFrame", "ClipLoss", "Tracks", "clip_loss", "identity_targets"]
+__all__ = ["ClipFrame", "ClipLoss", "Tracks", "clip_loss"]

@@ -149,7 +149,9 @@ class DeformableTransformer(nn.Module):
     def decode(self, memory: Memory, content: torch.Tensor, ref: torch.Tensor,
                attn_mask: torch.Tensor | None = None) -> DecoderOutput:
         """content [Q, d], ref [Q, 4] normalised boxes; attn_mask [Q, Q] bool, True = query i may not see key j."""
-        tgt, ref = content[None], ref[None].detach()
+        # the first reference keeps its gradient (learned anchors are trained through layer 1's box); later ones
+        # are detached as in Deformable DETR's iterative refinement
+        tgt, ref = content[None], ref[None]
         logits, boxes, hidden, refs = [], [], [], []
         for layer_idx, layer in enumerate(self.decoder):
             query_pos = self.query_pos(sine_embed(ref, self.d // 4))
