@@ -48,3 +48,22 @@ def test_clip_normalisation_motr_and_eq5() -> None:
 def test_association_targets_pair_same_identity_only() -> None:
     got = association_targets(torch.tensor([2, -1, 0]), torch.tensor([0, -1, 2]))
     assert got.tolist() == [[0, 0, 1], [0, 0, 0], [1, 0, 0]]
+
+
+def test_loader_clip_becomes_normalised_frames() -> None:
+    from motforge.families.query.frames import frames_from_clip
+
+    clip = {
+        "images": torch.full((1, 3, 40, 100), 255, dtype=torch.uint8),
+        "boxes": [torch.tensor([[10.0, 4.0, 30.0, 24.0], [90.0, 30.0, 130.0, 50.0], [120.0, 0.0, 140.0, 10.0]])],
+        "ids": [torch.tensor([3, 4, 5])],
+        "pseudo_boxes": [torch.tensor([[0.0, 0.0, 50.0, 40.0]])],
+        "pseudo_scores": [torch.tensor([0.7])],
+    }
+    (frame,) = frames_from_clip(clip)
+    # box 1: cx 20 / 100, cy 14 / 40, w 20 / 100, h 20 / 40; box 2 clipped to x 90..100, y 30..40;
+    # box 3 lies outside the frame: dropped
+    assert frame.gt_boxes.tolist() == [pytest.approx([0.2, 0.35, 0.2, 0.5]), pytest.approx([0.95, 0.875, 0.1, 0.25])]
+    assert frame.gt_ids.tolist() == [3, 4]
+    assert frame.det_boxes.tolist() == [pytest.approx([0.25, 0.5, 0.5, 1.0])]
+    assert frame.image[0, 0, 0].item() == pytest.approx((1 - 0.485) / 0.229)
