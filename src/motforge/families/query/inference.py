@@ -5,7 +5,7 @@ score reaches ``birth`` starts a track with a new id; a track whose score is bel
 is dropped after more than ``max_missed`` consecutive misses (its query is kept and updated meanwhile); a track is
 reported in a frame only when its score reaches ``death``. With LA-MOTR's separated detection (sec. 3.3 and its
 inference rule) object queries are associated with tracklets by the association score (Hungarian on -S, pairs with
-S > 0.5); objects left unassociated with score >= ``birth`` start tracks. Rows are MOTChallenge's
+S > 0.5; without SGLA the same rule on box IoU, Table 4's "IoU" row); objects left unassociated with score >= ``birth`` start tracks. Rows are MOTChallenge's
 (frame, id, x, y, w, h, score) in pixels.
 """
 from __future__ import annotations
@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 import torch
 from scipy.optimize import linear_sum_assignment
+from torchvision.ops import box_iou
+
+from motforge.families.query.boxes import cxcywh_to_xyxy
 
 from motforge.families.query.model import QueryTracker
 from motforge.families.query.sgla import tracklet_update
@@ -78,6 +81,9 @@ class OnlineQueryTracker:
             assoc = model.associate(out, m, m + n)
             logits, boxes, hidden = assoc.logits, assoc.boxes, torch.cat([assoc.obj_hidden, assoc.tck_hidden])
             partner = associate(assoc.assoc.sigmoid())
+        elif cfg.sotd:
+            # separated detection without SGLA: LA-MOTR Table 4's hand-crafted "IoU" association
+            partner = associate(box_iou(cxcywh_to_xyxy(boxes[:m]), cxcywh_to_xyxy(boxes[m:m + n])))
         scores = logits.sigmoid()
         keep, seen, missed, born = lifecycle_step(scores[m:], self.missed, scores[:m], self.rule)
         if cfg.sotd:
