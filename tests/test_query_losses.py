@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from motforge.families.query.config import QueryModelConfig
-from motforge.families.query.losses import (association_targets, clip_normalise, pld_loss, pld_weights, set_loss)
+from motforge.families.query.losses import association_targets, clip_normalise, pld_loss, pld_weights, set_loss
 
 
 def focal(x: float, positive: bool, alpha: float = 0.25, gamma: float = 2.0) -> float:
@@ -27,7 +27,8 @@ def test_set_loss_by_hand() -> None:
 
 def test_pld_weights_filter_and_loss_by_hand() -> None:
     cfg = QueryModelConfig()
-    assert pld_weights(torch.tensor([1, -1, 0]), torch.tensor([0.9, 0.3]), 0.5).tolist() == pytest.approx([0.3, 0.5, 0.9])
+    weights = pld_weights(torch.tensor([1, -1, 0]), torch.tensor([0.9, 0.3]), 0.5)
+    assert weights.tolist() == pytest.approx([0.3, 0.5, 0.9])
     # two queries, three detector boxes: the 0.02 one is dropped (< 0.05); query 0 sits on box a (conf 0.8),
     # query 1 on box b (conf 0.3); the dropped box lies on query 1 too but must not be matched
     logits = torch.tensor([1.0, 0.0, -2.0])

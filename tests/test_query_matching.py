@@ -33,7 +33,8 @@ def test_release_fetch_matches_all_labels_to_all_queries_in_early_decoders_only(
     # detect queries in layers 1-2 and the track queries still hold them in the last layer.
     boxes = torch.tensor([GT_BOXES[2].tolist(), GT_BOXES[0].tolist(), FAR, [0.1, 0.9, 0.05, 0.05]]).repeat(3, 1, 1)
     logits = torch.zeros(3, 4)
-    rfs = layer_targets(logits, boxes, 2, torch.tensor([5, 7]), GT_BOXES, GT_IDS, QueryModelConfig(dec_layers=3, rfs=True))
+    cfg = QueryModelConfig(dec_layers=3, rfs=True)
+    rfs = layer_targets(logits, boxes, 2, torch.tensor([5, 7]), GT_BOXES, GT_IDS, cfg)
     # the third label (id 3) goes to the remaining query nearest to it: track query 0 (FAR is nearer than (0.1, 0.9))
     assert [t.tolist() for t in rfs[:2]] == [[2, 0, 1, -1], [2, 0, 1, -1]]
     # last layer: tracklet-aware; the only free label, id 3 at (0.6, 0.6), is nearer detect query 0 (L1 0.4 vs 0.8)

@@ -2,6 +2,9 @@
 stops leakage inside the real decoder, and the online lifecycle (birth, death, missed frames) by hand."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import numpy as np
 import pytest
 import torch
 
@@ -9,8 +12,10 @@ from motforge.errors import ConfigError
 from motforge.families.query.clip_loss import ClipFrame, clip_loss
 from motforge.families.query.config import QueryModelConfig
 from motforge.families.query.denoising import group_mask, scale_boxes
+from motforge.families.query.frames import normalise_image
 from motforge.families.query.inference import Lifecycle, OnlineQueryTracker, associate, lifecycle_step
 from motforge.families.query.model import QueryTracker
+from motforge.families.query.tracker import QueryFamilyTracker
 
 
 def tiny_clip() -> list[ClipFrame]:
@@ -133,3 +138,20 @@ def test_online_tracker_iou_association_without_sgla() -> None:
     # than 16 objects are born in frame 2 (without the IoU rule all 16 would be)
     born = [r[1] for r in second if r[1] > len(first)]
     assert len(first) == 16 and len(born) < 16
+
+
+def test_family_tracker_adapter_scales_rows_to_original_pixels() -> None:
+    torch.manual_seed(0)
+    model = QueryTracker(QueryModelConfig(proposals=True))
+    tracker = QueryFamilyTracker(model, Lifecycle(birth=0.0, death=0.0))
+    image = np.zeros((64, 96, 3), dtype=np.uint8)
+    dets = (np.array([[100.0, 60.0, 300.0, 260.0]]), np.array([0.9]))
+    frame = SimpleNamespace(number=1, image=image, scale=np.array([10.0, 10.0, 10.0, 10.0]), detections=dets)
+    rows = tracker.step(frame)
+    assert len(rows) == 17 and [r[0] for r in rows] == list(range(1, 18))   # 16 anchors + 1 proposal
+    direct = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0))
+    proposal = torch.tensor([[200 / 960, 160 / 640, 200 / 960, 200 / 640, 0.9]])   # the det box / 10, normalised
+    ref = direct.step(1, normalise_image(torch.zeros(3, 64, 96)), (96, 64), proposal)
+    for (tid, box, score), (_, rid, x, y, w, h, rscore) in zip(rows, ref):
+        assert tid == rid and score == pytest.approx(rscore)
+        assert box.tolist() == pytest.approx([10 * x, 10 * y, 10 * (x + w), 10 * (y + h)], rel=1e-4)

@@ -5,10 +5,11 @@ Per frame (MOTR sec. 3.3-3.5 unless stated):
    are appended and the decoder runs with eq. 4's mask.
 2. targets per decoder layer (``matching.layer_targets``): tracklet-aware, or RFS in decoders 1..L-1 (MOTRv3 sec. 3.2),
    or LA-MOTR's separated detection (object queries vs all ground truths).
-3. loss per layer = set loss of the original queries (L_r) + PLD on detector boxes (eq. 3, L_p) + each TGD group with
-   the track queries' identity targets (L_g; with RFS the early decoders' track-query targets are RFS's, but TGD
-   supervises association, which RFS leaves unchanged, so the groups keep the identity targets); with SGLA the last layer's predictions are those of the shared head on
-   SGLA's outputs, plus lambda_asso * BCE on the association matrix from the second frame on (LA-MOTR eq. 1).
+3. loss per layer = set loss of the original queries (L_r) + PLD on detector boxes (eq. 3, L_p) + each TGD group
+   with the track queries' identity targets (L_g; with RFS the early decoders' track-query targets are RFS's, but
+   TGD supervises association, which RFS leaves unchanged, so the groups keep the identity targets); with SGLA the
+   last layer's predictions are those of the shared head on SGLA's outputs, plus lambda_asso * BCE on the
+   association matrix from the second frame on (LA-MOTR eq. 1).
 4. next frame's track queries: the track queries whose identity is still present, plus the detect queries matched to
    free ground truths (newborn), with content from QIM (or eq. 2) and reference = the last layer's box, detached.
 The clip loss is MOTR's collective average, or eq. 5 (per-frame normalisation) with PLD.
@@ -44,7 +45,7 @@ class Tracks:
     ids: torch.Tensor
 
     @classmethod
-    def empty(cls, d: int, device: torch.device) -> "Tracks":
+    def empty(cls, d: int, device: torch.device) -> Tracks:
         return cls(torch.zeros(0, d, device=device), torch.zeros(0, 4, device=device),
                    torch.zeros(0, dtype=torch.long, device=device))
 
@@ -61,7 +62,7 @@ def clip_loss(model: QueryTracker, clip: list[ClipFrame], generator: torch.Gener
     tracks = Tracks.empty(cfg.d_model, device)
     frame_losses, frame_objects, asso_terms = [], [], []
     parts = {"set": 0.0, "pld": 0.0, "tgd": 0.0, "asso": 0.0}
-    for t, frame in enumerate(clip):
+    for frame in clip:
         memory = model.encode(frame.image)
         proposals = torch.cat([frame.det_boxes, frame.det_scores[:, None]], 1) if cfg.proposals else None
         det_content, det_ref = model.detect_queries(proposals)

@@ -71,7 +71,7 @@ class QueryModelConfig:
             raise bad("backbone", f"unknown backbone {self.backbone!r}")
 
     @classmethod
-    def from_dict(cls, values: dict, key_path: str = "model") -> "QueryModelConfig":
+    def from_dict(cls, values: dict, key_path: str = "model") -> QueryModelConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

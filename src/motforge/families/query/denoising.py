@@ -26,7 +26,8 @@ def group_mask(n_detect: int, n_track: int, groups: int, device: torch.device | 
     base = n_detect + n_track
     size = base + groups * n_track
     idx = torch.arange(size, device=device)
-    group = torch.where(idx >= base, torch.div(idx - base, max(n_track, 1), rounding_mode="floor"), torch.full_like(idx, -1))
+    within = torch.div(idx - base, max(n_track, 1), rounding_mode="floor")
+    group = torch.where(idx >= base, within, torch.full_like(idx, -1))
     i, j = group[:, None], group[None, :]
     original_sees_augmented = (i < 0) & (j >= 0)
     augmented_other_group = (i >= 0) & (i != j)

@@ -5,8 +5,8 @@ score reaches ``birth`` starts a track with a new id; a track whose score is bel
 is dropped after more than ``max_missed`` consecutive misses (its query is kept and updated meanwhile); a track is
 reported in a frame only when its score reaches ``death``. With LA-MOTR's separated detection (sec. 3.3 and its
 inference rule) object queries are associated with tracklets by the association score (Hungarian on -S, pairs with
-S > 0.5; without SGLA the same rule on box IoU, Table 4's "IoU" row); objects left unassociated with score >= ``birth`` start tracks. Rows are MOTChallenge's
-(frame, id, x, y, w, h, score) in pixels.
+S > 0.5; without SGLA the same rule on box IoU, Table 4's "IoU" row); objects left unassociated with score
+>= ``birth`` start tracks. Rows are MOTChallenge's (frame, id, x, y, w, h, score) in pixels.
 """
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from scipy.optimize import linear_sum_assignment
 from torchvision.ops import box_iou
 
 from motforge.families.query.boxes import cxcywh_to_xyxy
-
 from motforge.families.query.model import QueryTracker
 from motforge.families.query.sgla import tracklet_update
 

@@ -6,9 +6,9 @@
   ground truth of its identity (background when the identity is absent from the frame); only the free ground truths
   (identities no track query holds) are matched to detect queries by Hungarian matching.
 * ``release_fetch``: MOTRv3 sec. 3.2 (RFS): one-to-one matching between all labels and all queries, detect and track.
-* ``layer_targets``: which rule each decoder layer uses: RFS in decoders 1..L-1 when the switch is on, the tracklet-aware
-  rule in the last decoder (and in every decoder without RFS); LA-MOTR's separated detection (sec. 3.3, step 1-2)
-  matches detect ("object") queries to all ground truths instead of the free ones.
+* ``layer_targets``: which rule each decoder layer uses: RFS in decoders 1..L-1 when the switch is on, the
+  tracklet-aware rule in the last decoder (and in every decoder without RFS); LA-MOTR's separated detection
+  (sec. 3.3, steps 1-2) matches detect ("object") queries to all ground truths instead of the free ones.
 
 A target vector holds, for every query, the index of its ground-truth box or -1 (background).
 """
@@ -23,7 +23,8 @@ from motforge.families.query.boxes import cxcywh_to_xyxy
 from motforge.families.query.config import QueryModelConfig
 
 
-def match_cost(logits: torch.Tensor, boxes: torch.Tensor, gt_boxes: torch.Tensor, cfg: QueryModelConfig) -> torch.Tensor:
+def match_cost(logits: torch.Tensor, boxes: torch.Tensor, gt_boxes: torch.Tensor,
+               cfg: QueryModelConfig) -> torch.Tensor:
     """[Q] logits, [Q, 4] and [G, 4] (cx, cy, w, h) -> [Q, G] matching cost (Deformable DETR's HungarianMatcher)."""
     p = logits.sigmoid()[:, None]
     a, g = cfg.focal_alpha, cfg.focal_gamma
@@ -71,7 +72,8 @@ def tracklet_aware(logits: torch.Tensor, boxes: torch.Tensor, n_detect: int, tra
     return torch.cat([det, track_target])
 
 
-def release_fetch(logits: torch.Tensor, boxes: torch.Tensor, gt_boxes: torch.Tensor, cfg: QueryModelConfig) -> torch.Tensor:
+def release_fetch(logits: torch.Tensor, boxes: torch.Tensor, gt_boxes: torch.Tensor,
+                  cfg: QueryModelConfig) -> torch.Tensor:
     """MOTRv3 RFS: one-to-one matching between all labels and all queries (detect and track alike)."""
     return hungarian(logits, boxes, gt_boxes, cfg)
 

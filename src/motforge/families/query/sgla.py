@@ -81,7 +81,8 @@ class LearnableAssociation(nn.Module):
         self.layers = nn.ModuleList(SpatialWeightedAttention(d, heads, cues) for _ in range(layers))
         self.score = nn.Linear(d, 1)
 
-    def forward(self, obj: torch.Tensor, tck: torch.Tensor, boxes: BoxFn) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, obj: torch.Tensor, tck: torch.Tensor,
+                boxes: BoxFn) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """obj [Nd, d], tck [Nt, d]; ``boxes(obj, tck)`` is the shared detection head giving ([Nd, 4], [Nt, 4])."""
         assoc = obj.new_zeros(obj.shape[0], tck.shape[0], self.d)       # M_(0) = 0
         for layer in self.layers:

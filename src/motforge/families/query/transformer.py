@@ -67,7 +67,8 @@ class EncoderLayer(nn.Module):
         self.norm = nn.LayerNorm(d)
         self.ffn = FFN(d, ffn)
 
-    def forward(self, src: torch.Tensor, pos: torch.Tensor, ref: torch.Tensor, shapes: list[tuple[int, int]]) -> torch.Tensor:
+    def forward(self, src: torch.Tensor, pos: torch.Tensor, ref: torch.Tensor,
+                shapes: list[tuple[int, int]]) -> torch.Tensor:
         src = self.norm(src + self.attn(src + pos, ref, src, shapes))
         return self.ffn(src)
 
@@ -108,7 +109,8 @@ class DecoderOutput:
 
 
 class DeformableTransformer(nn.Module):
-    def __init__(self, d: int, ffn: int, levels: int, heads: int, points: int, enc_layers: int, dec_layers: int) -> None:
+    def __init__(self, d: int, ffn: int, levels: int, heads: int, points: int, enc_layers: int,
+                 dec_layers: int) -> None:
         super().__init__()
         self.d = d
         self.level_embed = nn.Parameter(torch.randn(levels, d) * 0.02)
