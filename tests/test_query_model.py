@@ -83,11 +83,12 @@ def test_tgd_groups_do_not_leak_into_original_queries() -> None:
 
 
 def test_lifecycle_by_hand() -> None:
-    keep, seen, missed, born = lifecycle_step(torch.tensor([0.9, 0.5, 0.3]), torch.tensor([2, 0, 5]),
-                                              torch.tensor([0.8, 0.6]), Lifecycle(birth=0.7, death=0.6, max_missed=5))
-    assert seen.tolist() == [True, False, False]
-    assert missed.tolist() == [0, 1, 6]
-    assert keep.tolist() == [True, True, False]
+    rule = Lifecycle(birth=0.7, death=0.6, max_missed=5, report=0.8)
+    keep, seen, missed, born = lifecycle_step(torch.tensor([0.9, 0.7, 0.5, 0.3]), torch.tensor([2, 3, 0, 5]),
+                                              torch.tensor([0.8, 0.6]), rule)
+    assert missed.tolist() == [0, 0, 1, 6]                 # >= death resets, below it counts a miss
+    assert keep.tolist() == [True, True, True, False]      # the 6th consecutive miss exceeds max_missed = 5
+    assert seen.tolist() == [True, False, False, False]    # reported only from the report threshold (0.8)
     assert born.tolist() == [True, False]
     # best total 0.9 + 0.4 pairs object 1 with tracklet 1, but 0.4 is below 0.5
     assert associate(torch.tensor([[0.9, 0.2], [0.8, 0.4]])).tolist() == [0, -1]
@@ -96,7 +97,7 @@ def test_lifecycle_by_hand() -> None:
 def test_online_tracker_rows_and_ids() -> None:
     torch.manual_seed(0)
     model = QueryTracker(QueryModelConfig()).eval()
-    tracker = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, max_missed=0))
+    tracker = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, max_missed=0, report=0.0))
     first = tracker.step(1, torch.randn(3, 64, 96), (960, 640))
     second = tracker.step(2, torch.randn(3, 64, 96), (960, 640))
     assert [r[1] for r in first] == list(range(1, 17))                    # every detect query is born
@@ -110,7 +111,7 @@ def test_online_tracker_rows_and_ids() -> None:
 def test_online_tracker_la_motr_runs() -> None:
     torch.manual_seed(0)
     model = QueryTracker(QueryModelConfig(sotd=True, tracklet_update=True)).eval()
-    tracker = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0))
+    tracker = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, report=0.0))
     tracker.step(1, torch.randn(3, 64, 96), (960, 640))
     rows = tracker.step(2, torch.randn(3, 64, 96), (960, 640))
     ids = [r[1] for r in rows]
@@ -130,7 +131,7 @@ def test_online_tracker_iou_association_without_sgla() -> None:
     """Separated detection without SGLA associates by IoU: an object on top of a tracklet is not born again."""
     torch.manual_seed(0)
     model = QueryTracker(QueryModelConfig(sotd=True, sgla=False)).eval()
-    tracker = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0))
+    tracker = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, report=0.0))
     image = torch.randn(3, 64, 96)
     first = tracker.step(1, image, (960, 640))
     second = tracker.step(2, image, (960, 640))
@@ -143,13 +144,13 @@ def test_online_tracker_iou_association_without_sgla() -> None:
 def test_family_tracker_adapter_scales_rows_to_original_pixels() -> None:
     torch.manual_seed(0)
     model = QueryTracker(QueryModelConfig(proposals=True))
-    tracker = QueryFamilyTracker(model, Lifecycle(birth=0.0, death=0.0))
+    tracker = QueryFamilyTracker(model, Lifecycle(birth=0.0, death=0.0, report=0.0))
     image = np.zeros((64, 96, 3), dtype=np.uint8)
     dets = (np.array([[100.0, 60.0, 300.0, 260.0]]), np.array([0.9]))
     frame = SimpleNamespace(number=1, image=image, scale=np.array([10.0, 10.0, 10.0, 10.0]), detections=dets)
     rows = tracker.step(frame)
     assert len(rows) == 17 and [r[0] for r in rows] == list(range(1, 18))   # 16 anchors + 1 proposal
-    direct = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0))
+    direct = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, report=0.0))
     proposal = torch.tensor([[200 / 960, 160 / 640, 200 / 960, 200 / 640, 0.9]])   # the det box / 10, normalised
     ref = direct.step(1, normalise_image(torch.zeros(3, 64, 96)), (96, 64), proposal)
     for (tid, box, score), (_, rid, x, y, w, h, rscore) in zip(rows, ref):

@@ -1,9 +1,10 @@
 """Online inference of the query family: one frame at a time, track queries carried between frames.
 
-Lifecycle (MOTR's RuntimeTrackerBase in megvii-research/MOTR models/motr.py, learned from): a detect query whose
-score reaches ``birth`` starts a track with a new id; a track whose score is below ``death`` counts a missed frame and
-is dropped after more than ``max_missed`` consecutive misses (its query is kept and updated meanwhile); a track is
-reported in a frame only when its score reaches ``death``. With LA-MOTR's separated detection (sec. 3.3 and its
+Lifecycle (after ``RuntimeTrackerBase`` in megvii-research/MOTRv2 models/motr.py and the score filter of its
+submit_dance.py; defaults 0.6 / 0.5 / 10 / 0.6 are theirs): a detect query whose score reaches ``birth`` starts a
+track with a new id; a track whose score is below ``death`` counts a missed frame (a score >= ``death`` resets the
+count) and is dropped after more than ``max_missed`` consecutive misses, its query kept and updated meanwhile
+(upstream deletes at the ``miss_tolerance``-th miss); a track is reported only when its score reaches ``report``. With LA-MOTR's separated detection (sec. 3.3 and its
 inference rule) object queries are associated with tracklets by the association score (Hungarian on -S, pairs with
 S > 0.5; without SGLA the same rule on box IoU, Table 4's "IoU" row); objects left unassociated with score
 >= ``birth`` start tracks. Rows are MOTChallenge's (frame, id, x, y, w, h, score) in pixels.
@@ -23,18 +24,19 @@ from motforge.families.query.sgla import tracklet_update
 
 @dataclass(frozen=True)
 class Lifecycle:
-    birth: float = 0.7
-    death: float = 0.6
-    max_missed: int = 5
+    birth: float = 0.6
+    death: float = 0.5
+    max_missed: int = 10
+    report: float = 0.6
 
 
 def lifecycle_step(track_scores: torch.Tensor, missed: torch.Tensor, det_scores: torch.Tensor,
                    rule: Lifecycle) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Returns (keep [N] bool, reported [N] bool, new missed counts [N], born [M] bool)."""
-    seen = track_scores >= rule.death
-    missed = torch.where(seen, torch.zeros_like(missed), missed + 1)
+    alive = track_scores >= rule.death
+    missed = torch.where(alive, torch.zeros_like(missed), missed + 1)
     keep = missed <= rule.max_missed
-    return keep, seen, missed, det_scores >= rule.birth
+    return keep, keep & (track_scores >= rule.report), missed, det_scores >= rule.birth
 
 
 def associate(scores: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
@@ -92,8 +94,8 @@ class OnlineQueryTracker:
         born_idx = torch.nonzero(born).flatten()
         new_ids = torch.arange(self.next_id, self.next_id + len(born_idx))
         self.next_id += len(born_idx)
-        reported = [(int(self.ids[i]), m + int(i)) for i in torch.nonzero(seen & keep).flatten()]
-        reported += [(int(tid), int(q)) for tid, q in zip(new_ids, born_idx)]
+        reported = [(int(self.ids[i]), m + int(i)) for i in torch.nonzero(seen).flatten()]
+        reported += [(int(tid), int(q)) for tid, q in zip(new_ids, born_idx) if scores[q] >= self.rule.report]
         rows, (w, h) = [], size
         for tid, q in reported:
             cx, cy, bw, bh = boxes[q].tolist()
