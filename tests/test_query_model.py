@@ -84,11 +84,11 @@ def test_tgd_groups_do_not_leak_into_original_queries() -> None:
 
 def test_lifecycle_by_hand() -> None:
     rule = Lifecycle(birth=0.7, death=0.6, max_missed=5, report=0.8)
-    keep, seen, missed, born = lifecycle_step(torch.tensor([0.9, 0.7, 0.5, 0.3]), torch.tensor([2, 3, 0, 5]),
+    keep, seen, missed, born = lifecycle_step(torch.tensor([0.9, 0.7, 0.5, 0.3, 0.2]), torch.tensor([2, 3, 0, 5, 4]),
                                               torch.tensor([0.8, 0.6]), rule)
-    assert missed.tolist() == [0, 0, 1, 6]                 # >= death resets, below it counts a miss
-    assert keep.tolist() == [True, True, True, False]      # the 6th consecutive miss exceeds max_missed = 5
-    assert seen.tolist() == [True, False, False, False]    # reported only from the report threshold (0.8)
+    assert missed.tolist() == [0, 0, 1, 6, 5]                    # >= death resets, below it counts a miss
+    assert keep.tolist() == [True, True, True, False, True]      # 5 misses are kept, the 6th exceeds max_missed
+    assert seen.tolist() == [True, False, False, False, False]   # reported only from the report threshold (0.8)
     assert born.tolist() == [True, False]
     # best total 0.9 + 0.4 pairs object 1 with tracklet 1, but 0.4 is below 0.5
     assert associate(torch.tensor([[0.9, 0.2], [0.8, 0.4]])).tolist() == [0, -1]
