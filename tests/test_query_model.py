@@ -156,3 +156,16 @@ def test_family_tracker_adapter_scales_rows_to_original_pixels() -> None:
     for (tid, box, score), (_, rid, x, y, w, h, rscore) in zip(rows, ref):
         assert tid == rid and score == pytest.approx(rscore)
         assert box.tolist() == pytest.approx([10 * x, 10 * y, 10 * (x + w), 10 * (y + h)], rel=1e-4)
+
+
+def test_missed_track_keeps_its_query_and_box() -> None:
+    """A track scored below ``death`` is kept with its previous content and reference box (MOTRv2's QIM rule)."""
+    torch.manual_seed(0)
+    model = QueryTracker(QueryModelConfig()).eval()
+    tracker = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, report=0.0))
+    tracker.step(1, torch.randn(3, 64, 96), (960, 640))
+    content, ref = tracker.content.clone(), tracker.ref.clone()
+    tracker.rule = Lifecycle(birth=1.1, death=1.1, max_missed=3, report=0.0)   # nothing alive, nothing born
+    tracker.step(2, torch.randn(3, 64, 96), (960, 640))
+    assert torch.equal(tracker.content, content) and torch.equal(tracker.ref, ref)
+    assert tracker.missed.tolist() == [1] * 16

@@ -100,13 +100,17 @@ class OnlineQueryTracker:
         for tid, q in reported:
             cx, cy, bw, bh = boxes[q].tolist()
             rows.append((frame, tid, (cx - bw / 2) * w, (cy - bh / 2) * h, bw * w, bh * h, float(scores[q])))
-        ref = torch.cat([boxes[m:][keep], boxes[:m][born_idx]])
+        # a track below the death score keeps its last query and box (MOTRv2's QIM updates only scores > 0.5)
+        alive = (scores[m:] >= self.rule.death)[keep][:, None]
+        ref = torch.cat([torch.where(alive, boxes[m:][keep], self.ref[keep]), boxes[:m][born_idx]])
         if cfg.tracklet_update:
             kept = tracklet_update(hidden[m:], hidden[:m], partner, cfg.tracklet_w)[keep]
             content = torch.cat([kept, hidden[:m][born_idx]])
         else:
             content = model.next_content(torch.cat([self.content[keep], det_content[born_idx]]),
                                          torch.cat([hidden[m:][keep], hidden[:m][born_idx]]), ref)
+        n_kept = int(keep.sum())
+        content = torch.cat([torch.where(alive, content[:n_kept], self.content[keep]), content[n_kept:]])
         self.content, self.ref = content, ref
         self.ids = torch.cat([self.ids[keep], new_ids])
         self.missed = torch.cat([missed[keep], torch.zeros(len(born_idx), dtype=torch.long)])
