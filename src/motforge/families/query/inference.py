@@ -3,8 +3,9 @@
 Lifecycle (after ``RuntimeTrackerBase`` in megvii-research/MOTRv2 models/motr.py and the score filter of its
 submit_dance.py; defaults 0.6 / 0.5 / 10 / 0.6 are theirs): a detect query whose score reaches ``birth`` starts a
 track with a new id; a track whose score is below ``death`` counts a missed frame (a score >= ``death`` resets the
-count) and is dropped after more than ``max_missed`` consecutive misses, its query kept and updated meanwhile
-(upstream deletes at the ``miss_tolerance``-th miss); a track is reported only when its score reaches ``report``. With LA-MOTR's separated detection (sec. 3.3 and its
+count) and is dropped after more than ``max_missed`` consecutive misses (upstream deletes at the
+``miss_tolerance``-th); meanwhile it keeps its last query and box, as MOTRv2's QIM updates only confident tracks.
+A track is reported only when its score reaches ``report``. With LA-MOTR's separated detection (sec. 3.3 and its
 inference rule) object queries are associated with tracklets by the association score (Hungarian on -S, pairs with
 S > 0.5; without SGLA the same rule on box IoU, Table 4's "IoU" row); objects left unassociated with score
 >= ``birth`` start tracks. Rows are MOTChallenge's (frame, id, x, y, w, h, score) in pixels.
