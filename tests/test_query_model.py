@@ -35,7 +35,8 @@ def grad_norm(module: torch.nn.Module) -> float:
 
 def test_motrv3_with_proposals_forward_backward() -> None:
     torch.manual_seed(0)
-    model = QueryTracker(QueryModelConfig(rfs=True, pld=True, tgd=True, proposals=True))
+    cfg = QueryModelConfig(rfs=True, pld=True, tgd=True, proposals=True, track_drop=0.1, track_insert=1.0)
+    model = QueryTracker(cfg)
     result = clip_loss(model, tiny_clip(), torch.Generator().manual_seed(0))
     assert torch.isfinite(result.total)
     assert result.parts["pld"] > 0 and result.parts["tgd"] > 0

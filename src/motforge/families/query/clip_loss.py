@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from motforge.families.query.augment import drop_and_insert
 from motforge.families.query.denoising import group_mask, scale_boxes
 from motforge.families.query.losses import association_loss, clip_normalise, pld_loss, set_loss
 from motforge.families.query.matching import identity_targets, layer_targets
@@ -105,7 +106,7 @@ def clip_loss(model: QueryTracker, clip: list[ClipFrame], generator: torch.Gener
             term = association_loss(assoc.assoc, last[:m], last[m:], cfg)
             parts["asso"] += term.item()
             asso_terms.append(term)
-        tracks = _next_tracks(model, tracks, det_content, out, assoc, last, frame, m)
+        tracks = _next_tracks(model, tracks, det_content, out, assoc, last, frame, m, generator)
     total = clip_normalise(frame_losses, frame_objects, per_frame=cfg.pld)
     if asso_terms:
         total = total + sum(asso_terms) / len(asso_terms)
@@ -113,8 +114,9 @@ def clip_loss(model: QueryTracker, clip: list[ClipFrame], generator: torch.Gener
 
 
 def _next_tracks(model: QueryTracker, tracks: Tracks, det_content: torch.Tensor, out, assoc, target: torch.Tensor,
-                 frame: ClipFrame, m: int) -> Tracks:
-    """Kept track queries (identity still present) + newborn detect queries matched to identities no track holds."""
+                 frame: ClipFrame, m: int, generator: torch.Generator | None) -> Tracks:
+    """Kept track queries (identity still present) + newborn detect queries matched to identities no track holds;
+    with MOTR's augmentation some are dropped and unmatched detect queries join as false positives (id -1)."""
     cfg = model.cfg
     n = tracks.ids.shape[0]
     held = set(tracks.ids[target[m:m + n] >= 0].tolist())
@@ -127,7 +129,17 @@ def _next_tracks(model: QueryTracker, tracks: Tracks, det_content: torch.Tensor,
         obj_h, tck_h, boxes = assoc.obj_hidden, assoc.tck_hidden, assoc.boxes
     else:
         obj_h, tck_h, boxes = out.hidden[last, :m], out.hidden[last, m:m + n], out.boxes[last, :m + n]
-    ids = torch.cat([tracks.ids[keep], frame.gt_ids[target[born_t]]])
+    free = torch.nonzero(target[:m] < 0).flatten()
+    fp = torch.zeros(0, dtype=torch.long, device=target.device)
+    if cfg.track_drop > 0 or cfg.track_insert > 0:
+        active = torch.cat([boxes[m:][keep], boxes[:m][born_t]])
+        survive, fp_free = drop_and_insert(active, boxes[:m][free], cfg.track_drop, cfg.track_insert, generator)
+        survive = survive.to(target.device)
+        keep, born_t = keep[survive[: len(keep)]], born_t[survive[len(keep):]]
+        fp = free[fp_free.to(target.device)]
+    born_t = torch.cat([born_t, fp])
+    fp_ids = torch.full((len(fp),), -1, dtype=torch.long, device=target.device)
+    ids = torch.cat([tracks.ids[keep], frame.gt_ids[target[born_t[: len(born_t) - len(fp)]]], fp_ids])
     ref = torch.cat([boxes[m:][keep], boxes[:m][born_t]]).detach()
     if cfg.tracklet_update:
         # eq. 2 with the association given by identity during training (the object matched to the same ground truth)

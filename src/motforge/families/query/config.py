@@ -24,6 +24,8 @@ class QueryModelConfig:
     num_queries: int = 16             # learned detect queries (MOTR "anchor queries")
     # --- MOTR (sec. 3.3-3.5) ---
     qim: bool = True                  # update track queries between frames with the QIM-like block
+    track_drop: float = 0.0           # training: drop an active track query with this probability (MOTR)
+    track_insert: float = 0.0         # training: add a false-positive track query with this probability (MOTR)
     # --- MOTRv2 (sec. 3.2) ---
     proposals: bool = False           # detect queries anchored on detector boxes with their scores embedded
     # --- MOTRv3 (sec. 3.2-3.4) ---
@@ -65,6 +67,9 @@ class QueryModelConfig:
             raise bad("tracklet_update", "eq. 2 mixes object and tracklet outputs, so it needs sotd: true")
         if not 0.0 <= self.tracklet_w <= 1.0:
             raise bad("tracklet_w", f"must lie in [0, 1], got {self.tracklet_w}")
+        for key in ("track_drop", "track_insert"):
+            if not 0.0 <= getattr(self, key) <= 1.0:
+                raise bad(key, f"is a probability, got {getattr(self, key)}")
         if not 0.0 <= self.tgd_scale < 1.0:
             raise bad("tgd_scale", f"must lie in [0, 1) so scaled boxes keep a positive size, got {self.tgd_scale}")
         if self.backbone not in ("small", "resnet18", "resnet34", "resnet50"):
@@ -81,7 +86,9 @@ class QueryModelConfig:
 
 def gpu_preset(**overrides: object) -> QueryModelConfig:
     """The papers' size: ResNet-50, d 256, 6 encoder and 6 decoder layers, 8 heads, 4 points, 300 queries
-    (MOTRv3 sec. 4.2 / Deformable DETR), with MOTRv3's three strategies and K = 4 groups on."""
+    (MOTRv3 sec. 4.2 / Deformable DETR), with MOTRv3's three strategies, K = 4 groups and MOTRv2's track query
+    drop / false-positive insertion (0.1 / 0.3) on."""
     base = QueryModelConfig(backbone="resnet50", d_model=256, n_heads=8, n_points=4, enc_layers=6, dec_layers=6,
-                            ffn_dim=1024, num_queries=300, rfs=True, pld=True, tgd=True)
+                            ffn_dim=1024, num_queries=300, rfs=True, pld=True, tgd=True,
+                            track_drop=0.1, track_insert=0.3)
     return replace(base, **overrides)
