@@ -1,0 +1,161 @@
+"""Training loss of one clip: track queries carried frame to frame with every switch of the family.
+
+Per frame (MOTR sec. 3.3-3.5 unless stated):
+1. queries = [detect (+ MOTRv2 proposals) | track]; with TGD (MOTRv3 sec. 3.4) K scaled copies of the track queries
+   are appended and the decoder runs with eq. 4's mask.
+2. targets per decoder layer (``matching.layer_targets``): tracklet-aware, or RFS in decoders 1..L-1 (MOTRv3 sec. 3.2),
+   or LA-MOTR's separated detection (object queries vs all ground truths).
+3. loss per layer = set loss of the original queries (L_r) + PLD on detector boxes (eq. 3, L_p) + each TGD group
+   with the track queries' identity targets (L_g; with RFS the early decoders' track-query targets are RFS's, but
+   TGD supervises association, which RFS leaves unchanged, so the groups keep the identity targets); with SGLA the
+   last layer's predictions are those of the shared head on SGLA's outputs, plus lambda_asso * BCE on the
+   association matrix from the second frame on (LA-MOTR eq. 1).
+4. next frame's track queries: the track queries whose identity is still present, plus the detect queries matched to
+   free ground truths (newborn), with content from QIM (or eq. 2) and reference = the last layer's box, detached.
+The clip loss is MOTR's collective average, or eq. 5 (per-frame normalisation) with PLD.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from motforge.families.query.augment import drop_and_insert
+from motforge.families.query.denoising import group_mask, scale_boxes
+from motforge.families.query.losses import association_loss, clip_normalise, pld_loss, set_loss
+from motforge.families.query.matching import identity_targets, layer_targets
+from motforge.families.query.model import QueryTracker
+from motforge.families.query.sgla import tracklet_update
+
+
+@dataclass
+class ClipFrame:
+    """One training frame: image [3, H, W]; ground truth boxes [G, 4] normalised (cx, cy, w, h) and identities [G];
+    detector boxes [P, 4] (same format) with scores [P], used by the proposals and PLD switches."""
+    image: torch.Tensor
+    gt_boxes: torch.Tensor
+    gt_ids: torch.Tensor
+    det_boxes: torch.Tensor = field(default_factory=lambda: torch.zeros(0, 4))
+    det_scores: torch.Tensor = field(default_factory=lambda: torch.zeros(0))
+
+
+@dataclass
+class Tracks:
+    content: torch.Tensor
+    ref: torch.Tensor
+    ids: torch.Tensor
+
+    @classmethod
+    def empty(cls, d: int, device: torch.device) -> Tracks:
+        return cls(torch.zeros(0, d, device=device), torch.zeros(0, 4, device=device),
+                   torch.zeros(0, dtype=torch.long, device=device))
+
+
+@dataclass
+class ClipLoss:
+    total: torch.Tensor
+    parts: dict[str, float]
+
+
+def clip_loss(model: QueryTracker, clip: list[ClipFrame], generator: torch.Generator | None = None) -> ClipLoss:
+    cfg = model.cfg
+    device = clip[0].image.device
+    tracks = Tracks.empty(cfg.d_model, device)
+    frame_losses, frame_objects, asso_terms = [], [], []
+    parts = {"set": 0.0, "pld": 0.0, "tgd": 0.0, "asso": 0.0}
+    for frame in clip:
+        memory = model.encode(frame.image)
+        proposals = torch.cat([frame.det_boxes, frame.det_scores[:, None]], 1) if cfg.proposals else None
+        det_content, det_ref = model.detect_queries(proposals)
+        m, n = det_content.shape[0], tracks.ids.shape[0]
+        content, ref, mask = torch.cat([det_content, tracks.content]), torch.cat([det_ref, tracks.ref]), None
+        groups = cfg.tgd_groups if cfg.tgd and n > 0 else 0
+        if groups:
+            content = torch.cat([content, tracks.content.repeat(groups, 1)])
+            ref = torch.cat([ref, scale_boxes(tracks.ref, groups, cfg.tgd_scale, generator)])
+            mask = group_mask(m, n, groups, device)
+        out = model.decode(memory, content, ref, mask)
+        orig = m + n
+        logits, boxes = out.logits[:, :orig], out.boxes[:, :orig]
+        assoc = None
+        if model.sgla is not None:
+            assoc = model.associate(out, m, orig)
+            logits = torch.cat([logits[:-1], assoc.logits[None]])
+            boxes = torch.cat([boxes[:-1], assoc.boxes[None]])
+        targets = layer_targets(logits, boxes, m, tracks.ids, frame.gt_boxes, frame.gt_ids, cfg)
+        # TGD groups share the track queries' identity assignment in every decoder (RFS changes only detection)
+        group_target = identity_targets(tracks.ids, frame.gt_ids)
+        loss = logits.new_zeros(())
+        for layer, target in enumerate(targets):
+            term = set_loss(logits[layer], boxes[layer], target, frame.gt_boxes, cfg)
+            parts["set"] += term.item()
+            loss = loss + term
+            if cfg.pld:
+                term = pld_loss(logits[layer], boxes[layer], frame.det_boxes, frame.det_scores, cfg)
+                parts["pld"] += term.item()
+                loss = loss + term
+            for g in range(groups):
+                sl = slice(orig + g * n, orig + (g + 1) * n)
+                term = set_loss(out.logits[layer, sl], out.boxes[layer, sl], group_target, frame.gt_boxes, cfg)
+                parts["tgd"] += term.item()
+                loss = loss + term
+        frame_losses.append(loss)
+        frame_objects.append(int(frame.gt_ids.shape[0]))
+        last = targets[-1]
+        if assoc is not None and n > 0:
+            term = association_loss(assoc.assoc, last[:m], last[m:], cfg)
+            parts["asso"] += term.item()
+            asso_terms.append(term)
+        tracks = _next_tracks(model, tracks, det_content, out, assoc, last, frame, m, generator)
+    total = clip_normalise(frame_losses, frame_objects, per_frame=cfg.pld)
+    if asso_terms:
+        total = total + sum(asso_terms) / len(asso_terms)
+    return ClipLoss(total, parts)
+
+
+def _next_tracks(model: QueryTracker, tracks: Tracks, det_content: torch.Tensor, out, assoc, target: torch.Tensor,
+                 frame: ClipFrame, m: int, generator: torch.Generator | None) -> Tracks:
+    """Kept track queries (identity still present) + newborn detect queries matched to identities no track holds;
+    with MOTR's augmentation some are dropped and unmatched detect queries join as false positives (id -1)."""
+    cfg = model.cfg
+    n = tracks.ids.shape[0]
+    held = set(tracks.ids[target[m:m + n] >= 0].tolist())
+    keep = torch.nonzero(target[m:m + n] >= 0).flatten()
+    born = [q for q in torch.nonzero(target[:m] >= 0).flatten().tolist()
+            if int(frame.gt_ids[target[q]]) not in held]
+    born_t = torch.as_tensor(born, dtype=torch.long, device=target.device)
+    last = cfg.dec_layers - 1
+    if assoc is not None:
+        obj_h, tck_h, boxes = assoc.obj_hidden, assoc.tck_hidden, assoc.boxes
+    else:
+        obj_h, tck_h, boxes = out.hidden[last, :m], out.hidden[last, m:m + n], out.boxes[last, :m + n]
+    free = torch.nonzero(target[:m] < 0).flatten()
+    fp = torch.zeros(0, dtype=torch.long, device=target.device)
+    if cfg.track_drop > 0 or cfg.track_insert > 0:
+        active = torch.cat([boxes[m:][keep], boxes[:m][born_t]])
+        survive, fp_free = drop_and_insert(active, boxes[:m][free], cfg.track_drop, cfg.track_insert, generator)
+        survive = survive.to(target.device)
+        keep, born_t = keep[survive[: len(keep)]], born_t[survive[len(keep):]]
+        fp = free[fp_free.to(target.device)]
+    born_t = torch.cat([born_t, fp])
+    fp_ids = torch.full((len(fp),), -1, dtype=torch.long, device=target.device)
+    ids = torch.cat([tracks.ids[keep], frame.gt_ids[target[born_t[: len(born_t) - len(fp)]]], fp_ids])
+    ref = torch.cat([boxes[m:][keep], boxes[:m][born_t]]).detach()
+    if cfg.tracklet_update:
+        # eq. 2 with the association given by identity during training (the object matched to the same ground truth)
+        obj_gt, tck_gt = target[:m], target[m:m + n]
+        partner = torch.full_like(tck_gt, -1)
+        for i, g in enumerate(tck_gt.tolist()):
+            hit = torch.nonzero(obj_gt == g).flatten() if g >= 0 else []
+            if len(hit):
+                partner[i] = hit[0]
+        kept = tracklet_update(tck_h, obj_h, partner, cfg.tracklet_w)[keep]
+        content = torch.cat([kept, obj_h[born_t]])
+    else:
+        prev = torch.cat([tracks.content[keep], det_content[born_t]])
+        hidden = torch.cat([tck_h[keep], obj_h[born_t]])
+        content = model.next_content(prev, hidden, ref)
+    return Tracks(content, ref, ids)
+
+
+__all__ = ["ClipFrame", "ClipLoss", "Tracks", "clip_loss"]

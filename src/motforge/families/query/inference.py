@@ -1,0 +1,118 @@
+"""Online inference of the query family: one frame at a time, track queries carried between frames.
+
+Lifecycle (after ``RuntimeTrackerBase`` in megvii-research/MOTRv2 models/motr.py and the score filter of its
+submit_dance.py; defaults 0.6 / 0.5 / 10 / 0.6 are theirs): a detect query whose score reaches ``birth`` starts a
+track with a new id; a track whose score is below ``death`` counts a missed frame (a score >= ``death`` resets the
+count) and is dropped after more than ``max_missed`` consecutive misses (upstream deletes at the
+``miss_tolerance``-th); meanwhile it keeps its last query and box, as MOTRv2's QIM updates only confident tracks.
+A track is reported only when its score reaches ``report``. With LA-MOTR's separated detection (sec. 3.3 and its
+inference rule) object queries are associated with tracklets by the association score (Hungarian on -S, pairs with
+S > 0.5; without SGLA the same rule on box IoU, Table 4's "IoU" row); objects left unassociated with score
+>= ``birth`` start tracks. Rows are MOTChallenge's (frame, id, x, y, w, h, score) in pixels.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from scipy.optimize import linear_sum_assignment
+from torchvision.ops import box_iou
+
+from motforge.families.query.boxes import cxcywh_to_xyxy
+from motforge.families.query.model import QueryTracker
+from motforge.families.query.sgla import tracklet_update
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    birth: float = 0.6
+    death: float = 0.5
+    max_missed: int = 10
+    report: float = 0.6
+
+
+def lifecycle_step(track_scores: torch.Tensor, missed: torch.Tensor, det_scores: torch.Tensor,
+                   rule: Lifecycle) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Returns (keep [N] bool, reported [N] bool, new missed counts [N], born [M] bool)."""
+    alive = track_scores >= rule.death
+    missed = torch.where(alive, torch.zeros_like(missed), missed + 1)
+    keep = missed <= rule.max_missed
+    return keep, keep & (track_scores >= rule.report), missed, det_scores >= rule.birth
+
+
+def associate(scores: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    """[Nd, Nt] association probabilities -> [Nt] index of each tracklet's object, -1 when none passes."""
+    partner = torch.full((scores.shape[1],), -1, dtype=torch.long)
+    if scores.numel() == 0:
+        return partner
+    rows, cols = linear_sum_assignment(-scores.detach().cpu().numpy())
+    for r, c in zip(rows, cols):
+        if scores[r, c] > threshold:
+            partner[c] = int(r)
+    return partner
+
+
+class OnlineQueryTracker:
+    """Per-sequence state lives in the instance; call ``reset()`` between sequences."""
+
+    def __init__(self, model: QueryTracker, rule: Lifecycle = Lifecycle()) -> None:
+        self.model, self.rule = model, rule
+        self.reset()
+
+    def reset(self) -> None:
+        d = self.model.cfg.d_model
+        self.content = torch.zeros(0, d)
+        self.ref = torch.zeros(0, 4)
+        self.ids = torch.zeros(0, dtype=torch.long)
+        self.missed = torch.zeros(0, dtype=torch.long)
+        self.next_id = 1
+
+    @torch.no_grad()
+    def step(self, frame: int, image: torch.Tensor, size: tuple[int, int],
+             proposals: torch.Tensor | None = None) -> list[tuple[int, int, float, float, float, float, float]]:
+        """image [3, H, W] as the model was trained on; size (width, height) of the original frame in pixels."""
+        model, cfg = self.model, self.model.cfg
+        memory = model.encode(image)
+        det_content, det_ref = model.detect_queries(proposals)
+        m, n = det_content.shape[0], self.ids.shape[0]
+        out = model.decode(memory, torch.cat([det_content, self.content]), torch.cat([det_ref, self.ref]))
+        last = cfg.dec_layers - 1
+        logits, boxes, hidden = out.logits[last], out.boxes[last], out.hidden[last]
+        partner = torch.full((n,), -1, dtype=torch.long)
+        if model.sgla is not None:
+            assoc = model.associate(out, m, m + n)
+            logits, boxes, hidden = assoc.logits, assoc.boxes, torch.cat([assoc.obj_hidden, assoc.tck_hidden])
+            partner = associate(assoc.assoc.sigmoid())
+        elif cfg.sotd:
+            # separated detection without SGLA: LA-MOTR Table 4's hand-crafted "IoU" association
+            partner = associate(box_iou(cxcywh_to_xyxy(boxes[:m]), cxcywh_to_xyxy(boxes[m:m + n])))
+        scores = logits.sigmoid()
+        keep, seen, missed, born = lifecycle_step(scores[m:], self.missed, scores[:m], self.rule)
+        if cfg.sotd:
+            taken = torch.zeros(m, dtype=torch.bool)
+            taken[partner[partner >= 0]] = True
+            born &= ~taken
+        born_idx = torch.nonzero(born).flatten()
+        new_ids = torch.arange(self.next_id, self.next_id + len(born_idx))
+        self.next_id += len(born_idx)
+        reported = [(int(self.ids[i]), m + int(i)) for i in torch.nonzero(seen).flatten()]
+        reported += [(int(tid), int(q)) for tid, q in zip(new_ids, born_idx) if scores[q] >= self.rule.report]
+        rows, (w, h) = [], size
+        for tid, q in reported:
+            cx, cy, bw, bh = boxes[q].tolist()
+            rows.append((frame, tid, (cx - bw / 2) * w, (cy - bh / 2) * h, bw * w, bh * h, float(scores[q])))
+        # a track below the death score keeps its last query and box (MOTRv2's QIM updates only scores > 0.5)
+        alive = (scores[m:] >= self.rule.death)[keep][:, None]
+        ref = torch.cat([torch.where(alive, boxes[m:][keep], self.ref[keep]), boxes[:m][born_idx]])
+        if cfg.tracklet_update:
+            kept = tracklet_update(hidden[m:], hidden[:m], partner, cfg.tracklet_w)[keep]
+            content = torch.cat([kept, hidden[:m][born_idx]])
+        else:
+            content = model.next_content(torch.cat([self.content[keep], det_content[born_idx]]),
+                                         torch.cat([hidden[m:][keep], hidden[:m][born_idx]]), ref)
+        n_kept = int(keep.sum())
+        content = torch.cat([torch.where(alive, content[:n_kept], self.content[keep]), content[n_kept:]])
+        self.content, self.ref = content, ref
+        self.ids = torch.cat([self.ids[keep], new_ids])
+        self.missed = torch.cat([missed[keep], torch.zeros(len(born_idx), dtype=torch.long)])
+        return rows

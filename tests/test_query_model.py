@@ -1,0 +1,172 @@
+"""The whole query model on tiny random clips: loss finite, gradients reach every switch's parameters, TGD's mask
+stops leakage inside the real decoder, and the online lifecycle (birth, death, missed frames) by hand."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from motforge.errors import ConfigError
+from motforge.families.query.clip_loss import ClipFrame, clip_loss
+from motforge.families.query.config import QueryModelConfig
+from motforge.families.query.denoising import group_mask, scale_boxes
+from motforge.families.query.frames import normalise_image
+from motforge.families.query.inference import Lifecycle, OnlineQueryTracker, associate, lifecycle_step
+from motforge.families.query.model import QueryTracker
+from motforge.families.query.tracker import QueryFamilyTracker
+
+
+def tiny_clip() -> list[ClipFrame]:
+    g = torch.Generator().manual_seed(1)
+    gt = torch.tensor([[0.3, 0.4, 0.2, 0.3], [0.7, 0.6, 0.15, 0.25]])
+    frames = []
+    for t in range(2):
+        boxes = gt + torch.tensor([0.02 * t, 0.0, 0.0, 0.0])
+        frames.append(ClipFrame(torch.randn(3, 64, 96, generator=g), boxes, torch.tensor([5, 9]),
+                                boxes + 0.01, torch.tensor([0.9, 0.04])))
+    return frames
+
+
+def grad_norm(module: torch.nn.Module) -> float:
+    return sum(p.grad.abs().sum().item() for p in module.parameters() if p.grad is not None)
+
+
+def test_motrv3_with_proposals_forward_backward() -> None:
+    torch.manual_seed(0)
+    cfg = QueryModelConfig(rfs=True, pld=True, tgd=True, proposals=True, track_drop=0.1, track_insert=1.0)
+    model = QueryTracker(cfg)
+    result = clip_loss(model, tiny_clip(), torch.Generator().manual_seed(0))
+    assert torch.isfinite(result.total)
+    assert result.parts["pld"] > 0 and result.parts["tgd"] > 0
+    result.total.backward()
+    for name, part in [("backbone", model.backbone), ("encoder", model.transformer.encoder),
+                       ("decoder", model.transformer.decoder), ("proposals", model.proposal_content),
+                       ("qim", model.qim), ("detect queries", model.query_content)]:
+        assert grad_norm(part) > 0, name
+    assert model.transformer.decoder[0].cross.sampling_offsets.weight.grad.abs().sum() > 0
+    assert model.anchor_logits.grad.abs().sum() > 0                        # learned anchors are trained
+
+
+def test_la_motr_forward_backward() -> None:
+    torch.manual_seed(0)
+    model = QueryTracker(QueryModelConfig(sotd=True, tracklet_update=True, tracklet_w=0.5))
+    result = clip_loss(model, tiny_clip())
+    assert torch.isfinite(result.total) and result.parts["asso"] > 0
+    result.total.backward()
+    for layer in model.sgla.layers:
+        for part in (layer.w_asso, layer.w_upd, layer.cue, layer.q):
+            assert grad_norm(part) > 0
+    assert grad_norm(model.sgla.score) > 0
+
+
+def test_tgd_groups_do_not_leak_into_original_queries() -> None:
+    torch.manual_seed(0)
+    model = QueryTracker(QueryModelConfig()).eval()
+    with torch.no_grad():
+        memory = model.encode(torch.randn(3, 64, 96))
+        det_content, det_ref = model.detect_queries()
+        tck_content = torch.randn(3, 32)
+        tck_ref = torch.tensor([[0.3, 0.3, 0.1, 0.2], [0.6, 0.5, 0.2, 0.2], [0.5, 0.8, 0.1, 0.1]])
+        content, ref = torch.cat([det_content, tck_content]), torch.cat([det_ref, tck_ref])
+        plain = model.decode(memory, content, ref)
+        groups = scale_boxes(tck_ref, 4, 0.4, torch.Generator().manual_seed(0))
+        big_content, big_ref = torch.cat([content, tck_content.repeat(4, 1)]), torch.cat([ref, groups])
+        masked = model.decode(memory, big_content, big_ref, group_mask(16, 3, 4))
+        leaky = model.decode(memory, big_content, big_ref)
+    q = 16 + 3
+    assert torch.allclose(masked.hidden[:, :q], plain.hidden, atol=1e-5)
+    assert not torch.allclose(leaky.hidden[:, :q], plain.hidden, atol=1e-3)
+    # group 0 alone with its own mask gives the same output as group 0 inside the full masked run
+    solo = model.decode(memory, torch.cat([content, tck_content]), torch.cat([ref, groups[:3]]), group_mask(16, 3, 1))
+    assert torch.allclose(masked.hidden[:, q:q + 3], solo.hidden[:, q:], atol=1e-5)
+
+
+def test_lifecycle_by_hand() -> None:
+    rule = Lifecycle(birth=0.7, death=0.6, max_missed=5, report=0.8)
+    keep, seen, missed, born = lifecycle_step(torch.tensor([0.9, 0.7, 0.5, 0.3, 0.2]), torch.tensor([2, 3, 0, 5, 4]),
+                                              torch.tensor([0.8, 0.6]), rule)
+    assert missed.tolist() == [0, 0, 1, 6, 5]                    # >= death resets, below it counts a miss
+    assert keep.tolist() == [True, True, True, False, True]      # 5 misses are kept, the 6th exceeds max_missed
+    assert seen.tolist() == [True, False, False, False, False]   # reported only from the report threshold (0.8)
+    assert born.tolist() == [True, False]
+    # best total 0.9 + 0.4 pairs object 1 with tracklet 1, but 0.4 is below 0.5
+    assert associate(torch.tensor([[0.9, 0.2], [0.8, 0.4]])).tolist() == [0, -1]
+
+
+def test_online_tracker_rows_and_ids() -> None:
+    torch.manual_seed(0)
+    model = QueryTracker(QueryModelConfig()).eval()
+    tracker = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, max_missed=0, report=0.0))
+    first = tracker.step(1, torch.randn(3, 64, 96), (960, 640))
+    second = tracker.step(2, torch.randn(3, 64, 96), (960, 640))
+    assert [r[1] for r in first] == list(range(1, 17))                    # every detect query is born
+    assert [r[1] for r in second] == list(range(1, 33))                   # all kept, 16 more born
+    frame, tid, x, y, w, h, score = first[0]
+    assert frame == 1 and w > 0 and h > 0 and 0 <= score <= 1
+    tracker.reset()
+    assert [r[1] for r in tracker.step(1, torch.randn(3, 64, 96), (960, 640))][0] == 1
+
+
+def test_online_tracker_la_motr_runs() -> None:
+    torch.manual_seed(0)
+    model = QueryTracker(QueryModelConfig(sotd=True, tracklet_update=True)).eval()
+    tracker = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, report=0.0))
+    tracker.step(1, torch.randn(3, 64, 96), (960, 640))
+    rows = tracker.step(2, torch.randn(3, 64, 96), (960, 640))
+    ids = [r[1] for r in rows]
+    assert len(ids) == len(set(ids)) and set(range(1, 17)) <= set(ids)
+
+
+def test_config_errors_name_the_key() -> None:
+    with pytest.raises(ConfigError, match="model.tracklet_update"):
+        QueryModelConfig.from_dict({"tracklet_update": True})
+    with pytest.raises(ConfigError, match="model.groups"):
+        QueryModelConfig.from_dict({"groups": 4})
+    with pytest.raises(ConfigError, match="model.rfs"):
+        QueryModelConfig.from_dict({"rfs": True, "dec_layers": 1})
+
+
+def test_online_tracker_iou_association_without_sgla() -> None:
+    """Separated detection without SGLA associates by IoU: an object on top of a tracklet is not born again."""
+    torch.manual_seed(0)
+    model = QueryTracker(QueryModelConfig(sotd=True, sgla=False)).eval()
+    tracker = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, report=0.0))
+    image = torch.randn(3, 64, 96)
+    first = tracker.step(1, image, (960, 640))
+    second = tracker.step(2, image, (960, 640))
+    # same image: each tracklet re-finds its box and the object query that made it sits on it again, so fewer
+    # than 16 objects are born in frame 2 (without the IoU rule all 16 would be)
+    born = [r[1] for r in second if r[1] > len(first)]
+    assert len(first) == 16 and len(born) < 16
+
+
+def test_family_tracker_adapter_scales_rows_to_original_pixels() -> None:
+    torch.manual_seed(0)
+    model = QueryTracker(QueryModelConfig(proposals=True))
+    tracker = QueryFamilyTracker(model, Lifecycle(birth=0.0, death=0.0, report=0.0))
+    image = np.zeros((64, 96, 3), dtype=np.uint8)
+    dets = (np.array([[100.0, 60.0, 300.0, 260.0]]), np.array([0.9]))
+    frame = SimpleNamespace(number=1, image=image, scale=np.array([10.0, 10.0, 10.0, 10.0]), detections=dets)
+    rows = tracker.step(frame)
+    assert len(rows) == 17 and [r[0] for r in rows] == list(range(1, 18))   # 16 anchors + 1 proposal
+    direct = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, report=0.0))
+    proposal = torch.tensor([[200 / 960, 160 / 640, 200 / 960, 200 / 640, 0.9]])   # the det box / 10, normalised
+    ref = direct.step(1, normalise_image(torch.zeros(3, 64, 96)), (96, 64), proposal)
+    for (tid, box, score), (_, rid, x, y, w, h, rscore) in zip(rows, ref):
+        assert tid == rid and score == pytest.approx(rscore)
+        assert box.tolist() == pytest.approx([10 * x, 10 * y, 10 * (x + w), 10 * (y + h)], rel=1e-4)
+
+
+def test_missed_track_keeps_its_query_and_box() -> None:
+    """A track scored below ``death`` is kept with its previous content and reference box (MOTRv2's QIM rule)."""
+    torch.manual_seed(0)
+    model = QueryTracker(QueryModelConfig()).eval()
+    tracker = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, report=0.0))
+    tracker.step(1, torch.randn(3, 64, 96), (960, 640))
+    content, ref = tracker.content.clone(), tracker.ref.clone()
+    tracker.rule = Lifecycle(birth=1.1, death=1.1, max_missed=3, report=0.0)   # nothing alive, nothing born
+    tracker.step(2, torch.randn(3, 64, 96), (960, 640))
+    assert torch.equal(tracker.content, content) and torch.equal(tracker.ref, ref)
+    assert tracker.missed.tolist() == [1] * 16
