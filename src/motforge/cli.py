@@ -44,10 +44,18 @@ def cmd_prepare(args: argparse.Namespace) -> None:
     from motforge.datasets.layouts import locate
 
     ds = args.dataset_config
-    source = locate(args.dataset, ds["format"], ds["root"], args.split, args.seq, ds.get("gt_splits", ["train", "val"]))
+    decoded = args.out.parent / "video" if ds["format"] == "video" else None  # written by decode-video
+    source = locate(args.dataset, ds["format"], ds["root"], args.split, args.seq, ds.get("gt_splits", ["train", "val"]), decoded_dir=decoded)
     index = build_index(source, annotation_only=ds.get("annotation_only", False))
     write_index(index, args.out)
     print(f"{index.name} ({index.split}): {index.seq_length} frames {index.width}x{index.height} @ {index.fps:g} fps, {index.num_boxes} GT boxes")
+
+
+def cmd_decode_video(args: argparse.Namespace) -> None:
+    from motforge.datasets.video import decode_video
+
+    frames, fps = decode_video(args.video, args.out, jpeg_quality=args.jpeg_quality, progress=not args.no_progress)
+    print(f"{args.video}: {frames} frames @ {fps:g} fps -> {args.out}")
 
 
 def cmd_summary(args: argparse.Namespace) -> None:
@@ -300,6 +308,19 @@ def cmd_show(args: argparse.Namespace) -> None:
     from motforge.depth.store import open_frame_store
 
     index = read_index(args.index)
+    if args.kind == "tracks":
+        from motforge.track.show import show_tracks
+
+        if not args.tracks:
+            raise MotforgeError("show tracks needs --tracks")
+        detections = None
+        if args.detections:
+            from motforge.detect.store import read_detections
+
+            detections = read_detections(args.detections)
+        depth = open_frame_store(args.depth) if args.depth else None
+        print(f"-> {show_tracks(index, args.tracks, args.out, detections, depth, args.frame, args.trail, progress=not args.no_progress)}")
+        return
     if args.kind == "masks":
         from motforge.masks.instance_depth import read_instance_depth
         from motforge.masks.show import show_masks
@@ -362,6 +383,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seq", required=True)
     p.add_argument("--split", required=True)
     p.add_argument("--out", type=Path, required=True)
+
+    p = add("decode-video", cmd_decode_video, "decode a video once into a MOTChallenge sequence folder (img1/*.jpg, seqinfo.ini)")
+    p.add_argument("--video", type=Path, required=True)
+    p.add_argument("--jpeg-quality", type=int, default=95)
+    p.add_argument("--out", type=Path, required=True, help="folder to create (results/<ds>/seqs/<seq>/video)")
 
     p = add("summary", cmd_summary, "read every sequence of a dataset and report sequence, frame and box counts")
     p.add_argument("--format", required=True)
@@ -473,12 +499,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
 
     p = add("show", cmd_show, "draw labels over frames for a person to check (PNG for one frame, MP4 for a sequence)")
-    p.add_argument("kind", choices=["depth", "masks"])
+    p.add_argument("kind", choices=["depth", "masks", "tracks"])
     p.add_argument("--index", type=Path, required=True)
     p.add_argument("--depth", type=Path)
     p.add_argument("--masks", type=Path)
     p.add_argument("--instance-depth", type=Path)
     p.add_argument("--bins", type=Path)
+    p.add_argument("--tracks", type=Path, help="tracks: a MOTChallenge result file (results/<ds>/tracks/<model>/<seq>.txt)")
+    p.add_argument("--detections", type=Path, help="tracks: also draw the detector's boxes (detections.h5)")
+    p.add_argument("--trail", type=int, default=20, help="tracks: frames of trail behind each identity")
     p.add_argument("--frame", type=int, help="frame to draw (PNG output)")
     p.add_argument("--out", type=Path, required=True, help="out.png (one frame) or out.mp4 (whole sequence)")
 

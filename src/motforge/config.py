@@ -122,6 +122,8 @@ def validate_config(config: dict, schema_path: str | Path, base_dir: str | Path 
     if isinstance(config.get("models"), dict):
         _resolve_extends(config["models"])
     for ds in (config.get("datasets") or {}).values():
+        if isinstance(ds, dict) and ds.get("gt_splits") == [] and "eval_split" not in ds:
+            ds["eval_split"] = None  # no GT: nothing to evaluate (the schema's default 'val' does not apply)
         if isinstance(ds, dict) and ds.get("format") in FORMAT_DEFAULTS:
             _merge_under(ds, FORMAT_DEFAULTS[ds["format"]])
     validator = jsonschema.Draft202012Validator(schema)
@@ -140,9 +142,12 @@ def _cross_checks(config: dict, base_dir: Path) -> None:
     models = config["models"]
     for name, ds in config["datasets"].items():
         key = f"datasets.{name}"
-        if ds["eval_split"] not in ds["splits"]:
+        if ds["eval_split"] is None:
+            if ds["gt_splits"]:
+                raise ConfigError(f"{key}.eval_split", f"is null, but gt_splits {ds['gt_splits']} has ground truth to evaluate")
+        elif ds["eval_split"] not in ds["splits"]:
             raise ConfigError(f"{key}.eval_split", f"{ds['eval_split']!r} is not among splits {ds['splits']}")
-        if ds["eval_split"] not in ds["gt_splits"]:
+        elif ds["eval_split"] not in ds["gt_splits"]:
             raise ConfigError(f"{key}.eval_split", f"{ds['eval_split']!r} has no ground truth (not in gt_splits)")
         for i, model in enumerate(ds["models"]):
             if model not in models:
@@ -157,7 +162,9 @@ def _cross_checks(config: dict, base_dir: Path) -> None:
                 raise ConfigError(f"{key}.annotation_only", "synthdance is generated with images; annotation_only makes no sense")
         else:
             root = base_dir / ds["root"]
-            if not root.is_dir():
+            if ds["format"] == "video" and root.is_file():
+                pass  # one video file is a dataset of one sequence
+            elif not root.is_dir():
                 raise ConfigError(f"{key}.root", f"folder {str(root)!r} does not exist")
             for split, seqmap in ds["seqmaps"].items():
                 if not (base_dir / seqmap).is_file():

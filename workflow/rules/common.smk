@@ -175,7 +175,8 @@ def dataset_targets(ds):
     """Everything the workflow makes for one dataset: headline metrics, every sequence's index and pseudo labels,
     and label quality where GT allows it."""
     targets = []
-    targets.append(f"{RESULTS}/{ds}/hota.txt")
+    if DATASETS[ds]["eval_split"] is not None:  # a dataset without GT has nothing to evaluate
+        targets.append(f"{RESULTS}/{ds}/hota.txt")
     if DATASETS[ds]["det_db"] and not DATASETS[ds]["annotation_only"]:
         targets.append(f"{RESULTS}/{ds}/det_db.json")
     if DATASETS[ds]["format"] == "synthdance":
@@ -197,6 +198,8 @@ def prepare_inputs(wildcards):
     split = split_of(wildcards.ds, wildcards.seq)
     if ds["format"] == "synthdance":
         return [f"{ds['root']}/{split}/{wildcards.seq}", f"{ds['root']}/{split}_seqmap.txt"]
+    if ds["format"] == "video":
+        return video_prepare_inputs(wildcards)
     seq_dir = Path(ds["root"]) / split / wildcards.seq
     files = [seq_dir / "seqinfo.ini", seq_dir / "gt" / "gt.txt"]
     if ds["format"] == "bft":

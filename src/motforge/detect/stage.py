@@ -8,7 +8,7 @@ from motforge.datasets.index import SequenceIndex
 from motforge.detect.store import Detections, write_detections
 from motforge.errors import ConfigError
 
-BACKENDS = ("background", "ultralytics", "yolox", "file")
+BACKENDS = ("background", "hog", "ultralytics", "yolox", "file")
 
 
 def run_detector(index: SequenceIndex, cfg: dict, out: str | Path, dataset_root: str | Path | None = None, device: str = "cpu", progress: bool = True, timings: dict | None = None) -> Detections:
@@ -19,6 +19,11 @@ def run_detector(index: SequenceIndex, cfg: dict, out: str | Path, dataset_root:
 
         per_frame = detect_background(index, BackgroundParams(**cfg.get("background", {})), threshold, progress=progress)
         extra = {"model": "opencv-mog2"}
+    elif backend == "hog":
+        from motforge.detect.hog import HogParams, detect_hog
+
+        per_frame = detect_hog(index, HogParams(**cfg.get("hog", {})), threshold, progress=progress)
+        extra = {"model": "opencv-hog-default-people"}
     elif backend == "ultralytics":
         from motforge.detect.ultralytics_backend import detect_ultralytics
 
