@@ -4,7 +4,9 @@ which ships inside OpenCV 4's wheel, so it finds real people with nothing to dow
 OpenCV slides a 64x128 window over an image pyramid (``scale`` between levels, ``win_stride`` between windows) and
 returns every window whose SVM decision value exceeds ``hit_threshold``. OpenCV's own grouping is switched off
 (``groupThreshold=0``); overlapping hits are reduced with torchvision's NMS on the decision value instead, so each
-kept box is the strongest window of its cluster. The window holds a person of about 96 px with a margin, so people
+kept box is the strongest window of its cluster. IoU alone keeps a large weak window drawn around a person (their IoU
+is small), so a weaker box that covers ``nms_contain`` of the smaller box's area of a stronger one goes too (the
+overlap-over-area rule of Felzenszwalb et al.'s NMS, which torchvision does not offer). The window holds a person of about 96 px with a margin, so people
 shorter than about 100 px are found only after enlarging the frame (``upscale``).
 
 Confidence: the SVM decision value w (a margin, unbounded; 0 is the decision boundary) becomes
@@ -37,6 +39,7 @@ class HogParams:
     hit_threshold: float = 0.0
     upscale: float = 1.0
     nms_iou: float = 0.3
+    nms_contain: float = 0.8
     score_scale: float = 0.5
 
 
@@ -74,7 +77,26 @@ def detect_frame(hog: cv2.HOGDescriptor, frame: np.ndarray, params: HogParams) -
     boxes = np.concatenate([rects[:, :2], rects[:, :2] + rects[:, 2:]], axis=1) / params.upscale
     weights = np.asarray(weights, dtype=np.float32).reshape(-1)
     keep = nms(torch.from_numpy(boxes), torch.from_numpy(weights), params.nms_iou).numpy()
-    return boxes[keep], weights[keep]
+    boxes, weights = boxes[keep], weights[keep]
+    kept = not_contained(boxes, params.nms_contain)
+    return boxes[kept], weights[kept]
+
+
+def not_contained(boxes: np.ndarray, contain: float) -> np.ndarray:
+    """Indices (in order) of boxes, sorted strongest first, that do not cover ``contain`` of the smaller box's
+    area together with a stronger kept box."""
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    kept: list[int] = []
+    for i in range(len(boxes)):
+        if kept:
+            k = np.asarray(kept)
+            w = np.minimum(boxes[k, 2], boxes[i, 2]) - np.maximum(boxes[k, 0], boxes[i, 0])
+            h = np.minimum(boxes[k, 3], boxes[i, 3]) - np.maximum(boxes[k, 1], boxes[i, 1])
+            overlap = np.clip(w, 0, None) * np.clip(h, 0, None) / np.minimum(area[k], area[i])
+            if (overlap >= contain).any():
+                continue
+        kept.append(i)
+    return np.asarray(kept, dtype=np.int64)
 
 
 def detect_hog(index: SequenceIndex, params: HogParams, score_threshold: float, progress: bool = True) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
