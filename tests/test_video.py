@@ -195,6 +195,8 @@ def test_hog_finds_the_people_of_vtest():
         assert found >= len(people) - 1, (t, boxes.round().tolist())
         confident = boxes[scores >= 0.5]
         assert all(any(_holds(b, p) for p in people) for b in confident), (t, boxes.round().tolist(), scores.round(2).tolist())
+        for person in people:  # NMS: no person inside two confident windows
+            assert sum(_holds(b, person) for b in confident) <= 1, (t, person, confident.round().tolist())
 
 
 # ---- show tracks ------------------------------------------------------------------------------------------------
@@ -232,7 +234,7 @@ def test_show_tracks_png_colour_per_identity_and_trail(tmp_path):
 
 
 def test_show_tracks_mp4_is_readable(tmp_path):
-    from motforge.track.show import show_tracks
+    from motforge.track.show import identity_colour
 
     index = _grey_sequence(tmp_path, frames=7)
     (tmp_path / "tracks.txt").write_text("".join(f"{t},4,{10 + 5 * t},20,20,40,1,-1,-1,-1\n" for t in range(1, 8)))
@@ -244,10 +246,14 @@ def test_show_tracks_mp4_is_readable(tmp_path):
     result = run_cli("show", "tracks", "--index", tmp_path / "seq" / "index.h5", "--tracks", tmp_path / "tracks.txt", "--out", tmp_path / "t.mp4", "--no-progress")
     assert result.returncode == 0, result.stderr
     capture = cv2.VideoCapture(str(tmp_path / "t.mp4"))
-    count = 0
-    while capture.read()[0]:
-        count += 1
-    assert (count, capture.get(cv2.CAP_PROP_FPS), capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (7, 5.0, 160, 120)
+    frames = []
+    while (read := capture.read())[0]:
+        frames.append(read[1])
+    assert (len(frames), capture.get(cv2.CAP_PROP_FPS), capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (7, 5.0, 160, 120)
+    # in the last frame (box x 45..65) the trail still runs through (30, 60), left of the box, in id 4's colour
+    # (mp4v is lossy: compared loosely); the background far from it stays grey
+    assert np.abs(frames[-1][60, 30].astype(int) - identity_colour(4)).max() < 60
+    assert np.abs(frames[-1][100, 120].astype(int) - 90).max() < 10
 
 
 def test_show_tracks_refuses_rows_past_the_sequence(tmp_path):

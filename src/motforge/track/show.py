@@ -72,10 +72,15 @@ class TrackRenderer:
 
             self.peak = sequence_max(depth_store)
 
-    def render(self, frame: int, image: np.ndarray) -> np.ndarray:
-        rows = self.tracks.get(frame, [])
-        for track_id, box in rows:
+    def advance(self, frame: int) -> None:
+        """Extend each identity's trail by where its box stands on the ground (bottom centre) in ``frame``."""
+        for track_id, box in self.tracks.get(frame, []):
             self.trails[track_id].append(((box[0] + box[2]) / 2, box[3]))
+
+    def render(self, frame: int, image: np.ndarray) -> np.ndarray:
+        """Draw ``frame`` (frames must come in order: the trails grow with each call)."""
+        rows = self.tracks.get(frame, [])
+        self.advance(frame)
         if self.detections is not None:
             boxes, scores, _ = self.detections.frame(frame)
             _draw_detections(image, boxes, scores)
@@ -106,8 +111,7 @@ def show_tracks(index: SequenceIndex, tracks_path: str | Path, out: str | Path, 
         if not 1 <= frame <= index.seq_length:
             raise InputError(out, f"frame {frame} is outside the sequence's 1..{index.seq_length}")
         for earlier in range(max(1, frame - trail), frame):  # the trail leading up to the frame
-            for track_id, box in tracks.get(earlier, []):
-                renderer.trails[track_id].append(((box[0] + box[2]) / 2, box[3]))
+            renderer.advance(earlier)
         image = renderer.render(frame, cv2.imread(str(index.frame_path(frame)), cv2.IMREAD_COLOR))
         with atomic_path(out) as tmp:
             png = tmp.with_suffix(".png")
