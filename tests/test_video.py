@@ -4,6 +4,7 @@ The real-footage checks use vtest.avi from Debian's opencv-doc package (a static
 walking; 768x576, 795 frames at 10 fps). CI installs the package (Makefile, target test) and these tests fail there
 when the file is missing; elsewhere they are skipped with the reason.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,7 +59,15 @@ def test_decode_every_container_in_order(tmp_path, ext, fourcc):
     frames, fps = decode_video(video, tmp_path / "out", progress=False)
     assert (frames, fps) == (12, 12.5)
     ini = (tmp_path / "out" / "seqinfo.ini").read_text()
-    for line in ("name=clip", "imDir=img1", "frameRate=12.5", "seqLength=12", "imWidth=96", "imHeight=64", "imExt=.jpg"):
+    for line in (
+        "name=clip",
+        "imDir=img1",
+        "frameRate=12.5",
+        "seqLength=12",
+        "imWidth=96",
+        "imHeight=64",
+        "imExt=.jpg",
+    ):
         assert line in ini.splitlines()
     files = sorted(p.name for p in (tmp_path / "out" / "img1").iterdir())
     assert files == [f"{i:06d}.jpg" for i in range(1, 13)]
@@ -79,15 +88,37 @@ def test_video_folder_through_prepare(tmp_path):
     expected = {"a_cam": (6, 25.0, 3, [1, 2, 6]), "b_cam": (8, 10.0, 1, [3])}
     for name, (length, fps, boxes, gt_frames) in expected.items():
         seq = tmp_path / "results" / "seqs" / name
-        result = run_cli("decode-video", "--video", footage / f"{name}{'.mp4' if name == 'a_cam' else '.avi'}", "--out", seq / "video", "--no-progress")
+        result = run_cli(
+            "decode-video",
+            "--video",
+            footage / f"{name}{'.mp4' if name == 'a_cam' else '.avi'}",
+            "--out",
+            seq / "video",
+            "--no-progress",
+        )
         assert result.returncode == 0, result.stderr
         config = json.dumps({"format": "video", "root": str(footage), "splits": ["test"], "gt_splits": []})
-        result = run_cli("prepare", "--dataset", "mine", "--dataset-config", config, "--seq", name, "--split", "test", "--out", seq / "index.h5")
+        result = run_cli(
+            "prepare",
+            "--dataset",
+            "mine",
+            "--dataset-config",
+            config,
+            "--seq",
+            name,
+            "--split",
+            "test",
+            "--out",
+            seq / "index.h5",
+        )
         assert result.returncode == 0, result.stderr
         index = read_index(seq / "index.h5")
         assert (index.seq_length, index.fps, index.num_boxes, index.width, index.height) == (length, fps, boxes, 96, 64)
         assert sorted(set(index.gt["frame"].tolist())) == gt_frames and index.has_gt and index.format == "video"
-        assert Path(index.frame_path(length)).is_file() and index.frame_path(length).parent == (seq / "video" / "img1").resolve()
+        assert (
+            Path(index.frame_path(length)).is_file()
+            and index.frame_path(length).parent == (seq / "video" / "img1").resolve()
+        )
 
 
 def test_video_names_and_roots_are_checked(tmp_path):
@@ -121,7 +152,10 @@ def test_broken_video_is_an_error_naming_it_and_leaves_nothing(tmp_path):
 
 def _dataset_config(tmp_path: Path, **dataset) -> dict:
     bar_video(tmp_path / "cam.mp4", "mp4v", frames=2)
-    return {"datasets": {"mine": {"format": "video", "root": "cam.mp4", **dataset}}, "models": {"baseline": {"family": "bytetrack"}}}
+    return {
+        "datasets": {"mine": {"format": "video", "root": "cam.mp4", **dataset}},
+        "models": {"baseline": {"family": "bytetrack"}},
+    }
 
 
 def test_config_without_gt_needs_no_eval_split(tmp_path):
@@ -130,10 +164,18 @@ def test_config_without_gt_needs_no_eval_split(tmp_path):
     with pytest.raises(ConfigError, match=r"'datasets\.mine\.eval_split': 'test' has no ground truth"):
         validate_config(_dataset_config(tmp_path, splits=["test"], gt_splits=[], eval_split="test"), SCHEMA, tmp_path)
     with pytest.raises(ConfigError, match=r"datasets\.mine\.root"):
-        validate_config({**_dataset_config(tmp_path, splits=["test"], gt_splits=[]), "datasets": {"mine": {"format": "video", "root": "nope.mp4", "gt_splits": []}}}, SCHEMA, tmp_path)
+        validate_config(
+            {
+                **_dataset_config(tmp_path, splits=["test"], gt_splits=[]),
+                "datasets": {"mine": {"format": "video", "root": "nope.mp4", "gt_splits": []}},
+            },
+            SCHEMA,
+            tmp_path,
+        )
 
 
 # ---- the hog detector -------------------------------------------------------------------------------------------
+
 
 def test_weight_to_score_by_hand():
     from motforge.detect.hog import weight_to_score
@@ -165,7 +207,14 @@ def _vtest_frames(wanted: set[int]) -> dict[int, np.ndarray]:
 # Every person in two frames of vtest.avi, boxed by hand (xyxy, pixels) from the frames drawn at 2.5x zoom. In frame
 # 100 two people walk side by side (the 4th and 5th box); one window may hold both.
 HAND_BOXES = {
-    100: [(345, 198, 368, 273), (378, 178, 410, 255), (428, 185, 446, 258), (491, 150, 517, 220), (514, 152, 540, 220), (589, 157, 615, 238)],
+    100: [
+        (345, 198, 368, 273),
+        (378, 178, 410, 255),
+        (428, 185, 446, 258),
+        (491, 150, 517, 220),
+        (514, 152, 540, 220),
+        (589, 157, 615, 238),
+    ],
     400: [(272, 197, 299, 281), (688, 298, 742, 408), (590, 140, 615, 203)],
 }
 
@@ -194,12 +243,17 @@ def test_hog_finds_the_people_of_vtest():
                 found += 1
         assert found >= len(people) - 1, (t, boxes.round().tolist())
         confident = boxes[scores >= 0.5]
-        assert all(any(_holds(b, p) for p in people) for b in confident), (t, boxes.round().tolist(), scores.round(2).tolist())
+        assert all(any(_holds(b, p) for p in people) for b in confident), (
+            t,
+            boxes.round().tolist(),
+            scores.round(2).tolist(),
+        )
         for person in people:  # NMS: no person inside two confident windows
             assert sum(_holds(b, person) for b in confident) <= 1, (t, person, confident.round().tolist())
 
 
 # ---- show tracks ------------------------------------------------------------------------------------------------
+
 
 def _grey_sequence(tmp_path: Path, frames: int = 5) -> "SequenceIndex":  # noqa: F821
     from motforge.datasets.index import build_index
@@ -220,13 +274,17 @@ def test_show_tracks_png_colour_per_identity_and_trail(tmp_path):
 
     index = _grey_sequence(tmp_path)
     # id 1 moves 10 px right per frame (20x40 box), id 2 stands still
-    rows = [f"{t},1,{20 + 10 * (t - 1)},30,20,40,1,-1,-1,-1\n" for t in (1, 2, 3)] + [f"{t},2,110,20,30,50,1,-1,-1,-1\n" for t in (1, 2, 3)]
+    rows = [f"{t},1,{20 + 10 * (t - 1)},30,20,40,1,-1,-1,-1\n" for t in (1, 2, 3)] + [
+        f"{t},2,110,20,30,50,1,-1,-1,-1\n" for t in (1, 2, 3)
+    ]
     (tmp_path / "tracks.txt").write_text("".join(rows))
     out = show_tracks(index, tmp_path / "tracks.txt", tmp_path / "f3.png", frame=3, progress=False)
     image = cv2.imread(str(out))
     assert image.shape == (120, 160, 3)
     assert identity_colour(1) != identity_colour(2)
-    assert tuple(int(v) for v in image[70, 45]) == identity_colour(1)  # frame 3's box of id 1: x 40..60, left edge 40..41
+    assert tuple(int(v) for v in image[70, 45]) == identity_colour(
+        1
+    )  # frame 3's box of id 1: x 40..60, left edge 40..41
     assert tuple(int(v) for v in image[45, 110]) == identity_colour(2)  # id 2's left edge
     # the trail: id 1's bottom centre in frame 1 (30, 70) lies outside its frame-3 box (x 40..60)
     assert tuple(int(v) for v in image[70, 30]) == identity_colour(1)
@@ -238,18 +296,42 @@ def test_show_tracks_mp4_is_readable(tmp_path):
 
     index = _grey_sequence(tmp_path, frames=7)
     (tmp_path / "tracks.txt").write_text("".join(f"{t},4,{10 + 5 * t},20,20,40,1,-1,-1,-1\n" for t in range(1, 8)))
-    result = run_cli("show", "tracks", "--index", tmp_path / "seq" / "index.h5", "--tracks", tmp_path / "tracks.txt", "--out", tmp_path / "t.mp4")
+    result = run_cli(
+        "show",
+        "tracks",
+        "--index",
+        tmp_path / "seq" / "index.h5",
+        "--tracks",
+        tmp_path / "tracks.txt",
+        "--out",
+        tmp_path / "t.mp4",
+    )
     assert result.returncode == 2 and "index.h5" in result.stderr  # no index written yet: a one-line error
     from motforge.datasets.index import write_index
 
     write_index(index, tmp_path / "seq" / "index.h5")
-    result = run_cli("show", "tracks", "--index", tmp_path / "seq" / "index.h5", "--tracks", tmp_path / "tracks.txt", "--out", tmp_path / "t.mp4", "--no-progress")
+    result = run_cli(
+        "show",
+        "tracks",
+        "--index",
+        tmp_path / "seq" / "index.h5",
+        "--tracks",
+        tmp_path / "tracks.txt",
+        "--out",
+        tmp_path / "t.mp4",
+        "--no-progress",
+    )
     assert result.returncode == 0, result.stderr
     capture = cv2.VideoCapture(str(tmp_path / "t.mp4"))
     frames = []
     while (read := capture.read())[0]:
         frames.append(read[1])
-    assert (len(frames), capture.get(cv2.CAP_PROP_FPS), capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (7, 5.0, 160, 120)
+    assert (
+        len(frames),
+        capture.get(cv2.CAP_PROP_FPS),
+        capture.get(cv2.CAP_PROP_FRAME_WIDTH),
+        capture.get(cv2.CAP_PROP_FRAME_HEIGHT),
+    ) == (7, 5.0, 160, 120)
     # in the last frame (box x 45..65) the trail still runs through (30, 60), left of the box, in id 4's colour
     # (mp4v is lossy: compared loosely); the background far from it stays grey
     assert np.abs(frames[-1][60, 30].astype(int) - identity_colour(4)).max() < 60
@@ -313,5 +395,10 @@ def test_vtest_clip_to_tracks_and_track_video(tmp_path):
     count = 0
     while video.read()[0]:
         count += 1
-    assert (count, video.get(cv2.CAP_PROP_FPS), video.get(cv2.CAP_PROP_FRAME_WIDTH), video.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (CLIP_FRAMES, 10.0, 768, 576)
+    assert (
+        count,
+        video.get(cv2.CAP_PROP_FPS),
+        video.get(cv2.CAP_PROP_FRAME_WIDTH),
+        video.get(cv2.CAP_PROP_FRAME_HEIGHT),
+    ) == (CLIP_FRAMES, 10.0, 768, 576)
     assert not (tmp_path / "results" / "mine" / "hota.txt").exists()

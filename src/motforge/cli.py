@@ -45,7 +45,8 @@ def cmd_prepare(args: argparse.Namespace) -> None:
 
     ds = args.dataset_config
     decoded = args.out.parent / "video" if ds["format"] == "video" else None  # written by decode-video
-    source = locate(args.dataset, ds["format"], ds["root"], args.split, args.seq, ds.get("gt_splits", ["train", "val"]), decoded_dir=decoded)
+    gt_splits = ds.get("gt_splits", ["train", "val"])
+    source = locate(args.dataset, ds["format"], ds["root"], args.split, args.seq, gt_splits, decoded_dir=decoded)
     index = build_index(source, annotation_only=ds.get("annotation_only", False))
     write_index(index, args.out)
     print(f"{index.name} ({index.split}): {index.seq_length} frames {index.width}x{index.height} @ {index.fps:g} fps, {index.num_boxes} GT boxes")
@@ -319,7 +320,9 @@ def cmd_show(args: argparse.Namespace) -> None:
 
             detections = read_detections(args.detections)
         depth = open_frame_store(args.depth) if args.depth else None
-        print(f"-> {show_tracks(index, args.tracks, args.out, detections, depth, args.frame, args.trail, progress=not args.no_progress)}")
+        progress = not args.no_progress
+        out = show_tracks(index, args.tracks, args.out, detections, depth, args.frame, args.trail, progress=progress)
+        print(f"-> {out}")
         return
     if args.kind == "masks":
         from motforge.masks.instance_depth import read_instance_depth
@@ -384,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", required=True)
     p.add_argument("--out", type=Path, required=True)
 
-    p = add("decode-video", cmd_decode_video, "decode a video once into a MOTChallenge sequence folder (img1/*.jpg, seqinfo.ini)")
+    p = add("decode-video", cmd_decode_video, "decode a video once into a MOTChallenge folder (img1/, seqinfo.ini)")
     p.add_argument("--video", type=Path, required=True)
     p.add_argument("--jpeg-quality", type=int, default=95)
     p.add_argument("--out", type=Path, required=True, help="folder to create (results/<ds>/seqs/<seq>/video)")
@@ -505,7 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--masks", type=Path)
     p.add_argument("--instance-depth", type=Path)
     p.add_argument("--bins", type=Path)
-    p.add_argument("--tracks", type=Path, help="tracks: a MOTChallenge result file (results/<ds>/tracks/<model>/<seq>.txt)")
+    p.add_argument("--tracks", type=Path, help="tracks: a result file (results/<ds>/tracks/<model>/<seq>.txt)")
     p.add_argument("--detections", type=Path, help="tracks: also draw the detector's boxes (detections.h5)")
     p.add_argument("--trail", type=int, default=20, help="tracks: frames of trail behind each identity")
     p.add_argument("--frame", type=int, help="frame to draw (PNG output)")

@@ -144,7 +144,7 @@ def _cross_checks(config: dict, base_dir: Path) -> None:
         key = f"datasets.{name}"
         if ds["eval_split"] is None:
             if ds["gt_splits"]:
-                raise ConfigError(f"{key}.eval_split", f"is null, but gt_splits {ds['gt_splits']} has ground truth to evaluate")
+                raise ConfigError(f"{key}.eval_split", f"is null, but gt_splits {ds['gt_splits']} have ground truth")
         elif ds["eval_split"] not in ds["splits"]:
             raise ConfigError(f"{key}.eval_split", f"{ds['eval_split']!r} is not among splits {ds['splits']}")
         elif ds["eval_split"] not in ds["gt_splits"]:

@@ -118,7 +118,13 @@ def _mot_style_source(dataset: str, dataset_format: str, root: Path, split: str,
 
 
 def locate(
-    dataset: str, dataset_format: str, root: str | Path, split: str, name: str, gt_splits: list[str], decoded_dir: Path | None = None
+    dataset: str,
+    dataset_format: str,
+    root: str | Path,
+    split: str,
+    name: str,
+    gt_splits: list[str],
+    decoded_dir: Path | None = None,
 ) -> SequenceSource:
     """The source of one sequence whose name and split are already known (from parse-time discovery).
 

@@ -8,6 +8,7 @@ sequence's index, so every later stage reads the frames through the index as it 
 Decoding uses OpenCV's VideoCapture (its wheel bundles FFmpeg): on vtest.avi it gave the same pixels as PyAV, and
 frames are read sequentially, never by seeking, so no container's inexact seek can shift a frame.
 """
+
 from __future__ import annotations
 
 import re
@@ -34,7 +35,9 @@ def list_videos(dataset: str, root: str | Path) -> dict[str, Path]:
     elif root.is_dir():
         files = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
         if not files:
-            raise InputError(root, f"no video files ({', '.join(VIDEO_EXTENSIONS)}) in this folder (config datasets.{dataset}.root)")
+            raise InputError(
+                root, f"no video files ({', '.join(VIDEO_EXTENSIONS)}) in this folder (config datasets.{dataset}.root)"
+            )
     else:
         raise InputError(root, f"dataset root of {dataset!r} does not exist (config datasets.{dataset}.root)")
     videos: dict[str, Path] = {}
@@ -43,7 +46,11 @@ def list_videos(dataset: str, root: str | Path) -> dict[str, Path]:
             raise InputError(path, f"not a video file of a known container ({', '.join(VIDEO_EXTENSIONS)})")
         name = path.stem
         if not SEQUENCE_NAME.match(name):
-            raise InputError(path, f"sequence name {name!r} (the file's stem) may use only letters, digits, '.', '_' and '-'; rename the file")
+            raise InputError(
+                path,
+                f"sequence name {name!r} (the file's stem) may use only letters, digits, '.', '_' and '-': "
+                "rename the file",
+            )
         if name in videos:
             raise InputError(path, f"two videos give the sequence name {name!r}: {videos[name].name} and {path.name}")
         videos[name] = path
@@ -57,7 +64,9 @@ def gt_file(video: Path) -> Path:
     return in_gt if not beside.is_file() and in_gt.is_file() else beside
 
 
-def video_source(dataset: str, video: Path, split: str, needs_gt: bool, decoded_dir: Path | None = None) -> SequenceSource:
+def video_source(
+    dataset: str, video: Path, split: str, needs_gt: bool, decoded_dir: Path | None = None
+) -> SequenceSource:
     """The source of one video. Frames come from ``decoded_dir`` (written by :func:`decode_video`); without it (a
     parse-time listing) the record only names the sequence and its files."""
     seq_dir = decoded_dir if decoded_dir is not None else video.parent
@@ -80,12 +89,17 @@ def discover_videos(dataset: str, root: str | Path, splits: list[str], gt_splits
     return [video_source(dataset, path, split, split in gt_splits) for path in list_videos(dataset, root).values()]
 
 
-def locate_video(dataset: str, root: str | Path, split: str, name: str, gt_splits: list[str], decoded_dir: Path | None) -> SequenceSource:
+def locate_video(
+    dataset: str, root: str | Path, split: str, name: str, gt_splits: list[str], decoded_dir: Path | None
+) -> SequenceSource:
     videos = list_videos(dataset, root)
     if name not in videos:
         raise InputError(root, f"no video with the stem {name!r} (files: {', '.join(p.name for p in videos.values())})")
     if decoded_dir is None:
-        raise ConfigError(f"datasets.{dataset}.format", "a video sequence is read from its decoded frames; give the folder to decode into")
+        raise ConfigError(
+            f"datasets.{dataset}.format",
+            "a video sequence is read from its decoded frames; give the folder to decode into",
+        )
     return video_source(dataset, videos[name], split, split in gt_splits, decoded_dir)
 
 
@@ -96,7 +110,9 @@ def _open(path: Path) -> cv2.VideoCapture:
     return capture
 
 
-def decode_video(video: str | Path, out_dir: str | Path, jpeg_quality: int = 95, progress: bool = True) -> tuple[int, float]:
+def decode_video(
+    video: str | Path, out_dir: str | Path, jpeg_quality: int = 95, progress: bool = True
+) -> tuple[int, float]:
     """Decode every frame of ``video`` in order into ``out_dir``/img1/000001.jpg ... plus seqinfo.ini.
 
     Written to a sibling temporary folder and renamed, so a killed job leaves no half-decoded sequence. Returns
@@ -124,14 +140,21 @@ def decode_video(video: str | Path, out_dir: str | Path, jpeg_quality: int = 95,
                 if size is None:
                     size = frame.shape[1], frame.shape[0]
                 elif (frame.shape[1], frame.shape[0]) != size:
-                    raise InputError(video, f"frame {count} is {frame.shape[1]}x{frame.shape[0]}, the first frame {size[0]}x{size[1]}")
-                if not cv2.imwrite(str(tmp / "img1" / f"{count:06d}.jpg"), frame, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]):
+                    raise InputError(
+                        video,
+                        f"frame {count} is {frame.shape[1]}x{frame.shape[0]}, the first frame {size[0]}x{size[1]}",
+                    )
+                if not cv2.imwrite(
+                    str(tmp / "img1" / f"{count:06d}.jpg"), frame, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
+                ):
                     raise InputError(tmp / "img1" / f"{count:06d}.jpg", "could not write the decoded frame")
                 bar.update()
         if size is None:
             raise InputError(video, "no frame could be decoded")
-        ini = (f"[Sequence]\nname={video.stem}\nimDir=img1\nframeRate={fps:.10g}\nseqLength={count}\n"
-               f"imWidth={size[0]}\nimHeight={size[1]}\nimExt=.jpg\n")
+        ini = (
+            f"[Sequence]\nname={video.stem}\nimDir=img1\nframeRate={fps:.10g}\nseqLength={count}\n"
+            f"imWidth={size[0]}\nimHeight={size[1]}\nimExt=.jpg\n"
+        )
         (tmp / "seqinfo.ini").write_text(ini)
         shutil.rmtree(out_dir, ignore_errors=True)
         tmp.rename(out_dir)

@@ -4,17 +4,19 @@ which ships inside OpenCV 4's wheel, so it finds real people with nothing to dow
 OpenCV slides a 64x128 window over an image pyramid (``scale`` between levels, ``win_stride`` between windows) and
 returns every window whose SVM decision value exceeds ``hit_threshold``. OpenCV's own grouping is switched off
 (``groupThreshold=0``); overlapping hits are reduced with torchvision's NMS on the decision value instead, so each
-kept box is the strongest window of its cluster. IoU alone keeps a large weak window drawn around a person (their IoU
-is small), so a weaker box that covers ``nms_contain`` of the smaller box's area of a stronger one goes too (the
-overlap-over-area rule of Felzenszwalb et al.'s NMS, which torchvision does not offer). The window holds a person of about 96 px with a margin, so people
-shorter than about 100 px are found only after enlarging the frame (``upscale``).
+kept box is the strongest window of its cluster. IoU alone keeps a large weak window drawn around a person (their
+IoU is small), so a weaker box that covers ``nms_contain`` of the smaller box's area of a stronger one goes too (the
+overlap-over-area rule of Felzenszwalb et al.'s NMS, which torchvision does not offer). The window holds a person
+of about 96 px with a margin, so people shorter than about 100 px are found only after enlarging the frame
+(``upscale``).
 
 Confidence: the SVM decision value w (a margin, unbounded; 0 is the decision boundary) becomes
 ``score = 1 - exp(-max(w, 0) / score_scale)``, monotone in w, 0 at the boundary and approaching 1 for confident
-windows. With the default score_scale 0.5, w = 0.35 gives 0.5 and w = 1 gives 0.86: on vtest.avi the windows kept
-after NMS have a median w near 1, so most people start tracks (ByteTrack's new_track 0.6) while hits near the
-boundary only extend existing tracks (its second, low-score association).
+windows. With the default score_scale 0.5, w = 0.35 gives 0.5 and w = 1 gives 0.86. On vtest.avi (upscale 1.3) the
+kept windows have a median w of 2.1; 84% score 0.6 or more and start tracks (ByteTrack's new_track), while the 14%
+below 0.5, mostly near the boundary, only extend existing tracks (its second, low-score association).
 """
+
 from __future__ import annotations
 
 import os
@@ -52,8 +54,8 @@ def people_detector() -> cv2.HOGDescriptor:
     """OpenCV's default 64x128 people detector; OpenCV 5 moved HOG out of the main wheel (to contrib's xobjdetect)."""
     if not hasattr(cv2, "HOGDescriptor"):
         raise MotforgeError(
-            f"OpenCV {cv2.__version__} has no HOGDescriptor (OpenCV 5 moved it to opencv-contrib); the hog detector needs "
-            "opencv-python<5, which pyproject.toml asks for: reinstall motforge into this environment"
+            f"OpenCV {cv2.__version__} has no HOGDescriptor (OpenCV 5 moved it to opencv-contrib); the hog "
+            "detector needs opencv-python<5, which pyproject.toml asks for: reinstall motforge into this environment"
         )
     hog = cv2.HOGDescriptor()
     hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
@@ -62,7 +64,11 @@ def people_detector() -> cv2.HOGDescriptor:
 
 def detect_frame(hog: cv2.HOGDescriptor, frame: np.ndarray, params: HogParams) -> tuple[np.ndarray, np.ndarray]:
     """Boxes (xyxy, original pixels) and SVM decision values after NMS, strongest first."""
-    image = frame if params.upscale == 1.0 else cv2.resize(frame, None, fx=params.upscale, fy=params.upscale, interpolation=cv2.INTER_LINEAR)
+    image = (
+        frame
+        if params.upscale == 1.0
+        else cv2.resize(frame, None, fx=params.upscale, fy=params.upscale, interpolation=cv2.INTER_LINEAR)
+    )
     rects, weights = hog.detectMultiScale(
         image,
         hitThreshold=params.hit_threshold,
@@ -99,7 +105,9 @@ def not_contained(boxes: np.ndarray, contain: float) -> np.ndarray:
     return np.asarray(kept, dtype=np.int64)
 
 
-def detect_hog(index: SequenceIndex, params: HogParams, score_threshold: float, progress: bool = True) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def detect_hog(
+    index: SequenceIndex, params: HogParams, score_threshold: float, progress: bool = True
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per-frame (boxes xyxy, scores, classes) for every frame of the sequence; class 0 (person)."""
     hog = people_detector()
     if os.environ.get("OMP_NUM_THREADS"):  # the job's thread allotment (Snakemake, SLURM)
@@ -107,7 +115,9 @@ def detect_hog(index: SequenceIndex, params: HogParams, score_threshold: float, 
     width, height = index.width, index.height
     results = []
     frames = prefetch_frames(index.frame_path(t) for t in range(1, index.seq_length + 1))
-    for frame in tqdm(frames, total=index.seq_length, desc=f"detect {index.name}", disable=not progress, mininterval=2.0):
+    for frame in tqdm(
+        frames, total=index.seq_length, desc=f"detect {index.name}", disable=not progress, mininterval=2.0
+    ):
         boxes, weights = detect_frame(hog, frame, params)
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)

@@ -4,6 +4,7 @@ trail of where its box stood on the ground (bottom centre) over the last frames;
 
 A PNG for one frame, or an MP4 of the sequence (OpenCV's mp4v encoder, the one its wheel can write).
 """
+
 from __future__ import annotations
 
 import colorsys
@@ -57,13 +58,17 @@ def _draw_tracks(image: np.ndarray, rows: list[tuple[int, np.ndarray]], trails: 
 def _draw_detections(image: np.ndarray, boxes: np.ndarray, scores: np.ndarray) -> None:
     for (x0, y0, x1, y1), score in zip(np.round(boxes).astype(int), scores):
         cv2.rectangle(image, (x0, y0), (x1, y1), (160, 160, 160), 1)
-        cv2.putText(image, f"{score:.2f}", (x0 + 2, y1 - 3), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (200, 200, 200), 1, cv2.LINE_AA)
+        cv2.putText(
+            image, f"{score:.2f}", (x0 + 2, y1 - 3), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (200, 200, 200), 1, cv2.LINE_AA
+        )
 
 
 class TrackRenderer:
     """Frames in order -> annotated frames; keeps each identity's trail between calls."""
 
-    def __init__(self, index: SequenceIndex, tracks: dict[int, list], detections=None, depth_store=None, trail: int = 20) -> None:
+    def __init__(
+        self, index: SequenceIndex, tracks: dict[int, list], detections=None, depth_store=None, trail: int = 20
+    ) -> None:
         self.index, self.tracks, self.detections, self.depth_store = index, tracks, detections, depth_store
         self.trails: dict[int, deque] = defaultdict(lambda: deque(maxlen=trail))
         self.peak = None
@@ -93,13 +98,23 @@ class TrackRenderer:
         from motforge.depth.bins import to_disparity
 
         disparity = to_disparity(self.depth_store[frame - 1].astype(np.float32), self.depth_store.attrs["kind"])
-        depth = cv2.applyColorMap(np.clip(disparity / max(self.peak, 1e-9) * 255, 0, 255).astype(np.uint8), cv2.COLORMAP_TURBO)
+        depth = cv2.applyColorMap(
+            np.clip(disparity / max(self.peak, 1e-9) * 255, 0, 255).astype(np.uint8), cv2.COLORMAP_TURBO
+        )
         depth = cv2.resize(depth, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
         return np.hstack([image, depth])
 
 
-def show_tracks(index: SequenceIndex, tracks_path: str | Path, out: str | Path, detections=None, depth_store=None, frame: int | None = None,
-                trail: int = 20, progress: bool = True) -> Path:
+def show_tracks(
+    index: SequenceIndex,
+    tracks_path: str | Path,
+    out: str | Path,
+    detections=None,
+    depth_store=None,
+    frame: int | None = None,
+    trail: int = 20,
+    progress: bool = True,
+) -> Path:
     """Write ``out``: a PNG of ``frame`` (default 1; the trail is built from the frames before it) or an MP4."""
     out = Path(out)
     if out.suffix.lower() not in (".png", ".mp4"):
@@ -124,10 +139,15 @@ def show_tracks(index: SequenceIndex, tracks_path: str | Path, out: str | Path, 
         video = tmp.with_suffix(".mp4")
         writer = None
         try:
-            for t, image in enumerate(tqdm(frames, total=index.seq_length, desc=f"show {index.name}", disable=not progress, mininterval=2.0), start=1):
+            for t, image in enumerate(
+                tqdm(frames, total=index.seq_length, desc=f"show {index.name}", disable=not progress, mininterval=2.0),
+                start=1,
+            ):
                 image = renderer.render(t, image)
                 if writer is None:
-                    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), index.fps, (image.shape[1], image.shape[0]))
+                    writer = cv2.VideoWriter(
+                        str(video), cv2.VideoWriter_fourcc(*"mp4v"), index.fps, (image.shape[1], image.shape[0])
+                    )
                     if not writer.isOpened():
                         raise InputError(out, "OpenCV's mp4v encoder could not open the output")
                 writer.write(image)
