@@ -5,6 +5,7 @@ from pathlib import Path
 
 from motforge.config import validate_config
 from motforge.datasets.layouts import discover
+from motforge.datasets.video import gt_file, list_videos
 from motforge.synthdance.generate import SynthConfig, sequence_names
 
 validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
@@ -191,6 +192,16 @@ def dataset_targets(ds):
         if DATASETS[ds]["format"] == "synthdance":
             targets.append(f"{RESULTS}/{ds}/label_quality/instances.json")
     return targets
+
+
+VIDEO_FILES = {name: list_videos(name, ds["root"]) for name, ds in DATASETS.items() if ds["format"] == "video"}
+
+
+def video_prepare_inputs(wildcards):
+    """The decoded frames, and the GT file when there is one (an edited GT re-indexes the sequence)."""
+    video = VIDEO_FILES[wildcards.ds][wildcards.seq]
+    inputs = [seq_path(wildcards.ds, wildcards.seq, "video")]
+    return inputs + [str(gt_file(video))] if gt_file(video).is_file() else inputs
 
 
 def prepare_inputs(wildcards):

@@ -1,15 +1,5 @@
 # Format "video": each file decoded once into a MOTChallenge sequence folder the prepare stage indexes; and
 # track videos of any dataset for a person to look at: results/{ds}/videos/{model}/{seq}.mp4.
-from motforge.datasets.video import gt_file, list_videos
-
-VIDEO_FILES = {name: list_videos(name, ds["root"]) for name, ds in DATASETS.items() if ds["format"] == "video"}
-
-
-def video_prepare_inputs(wildcards):
-    """The decoded frames, and the GT file when there is one (an edited GT re-indexes the sequence)."""
-    video = VIDEO_FILES[wildcards.ds][wildcards.seq]
-    inputs = [seq_path(wildcards.ds, wildcards.seq, "video")]
-    return inputs + [str(gt_file(video))] if gt_file(video).is_file() else inputs
 
 
 rule decode_video:
