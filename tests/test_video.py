@@ -384,6 +384,7 @@ def test_vtest_clip_to_tracks_and_track_video(tmp_path):
     targets = ["results/mine/tracks/baseline/vtest.txt", "results/mine/videos/baseline/vtest.mp4"]
     result = run_snakemake(tmp_path, *targets, configfile=tmp_path / "config.yaml")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert (tmp_path / targets[0]).read_text().strip(), "no tracks at all"
     rows = np.loadtxt(tmp_path / targets[0], delimiter=",", ndmin=2)
     per_frame = np.bincount(rows[:, 0].astype(int), minlength=CLIP_FRAMES + 1)[1:]
     identities = len(set(rows[:, 1].astype(int).tolist()))
