@@ -163,6 +163,11 @@ def test_config_without_gt_needs_no_eval_split(tmp_path):
     assert config["datasets"]["mine"]["eval_split"] is None
     with pytest.raises(ConfigError, match=r"'datasets\.mine\.eval_split': 'test' has no ground truth"):
         validate_config(_dataset_config(tmp_path, splits=["test"], gt_splits=[], eval_split="test"), SCHEMA, tmp_path)
+    with pytest.raises(ConfigError, match=r"'datasets\.mine\.eval_split': every video is in the first split 'test'"):
+        validate_config(_dataset_config(tmp_path, splits=["test", "val"], eval_split="val"), SCHEMA, tmp_path)
+    labelled = _dataset_config(tmp_path, splits=["test"], gt_splits=["test"], eval_split="test")
+    config = validate_config(labelled, SCHEMA, tmp_path)
+    assert config["datasets"]["mine"]["eval_split"] == "test"
     with pytest.raises(ConfigError, match=r"datasets\.mine\.root"):
         validate_config(
             {

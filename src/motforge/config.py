@@ -149,6 +149,9 @@ def _cross_checks(config: dict, base_dir: Path) -> None:
             raise ConfigError(f"{key}.eval_split", f"{ds['eval_split']!r} is not among splits {ds['splits']}")
         elif ds["eval_split"] not in ds["gt_splits"]:
             raise ConfigError(f"{key}.eval_split", f"{ds['eval_split']!r} has no ground truth (not in gt_splits)")
+        if ds["format"] == "video" and ds["eval_split"] not in (None, ds["splits"][0]):
+            first = ds["splits"][0]
+            raise ConfigError(f"{key}.eval_split", f"every video is in the first split {first!r}; evaluate that")
         for i, model in enumerate(ds["models"]):
             if model not in models:
                 raise ConfigError(f"{key}.models[{i}]", f"model {model!r} is not defined under models")
