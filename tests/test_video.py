@@ -408,3 +408,33 @@ def test_vtest_clip_to_tracks_and_track_video(tmp_path):
         video.get(cv2.CAP_PROP_FRAME_HEIGHT),
     ) == (CLIP_FRAMES, 10.0, 768, 576)
     assert not (tmp_path / "results" / "mine" / "hota.txt").exists()
+
+
+def test_show_tracks_with_detections_and_depth_beside(tmp_path):
+    from motforge.depth.store import create_frame_store, open_frame_store
+    from motforge.detect.store import Detections
+    from motforge.track.show import show_tracks
+
+    index = _grey_sequence(tmp_path, frames=3)
+    (tmp_path / "tracks.txt").write_text("2,1,20,30,20,40,1,-1,-1,-1\n")
+    with create_frame_store(
+        tmp_path / "depth.zarr", 3, 60, 80, "float16", {"kind": "disparity", "backend": "test"}
+    ) as d:
+        d[:, :, 40:] = 10.0  # right half near (the sequence's largest disparity), left half at 0
+    empty = (np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int16))
+    detections = Detections.from_frames(
+        [empty, (np.array([[100.0, 10.0, 140.0, 90.0]]), np.array([0.7]), np.zeros(1, np.int16)), empty], {}
+    )
+    out = show_tracks(
+        index,
+        tmp_path / "tracks.txt",
+        tmp_path / "f2.png",
+        detections,
+        open_frame_store(tmp_path / "depth.zarr"),
+        frame=2,
+    )
+    image = cv2.imread(str(out))
+    assert image.shape == (120, 320, 3)  # the frame, and the depth map at the frame's size beside it
+    turbo = cv2.applyColorMap(np.array([[0, 255]], np.uint8), cv2.COLORMAP_TURBO)[0]
+    assert tuple(image[60, 170]) == tuple(turbo[0]) and tuple(image[60, 310]) == tuple(turbo[1])
+    assert tuple(int(v) for v in image[50, 100]) == (160, 160, 160)  # the detection's left edge, grey
