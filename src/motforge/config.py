@@ -171,6 +171,8 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH, base_di
     if isinstance(config.get("models"), dict):
         _resolve_extends(config["models"])
     for ds in (config.get("datasets") or {}).values():
+        if isinstance(ds, dict) and ds.get("gt_splits") == [] and "eval_split" not in ds:
+            ds["eval_split"] = None  # no GT: nothing to evaluate (the schema's default 'val' does not apply)
         if isinstance(ds, dict) and ds.get("format") in FORMAT_DEFAULTS:
             _merge_under(ds, FORMAT_DEFAULTS[ds["format"]])
     validator = jsonschema.Draft202012Validator(schema)
@@ -243,6 +245,9 @@ def _cross_checks(config: dict, base_dir: Path) -> None:
                                   "leave eval_split out or set it to null for a dataset without ground truth)")
         elif ds["annotation_only"]:
             raise ConfigError(f"{key}.eval_split", "annotation_only datasets exist to be evaluated; name the split")
+        if ds["format"] == "video" and ds["eval_split"] not in (None, ds["splits"][0]):
+            first = ds["splits"][0]
+            raise ConfigError(f"{key}.eval_split", f"every video is in the first split {first!r}; evaluate that")
         for i, model in enumerate(ds["models"]):
             if model not in models:
                 raise ConfigError(f"{key}.models[{i}]", f"model {model!r} is not defined under models")
@@ -258,7 +263,9 @@ def _cross_checks(config: dict, base_dir: Path) -> None:
                 raise ConfigError(f"{key}.annotation_only", "synthdance is generated with images; annotation_only makes no sense")
         else:
             root = base_dir / ds["root"]
-            if not root.is_dir():
+            if ds["format"] == "video" and root.is_file():
+                pass  # one video file is a dataset of one sequence
+            elif not root.is_dir():
                 raise ConfigError(f"{key}.root", f"folder {str(root)!r} does not exist")
             for split, seqmap in ds["seqmaps"].items():
                 if not (base_dir / seqmap).is_file():

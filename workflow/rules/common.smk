@@ -9,6 +9,7 @@ from motforge import families
 from motforge.config import TEACHERS, validate_config
 from motforge.datasets.layouts import discover
 from motforge.names import NAME_PATTERN
+from motforge.datasets.video import gt_file, list_videos
 from motforge.synthdance.generate import SynthConfig, sequence_names
 
 validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
@@ -228,11 +229,23 @@ def dataset_targets(ds):
     return targets
 
 
+VIDEO_FILES = {name: list_videos(name, ds["root"]) for name, ds in DATASETS.items() if ds["format"] == "video"}
+
+
+def video_prepare_inputs(wildcards):
+    """The decoded frames, and the GT file when there is one (an edited GT re-indexes the sequence)."""
+    video = VIDEO_FILES[wildcards.ds][wildcards.seq]
+    inputs = [seq_path(wildcards.ds, wildcards.seq, "video")]
+    return inputs + [str(gt_file(video))] if gt_file(video).is_file() else inputs
+
+
 def prepare_inputs(wildcards):
     ds = DATASETS[wildcards.ds]
     if ds["format"] == "synthdance":
         split = split_of(wildcards.ds, wildcards.seq)
         return [f"{ds['root']}/{split}/{wildcards.seq}", f"{ds['root']}/{split}_seqmap.txt"]
+    if ds["format"] == "video":
+        return video_prepare_inputs(wildcards)
     return [str(f) for f in SOURCES[wildcards.ds][wildcards.seq].input_files]
 
 

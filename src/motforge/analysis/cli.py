@@ -46,6 +46,21 @@ def cmd_show(args: argparse.Namespace) -> None:
     from motforge.depth.store import open_frame_store
 
     index = read_index(args.index)
+    if args.kind == "tracks":
+        from motforge.tracking.show import show_tracks
+
+        if not args.tracks:
+            raise MotforgeError("show tracks needs --tracks")
+        detections = None
+        if args.detections:
+            from motforge.detect.store import read_detections
+
+            detections = read_detections(args.detections)
+        depth = open_frame_store(args.depth) if args.depth else None
+        progress = not args.no_progress
+        out = show_tracks(index, args.tracks, args.out, detections, depth, args.frame, args.trail, progress=progress)
+        print(f"-> {out}")
+        return
     if args.kind == "masks":
         from motforge.masks.instance_depth import read_instance_depth
         from motforge.masks.show import show_masks
@@ -100,12 +115,15 @@ def add_commands(add: AddCommand) -> None:
     p.add_argument("--out", type=Path, required=True)
 
     p = add("show", cmd_show, "draw labels over frames for a person to check (PNG for one frame, MP4 for a sequence)")
-    p.add_argument("kind", choices=["depth", "masks"])
+    p.add_argument("kind", choices=["depth", "masks", "tracks"])
     p.add_argument("--index", type=Path, required=True)
     p.add_argument("--depth", type=Path)
     p.add_argument("--masks", type=Path)
     p.add_argument("--instance-depth", type=Path)
     p.add_argument("--bins", type=Path)
+    p.add_argument("--tracks", type=Path, help="tracks: a result file (results/<ds>/tracks/<model>/<seq>.txt)")
+    p.add_argument("--detections", type=Path, help="tracks: also draw the detector's boxes (detections.h5)")
+    p.add_argument("--trail", type=int, default=20, help="tracks: frames of trail behind each identity")
     p.add_argument("--frame", type=int, help="frame to draw (PNG output)")
     p.add_argument("--out", type=Path, required=True, help="out.png (one frame) or out.mp4 (whole sequence)")
 

@@ -12,10 +12,18 @@ def cmd_prepare(args: argparse.Namespace) -> None:
     from motforge.datasets.layouts import locate
 
     ds = args.dataset_config
-    source = locate(args.dataset, ds["format"], ds["root"], args.split, args.seq, ds["gt_splits"])
+    decoded = args.out.parent / "video" if ds["format"] == "video" else None  # written by decode-video
+    source = locate(args.dataset, ds["format"], ds["root"], args.split, args.seq, ds["gt_splits"], decoded_dir=decoded)
     index = build_index(source, annotation_only=ds["annotation_only"])
     write_index(index, args.out)
     print(f"{index.name} ({index.split}): {index.seq_length} frames {index.width}x{index.height} @ {index.fps:g} fps, {index.num_boxes} GT boxes")
+
+
+def cmd_decode_video(args: argparse.Namespace) -> None:
+    from motforge.datasets.video import decode_video
+
+    frames, fps = decode_video(args.video, args.out, jpeg_quality=args.jpeg_quality, progress=not args.no_progress)
+    print(f"{args.video}: {frames} frames @ {fps:g} fps -> {args.out}")
 
 
 def cmd_summary(args: argparse.Namespace) -> None:
@@ -62,3 +70,8 @@ def add_commands(add: AddCommand) -> None:
     p.add_argument("--width", type=int, required=True)
     p.add_argument("--height", type=int, required=True)
     p.add_argument("--out", type=Path, required=True)
+
+    p = add("decode-video", cmd_decode_video, "decode a video once into a MOTChallenge folder (img1/, seqinfo.ini)")
+    p.add_argument("--video", type=Path, required=True)
+    p.add_argument("--jpeg-quality", type=int, default=95)
+    p.add_argument("--out", type=Path, required=True, help="folder to create (results/<ds>/seqs/<seq>/video)")

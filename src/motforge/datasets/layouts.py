@@ -16,7 +16,7 @@ from motforge.datasets.mot_text import read_seqmap, seqmap_line
 from motforge.errors import ConfigError, InputError
 from motforge.names import name_problem
 
-FORMATS = ("synthdance", "dancetrack", "sportsmot", "mot17", "mot20", "bft", "mot")
+FORMATS = ("synthdance", "dancetrack", "sportsmot", "mot17", "mot20", "bft", "mot", "video")
 MOT17_DETECTOR_SUFFIX = re.compile(r"-(DPM|FRCNN|SDP)$")
 MOT17_PREFERRED_VARIANT = ("FRCNN", "SDP", "DPM")
 #: sequence names the result paths and the workflow's {seq} wildcard can carry
@@ -98,6 +98,12 @@ def discover(
     if dataset_format not in FORMATS:
         raise ConfigError(f"datasets.{dataset}.format", f"unknown format {dataset_format!r}; choose one of {', '.join(FORMATS)}")
     root = Path(root)
+    if dataset_format == "video":  # a file or a folder of files; see motforge.datasets.video
+        from motforge.datasets.video import discover_videos
+
+        sources = discover_videos(dataset, root, splits, gt_splits)
+        _check_unique(sources, dataset)
+        return sources
     if not root.is_dir():
         raise InputError(root, f"dataset root of {dataset!r} does not exist (config datasets.{dataset}.root)")
     seqmaps = seqmaps or {}
@@ -149,17 +155,30 @@ def _mot_style_source(dataset: str, dataset_format: str, root: Path, split: str,
     )
 
 
-def locate(dataset: str, dataset_format: str, root: str | Path, split: str, name: str, gt_splits: list[str]) -> SequenceSource:
+def locate(
+    dataset: str,
+    dataset_format: str,
+    root: str | Path,
+    split: str,
+    name: str,
+    gt_splits: list[str],
+    decoded_dir: Path | None = None,
+) -> SequenceSource:
     """The source of one sequence whose name and split are already known (from parse-time discovery).
 
     Unlike :func:`discover` this does not read seqmaps or list sibling sequences, so a job converting one sequence
-    does not depend on the others existing yet (synthdance generates them in parallel).
+    does not depend on the others existing yet (synthdance generates them in parallel). A video is read from
+    ``decoded_dir``, where the prepare stage decoded it.
     """
     root = Path(root)
     for value, kind in ((split, "split"), (name, "sequence")):
         problem = name_problem(value, kind)
         if problem:
             raise InputError(root, problem)
+    if dataset_format == "video":
+        from motforge.datasets.video import locate_video
+
+        return locate_video(dataset, root, split, name, gt_splits, decoded_dir)
     needs_gt = split in gt_splits
     if dataset_format == "bft":
         return _bft_source(dataset, root, split, name, needs_gt)

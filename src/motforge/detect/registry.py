@@ -15,6 +15,7 @@ DETECT_BACKENDS: Registry = Registry(
     "detector backend",
     {
         "background": "motforge.detect.background",
+        "hog": "motforge.detect.hog",
         "ultralytics": "motforge.detect.ultralytics_backend",
         "yolox": "motforge.detect.yolox_onnx",
         "file": "motforge.detect.files",
