@@ -95,11 +95,13 @@ def test_truncated_png_is_named_at_index_time(tmp_path):
 
 def _real_images() -> list[Path]:
     """Images written by other encoders than OpenCV's (photos shipped with matplotlib and ultralytics)."""
+    import importlib.util
+
     import matplotlib
-    import ultralytics
 
     sample = Path(matplotlib.get_data_path()) / "sample_data"
-    assets = Path(ultralytics.__file__).parent / "assets"
+    # ultralytics' folder, found without importing it (importing it reads its safe-load flag once, too early here)
+    assets = Path(importlib.util.find_spec("ultralytics").submodule_search_locations[0]) / "assets"
     return [
         sample / "grace_hopper.jpg",
         sample / "logo2.png",
@@ -187,7 +189,7 @@ def test_sequence_folder_with_a_space_is_named(tmp_path):
     write_mini_sequence(tmp_path / "val" / "my clip")
     with pytest.raises(InputError) as err:
         discover("mine", "mot", tmp_path, ["val"], ["val"])
-    assert err.value.path == str(tmp_path / "val" / "my clip") and "'my clip'" in err.value.problem
+    assert err.value.path == str(tmp_path / "val") and "folder 'my clip'" in err.value.problem  # the listing names it
 
 
 # --- configuration and workflow -------------------------------------------------------------------------------------

@@ -98,7 +98,7 @@ def test_video_folder_through_prepare(tmp_path):
             "--no-progress",
         )
         assert result.returncode == 0, result.stderr
-        config = json.dumps({"format": "video", "root": str(footage), "splits": ["test"], "gt_splits": []})
+        config = json.dumps(block_defaults("dataset", {"format": "video", "root": str(footage), "splits": ["test"], "gt_splits": []}))
         result = run_cli(
             "prepare",
             "--dataset",

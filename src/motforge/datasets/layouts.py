@@ -20,7 +20,6 @@ FORMATS = ("synthdance", "dancetrack", "sportsmot", "mot17", "mot20", "bft", "mo
 MOT17_DETECTOR_SUFFIX = re.compile(r"-(DPM|FRCNN|SDP)$")
 MOT17_PREFERRED_VARIANT = ("FRCNN", "SDP", "DPM")
 #: sequence names the result paths and the workflow's {seq} wildcard can carry
-SEQUENCE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
 @dataclass(frozen=True)
@@ -135,9 +134,9 @@ def _check_splits_and_names(sources: list[SequenceSource], splits: list[str], ro
             raise InputError(root / split, f"split {split!r} has no sequences (an empty folder, or a seqmap with "
                              "only its header)")
     for s in sources:
-        if not SEQUENCE_NAME.match(s.name):
-            raise InputError(s.seq_dir, f"sequence name {s.name!r} has characters other than letters, digits, '.', "
-                             "'_', '-' (a space?); rename the folder (and its seqmap line)")
+        problem = name_problem(s.name, "sequence")
+        if problem:
+            raise InputError(s.seq_dir, f"{problem} (rename the folder and its seqmap line)")
 
 
 def _mot_style_source(dataset: str, dataset_format: str, root: Path, split: str, name: str, needs_gt: bool) -> SequenceSource:

@@ -11,7 +11,6 @@ frames are read sequentially, never by seeking, so no container's inexact seek c
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
@@ -19,11 +18,11 @@ import cv2
 from tqdm import tqdm
 
 from motforge.datasets.layouts import SequenceSource
+from motforge.names import name_problem
 from motforge.errors import ConfigError, InputError
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".webm")
 #: a sequence name becomes a path component and a Snakemake wildcard value (workflow/rules/common.smk)
-SEQUENCE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 DECODED_DIR = "video"  # beside index.h5: results/<ds>/seqs/<seq>/video/{img1/,seqinfo.ini}
 
 
@@ -45,12 +44,9 @@ def list_videos(dataset: str, root: str | Path) -> dict[str, Path]:
         if path.suffix.lower() not in VIDEO_EXTENSIONS:
             raise InputError(path, f"not a video file of a known container ({', '.join(VIDEO_EXTENSIONS)})")
         name = path.stem
-        if not SEQUENCE_NAME.match(name):
-            raise InputError(
-                path,
-                f"sequence name {name!r} (the file's stem) may use only letters, digits, '.', '_' and '-': "
-                "rename the file",
-            )
+        problem = name_problem(name, "sequence")
+        if problem:
+            raise InputError(path, f"{problem} (the sequence is named after the file's stem: rename the file)")
         if name in videos:
             raise InputError(path, f"two videos give the sequence name {name!r}: {videos[name].name} and {path.name}")
         videos[name] = path
