@@ -19,7 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from motforge.datasets.index import SequenceIndex
-from motforge.depth.streaming import stream_depth
+from motforge.checkpoints import load_into, load_torch_file, state_dict_of
+from motforge.depth.streaming import INFER_LEN, stream_depth
 from motforge.errors import MissingWeightsError
 from motforge.io.frames import prefetch_frames, read_frame
 
@@ -39,14 +40,21 @@ def checkpoint_name(encoder: str, metric: bool) -> str:
 
 
 def network_input_size(width: int, height: int, input_size: int = 518) -> tuple[int, int]:
-    """(w, h) for the network: short side >= input_size, both multiples of 14, aspect kept (wide videos shrink)."""
+    """(w, h) for the network, by the reference's rule (``infer_video_depth`` with its ``Resize``: keep_aspect_ratio,
+    lower_bound, ensure_multiple_of=14): the scale that brings the short side to ``input_size``; each side rounded
+    to the *nearest* multiple of 14 (half to even, as numpy rounds), rounded up only if that falls below
+    ``input_size``. Videos wider than 1.78:1 get a smaller ``input_size`` first, as the reference does to bound memory.
+    """
     ratio = max(width, height) / min(width, height)
-    if ratio > 1.78:  # the reference lowers the size of very wide videos to bound memory
+    if ratio > 1.78:
         input_size = round(int(input_size * 1.777 / ratio) / 14) * 14
     scale = max(input_size / width, input_size / height)
-    w = max(14, int(math.ceil(width * scale / 14)) * 14)
-    h = max(14, int(math.ceil(height * scale / 14)) * 14)
-    return w, h
+
+    def constrain(x: float) -> int:
+        y = int(np.round(x / 14) * 14)
+        return y if y >= input_size else int(math.ceil(x / 14) * 14)
+
+    return max(14, constrain(scale * width)), max(14, constrain(scale * height))
 
 
 def to_network_input(frame_bgr: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
@@ -91,6 +99,19 @@ def resolve_checkpoint(settings: dict, allow_downloads: bool) -> Path:
     )
 
 
+#: DINOv2 embedding width per encoder (the first dimension of the patch embedding's weight)
+EMBED_DIMS = {"vits": 384, "vitb": 768, "vitl": 1024}
+CHECKPOINT_KEY = "depth.video_depth_anything.checkpoint"
+
+
+def guess_encoder(state) -> str | None:
+    """The encoder a Video Depth Anything state_dict was trained with, from its patch embedding width."""
+    weight = state.get("pretrained.patch_embed.proj.weight")
+    if weight is None or weight.ndim != 4:
+        return None
+    return {dim: name for name, dim in EMBED_DIMS.items()}.get(int(weight.shape[0]))
+
+
 def load_network(settings: dict, device: torch.device, allow_downloads: bool) -> torch.nn.Module:
     network_class = import_network_class(settings["repo"])
     kwargs = dict(MODEL_CONFIGS[settings["encoder"]])
@@ -98,18 +119,33 @@ def load_network(settings: dict, device: torch.device, allow_downloads: bool) ->
         kwargs["metric"] = settings["metric"]
     model = network_class(**kwargs)
     checkpoint = resolve_checkpoint(settings, allow_downloads)
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    model.load_state_dict(state, strict=True)
+    state = state_dict_of(load_torch_file(checkpoint, CHECKPOINT_KEY), checkpoint, CHECKPOINT_KEY)
+    load_into(model, state, checkpoint, CHECKPOINT_KEY, settings["encoder"], guess_encoder)
     return model.to(device).eval()
+
+
+def default_windows_per_batch(device: torch.device) -> int:
+    """Windows per network call: on a GPU several fill it better; on the CPU one window already keeps the cores busy
+    and one at a time leaves the CPU output exactly as the unbatched loop's."""
+    return 4 if device.type == "cuda" else 1
 
 
 def vda_frames(
     index: SequenceIndex, settings: dict, size: tuple[int, int], device: torch.device, allow_downloads: bool, progress=None, model: torch.nn.Module | None = None
 ) -> tuple[dict, Callable]:
-    """Attributes and a ``produce(sink)`` that streams the sequence's aligned depth frames into ``sink(t0, depth)``."""
+    """Attributes and a ``produce(sink)`` that streams the sequence's aligned depth frames into ``sink(t0, depth)``.
+
+    Frames are decoded and turned into network inputs in a worker thread (overlapping the network); on a GPU the
+    windows of a batch are copied from pinned memory without blocking and run under float16 autocast, as the
+    reference runs them (``settings["precision"]`` = "bfloat16" or "float32" to change that).
+    """
     model = model if model is not None else load_network(settings, device, allow_downloads)
     net_size = network_input_size(index.width, index.height, settings["input_size"])
-    use_fp16 = device.type == "cuda"
+    precision = settings.get("precision", "float16")
+    autocast_dtype = {"float16": torch.float16, "bfloat16": torch.bfloat16}.get(precision)
+    use_autocast = device.type == "cuda" and autocast_dtype is not None
+    windows_per_batch = int(settings.get("windows_per_batch") or default_windows_per_batch(device))
+    pin = device.type == "cuda"
     attrs = {
         "backend": "video_depth_anything",
         "model": checkpoint_name(settings["encoder"], settings["metric"]),
@@ -118,18 +154,22 @@ def vda_frames(
         "input_size": list(net_size),
     }
 
-    def forward(window: list[torch.Tensor]) -> np.ndarray:
-        batch = torch.stack(window).unsqueeze(0).to(device)
-        with torch.no_grad(), torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_fp16):
-            depth = model(batch)  # [1, T, H, W]
+    def forward_windows(windows: list[list[torch.Tensor]]) -> np.ndarray:
+        batch = torch.stack([torch.stack(w) for w in windows])  # [n, 32, 3, H, W]
+        if pin:
+            batch = batch.pin_memory()
+        batch = batch.to(device, non_blocking=pin)
+        with torch.no_grad(), torch.autocast(device_type=device.type, dtype=autocast_dtype or torch.float16, enabled=use_autocast):
+            depth = model(batch)  # [n, 32, H, W]
         depth = F.interpolate(depth.float().flatten(0, 1).unsqueeze(1), size=(size[1], size[0]), mode="bilinear", align_corners=True)
-        return depth[:, 0].cpu().numpy()
+        return depth[:, 0].unflatten(0, (len(windows), -1)).cpu().numpy()
 
     def produce(sink: Callable[[int, np.ndarray], None], state: dict | None = None, save: Callable[[dict], None] | None = None) -> None:
         first = int(state["consumed"]) if state is not None else 0
-        frames = prefetch_frames(index.frame_path(t) for t in range(first + 1, index.seq_length + 1))
-        inputs = (to_network_input(f, net_size) for f in frames)
-        stream_depth(index.seq_length, inputs, forward, sink, progress, state=state, save=save,
-                     frame_at=lambda i: to_network_input(read_frame(index.frame_path(i + 1)), net_size))
+        paths = (index.frame_path(t) for t in range(first + 1, index.seq_length + 1))
+        inputs = prefetch_frames(paths, depth=2 * INFER_LEN, load=lambda p: to_network_input(read_frame(p), net_size))
+        stream_depth(index.seq_length, inputs, None, sink, progress, state=state, save=save,
+                     frame_at=lambda i: to_network_input(read_frame(index.frame_path(i + 1)), net_size),
+                     metric=bool(settings["metric"]), forward_windows=forward_windows, windows_per_batch=windows_per_batch)
 
     return attrs, produce
