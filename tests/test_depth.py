@@ -126,9 +126,35 @@ FAKE_VDA = textwrap.dedent(
     EMBED_DIMS = {"vits": 384, "vitb": 768, "vitl": 1024}
 
 
+    class Encoder(nn.Module):
+        """Per frame, like DINOv2: 'tokens' = a 1x1 convolution of each pixel, 'class token' = the frame's mean input."""
+
+        def __init__(self, embed_dim):
+            super().__init__()
+            self.patch_embed = nn.Module()
+            self.patch_embed.proj = nn.Conv2d(3, embed_dim, 14, 14)  # its width tells the encoder, as upstream's
+            self.pixel = nn.Conv2d(3, 1, 1)
+
+        def get_intermediate_layers(self, x, n, return_class_token=False):
+            assert return_class_token
+            tokens = self.pixel(x).flatten(1).unsqueeze(-1)  # [N, H * W, 1]
+            return tuple((tokens, x.mean(dim=(1, 2, 3)).unsqueeze(-1)) for _ in n)
+
+
+    class Head(nn.Module):
+        """Mixes the frames of a window, like the temporal DPT head: depth = g * y + s, g and s from the window's mean."""
+
+        def forward(self, features, patch_h, patch_w, frame_length):
+            tokens, cls = features[-1]
+            y = tokens.view(-1, 1, patch_h * 14, patch_w * 14)
+            m = torch.tanh(cls.view(-1, frame_length).mean(1)).repeat_interleave(frame_length).view(-1, 1, 1, 1)
+            return ((1 + 0.5 * m) * y + 12 + 4 * m,)
+
+
     class VideoDepthAnything(nn.Module):
-        """Upstream's constructor signature (no **kwargs) and input contract: [B, T, 3, H, W] -> [B, T, H, W] with
-        T = num_frames = 32 (the temporal head is built for it) and H, W multiples of 14 (the ViT patch size).
+        """Upstream's constructor signature (no **kwargs), structure (pretrained encoder per frame, head over the
+        window) and input contract: [B, T, 3, H, W] -> [B, T, H, W] with T = num_frames = 32 (the temporal head is
+        built for it) and H, W multiples of 14 (the ViT patch size).
 
         The output can be predicted: per pixel y = w . x + b (a 1x1 convolution over the normalised RGB input, weights
         from the checkpoint), then depth = g * y + s with g = 1 + 0.5 tanh(m), s = 12 + 4 tanh(m), m = the mean of
@@ -137,19 +163,19 @@ FAKE_VDA = textwrap.dedent(
         def __init__(self, encoder="vitl", features=256, out_channels=[256, 512, 1024, 1024], use_bn=False,
                      use_clstoken=False, num_frames=32, pe="ape", metric=False):
             super().__init__()
+            self.intermediate_layer_idx = {"vits": [2, 5, 8, 11], "vitb": [2, 5, 8, 11], "vitl": [4, 11, 17, 23]}
             self.encoder, self.num_frames, self.metric = encoder, num_frames, metric
-            self.pretrained = nn.Module()
-            self.pretrained.patch_embed = nn.Module()
-            self.pretrained.patch_embed.proj = nn.Conv2d(3, EMBED_DIMS[encoder], 14, 14)  # its width tells the encoder
-            self.head = nn.Conv2d(3, 1, 1)
+            self.pretrained = Encoder(EMBED_DIMS[encoder])
+            self.head = Head()
 
         def forward(self, x):
             b, t, c, h, w = x.shape
             if t != self.num_frames or c != 3 or h % 14 or w % 14:
                 raise ValueError(f"input {tuple(x.shape)}: T must be {self.num_frames}, H and W multiples of 14")
-            y = self.head(x.flatten(0, 1))[:, 0].unflatten(0, (b, t))
-            m = x.mean(dim=(1, 2, 3, 4)).view(b, 1, 1, 1)
-            return torch.relu((1 + 0.5 * torch.tanh(m)) * y + 12 + 4 * torch.tanh(m))
+            features = self.pretrained.get_intermediate_layers(x.flatten(0, 1), self.intermediate_layer_idx[self.encoder],
+                                                               return_class_token=True)
+            depth = self.head(features, h // 14, w // 14, t)[0]
+            return torch.relu(depth).squeeze(1).unflatten(0, (b, t))
     '''
 )
 
@@ -220,7 +246,7 @@ def _expected_fake_vda(index: SequenceIndex, checkpoint: Path, net_size: tuple[i
     size, ImageNet normalisation; y = w . x + b with the checkpoint's head; per window g, s from the window's mean
     input; bilinear (align_corners) to the cache size. Returns y per frame and a function window inputs -> (g, s)."""
     state = torch.load(checkpoint, weights_only=True)
-    w, b = state["head.weight"].reshape(3).numpy(), float(state["head.bias"])
+    w, b = state["pretrained.pixel.weight"].reshape(3).numpy(), float(state["pretrained.pixel.bias"])
     mean, std = np.array([0.485, 0.456, 0.406], np.float32), np.array([0.229, 0.224, 0.225], np.float32)
     inputs = []
     for t in range(index.seq_length):
@@ -454,3 +480,39 @@ def test_resume_state_of_other_settings_is_not_used(small_sequence, fake_vda_rep
     capsys.readouterr()
     run_depth_teacher(small_sequence, other, out, progress=False)
     assert "resuming" not in capsys.readouterr().err and open_frame_store(out).attrs["input_size"] == [84, 42]
+
+
+def test_window_network_encodes_each_input_once_and_matches_the_plain_forward(tmp_path):
+    """Keyframe features kept from the previous call and the padding frame encoded once give the same depth as the
+    network's own forward on every full window, while the encoder sees each distinct input exactly once."""
+    import importlib.util
+
+    from motforge.depth.backends.video_depth_anything import WindowNetwork
+
+    (tmp_path / "fake_vda_net.py").write_text(FAKE_VDA)
+    spec = importlib.util.spec_from_file_location("fake_vda_net", tmp_path / "fake_vda_net.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    torch.manual_seed(1)
+    model = module.VideoDepthAnything(encoder="vits").eval()
+    encoded = []
+    plain_encoder = model.pretrained.get_intermediate_layers
+    model.pretrained.get_intermediate_layers = lambda x, *a, **k: (encoded.append(len(x)), plain_encoder(x, *a, **k))[1]
+    frames = [torch.randn(3, 28, 42) * (1 + t / 10) for t in range(75)]
+    for per_batch in (1, 2):
+        encoded.clear()
+        network, windows, got = WindowNetwork(model), [], []
+
+        def forward_windows(batch):
+            windows.extend(batch)
+            with torch.no_grad():
+                got.extend(network(batch, lambda x: x))
+            return np.zeros((len(batch), INFER_LEN, 1, 1), np.float32)
+
+        stream_depth(75, iter(frames), None, lambda t0, d: None, forward_windows=forward_windows, windows_per_batch=per_batch)
+        assert sum(encoded) == 75, encoded  # 4 windows: 32 + 22 + 21 + 0 new inputs (the padding repeats frame 74)
+        model.pretrained.get_intermediate_layers = plain_encoder
+        with torch.no_grad():
+            for window, depth in zip(windows, got):
+                assert torch.allclose(depth, model(torch.stack(window)[None])[0], rtol=1e-6, atol=1e-5)
+        model.pretrained.get_intermediate_layers = lambda x, *a, **k: (encoded.append(len(x)), plain_encoder(x, *a, **k))[1]

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from motforge.datasets.index import SequenceIndex
 from motforge.checkpoints import load_into, load_torch_file, state_dict_of
-from motforge.depth.streaming import INFER_LEN, stream_depth
+from motforge.depth.streaming import INFER_LEN, KEYFRAMES, stream_depth
 from motforge.errors import MissingWeightsError
 from motforge.io.frames import prefetch_frames, read_frame
 
@@ -124,6 +124,60 @@ def load_network(settings: dict, device: torch.device, allow_downloads: bool) ->
     return model.to(device).eval()
 
 
+class WindowNetwork:
+    """The network over a batch of 32-frame windows, computing each distinct input frame's encoder features once.
+
+    The reference's forward runs DINOv2 on all 32 frames of every window, yet the encoder sees one frame at a time
+    (only the DPT head mixes frames): the 10 keyframe inputs of a window were encoded in the previous window, and the
+    repeated last frame that pads the final window is the same input each time. So the encoder runs once per distinct
+    input (frames are the same tensor objects, as the streaming loop hands them over), features of the last window's
+    keyframes are kept for the next call, and the head and the rest of the forward run as in the reference's
+    ``VideoDepthAnything.forward``. Models without that structure (``pretrained.get_intermediate_layers``, ``head``,
+    ``intermediate_layer_idx``) run their own forward on the whole batch.
+    """
+
+    def __init__(self, model: torch.nn.Module, reuse_features: bool = True) -> None:
+        self.model = model
+        pretrained = getattr(model, "pretrained", None)
+        self.split = reuse_features and all(hasattr(model, a) for a in ("head", "intermediate_layer_idx", "encoder")) and hasattr(
+            pretrained, "get_intermediate_layers")
+        self.kept: list[tuple[torch.Tensor, list]] = []  # (input, its features per layer) of the last window's keyframes
+
+    def __call__(self, windows: list[list[torch.Tensor]], to_device: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """Depth [n, 32, H, W] at the network input size for ``n`` windows of 32 inputs [3, H, W]."""
+        if not self.split:
+            return self.model(to_device(torch.stack([torch.stack(w) for w in windows])))
+        model, slot_of, new = self.model, {}, []
+        for i, (frame, _) in enumerate(self.kept):
+            slot_of[id(frame)] = i
+        for window in windows:
+            for frame in window:
+                if id(frame) not in slot_of:
+                    slot_of[id(frame)] = len(self.kept) + len(new)
+                    new.append(frame)
+        layers = model.intermediate_layer_idx[model.encoder]
+        fresh = model.pretrained.get_intermediate_layers(to_device(torch.stack(new)), layers, return_class_token=True) if new else None
+        pools = []
+        for layer in range(len(layers)):
+            parts = [torch.cat([kept[layer][k] for _, kept in self.kept]) for k in range(2)] if self.kept else None
+            tokens, cls = fresh[layer] if fresh is not None else (None, None)
+            if parts is not None and tokens is not None:
+                tokens, cls = torch.cat([parts[0].to(tokens.dtype), tokens]), torch.cat([parts[1].to(cls.dtype), cls])
+            elif parts is not None:
+                tokens, cls = parts
+            pools.append((tokens, cls))
+        order = torch.tensor([slot_of[id(f)] for w in windows for f in w], device=pools[0][0].device)
+        features = [(tokens[order], cls[order]) for tokens, cls in pools]
+        height, width = windows[0][0].shape[-2:]
+        depth = model.head(features, height // 14, width // 14, len(windows[0]))[0]
+        depth = F.relu(F.interpolate(depth, size=(height, width), mode="bilinear", align_corners=True))
+        last = windows[-1]
+        rows = [slot_of[id(last[k])] for k in KEYFRAMES]
+        self.kept = [(last[k], [(tokens[r : r + 1].clone(), cls[r : r + 1].clone()) for tokens, cls in pools])
+                     for k, r in zip(KEYFRAMES, rows)]
+        return depth.squeeze(1).unflatten(0, (len(windows), -1))
+
+
 def default_windows_per_batch(device: torch.device) -> int:
     """Windows per network call: on a GPU several fill it better; on the CPU one window already keeps the cores busy
     and one at a time leaves the CPU output exactly as the unbatched loop's."""
@@ -154,13 +208,11 @@ def vda_frames(
         "input_size": list(net_size),
     }
 
+    network = WindowNetwork(model, reuse_features=bool(settings.get("reuse_keyframe_features", True)))
+
     def forward_windows(windows: list[list[torch.Tensor]]) -> np.ndarray:
-        batch = torch.stack([torch.stack(w) for w in windows])  # [n, 32, 3, H, W]
-        if pin:
-            batch = batch.pin_memory()
-        batch = batch.to(device, non_blocking=pin)
         with torch.no_grad(), torch.autocast(device_type=device.type, dtype=autocast_dtype or torch.float16, enabled=use_autocast):
-            depth = model(batch)  # [n, 32, H, W]
+            depth = network(windows, lambda batch: batch.pin_memory().to(device, non_blocking=True) if pin else batch.to(device))
         depth = F.interpolate(depth.float().flatten(0, 1).unsqueeze(1), size=(size[1], size[0]), mode="bilinear", align_corners=True)
         return depth[:, 0].unflatten(0, (len(windows), -1)).cpu().numpy()
 
