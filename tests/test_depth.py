@@ -516,3 +516,33 @@ def test_window_network_encodes_each_input_once_and_matches_the_plain_forward(tm
             for window, depth in zip(windows, got):
                 assert torch.allclose(depth, model(torch.stack(window)[None])[0], rtol=1e-6, atol=1e-5)
         model.pretrained.get_intermediate_layers = lambda x, *a, **k: (encoded.append(len(x)), plain_encoder(x, *a, **k))[1]
+
+
+def test_vda_resume_after_a_crash_inside_a_batch_of_windows(small_sequence, fake_vda_repo, tmp_path, monkeypatch, capsys):
+    """Windows 0 and 1 go through the network together and the crash hits window 1's alignment: the saved state is
+    window 0's (inputs consumed: 32, although the reader had taken all 50), and the rerun ends identical to a clean
+    one-window-at-a-time run."""
+    from motforge.depth import streaming
+    from test_reliability import digest
+
+    repo, checkpoint = fake_vda_repo
+    settings = {**_vda_settings(repo, checkpoint), "resume": True}
+    settings["video_depth_anything"]["windows_per_batch"] = 2
+    clean = {**_vda_settings(repo, checkpoint), "resume": False}
+    run_depth_teacher(small_sequence, clean, tmp_path / "clean" / "depth.zarr", progress=False)
+    original = streaming.scale_and_shift
+
+    def crash(prediction, target):
+        raise RuntimeError("simulated crash")
+
+    out = tmp_path / "crashed" / "depth.zarr"
+    monkeypatch.setattr(streaming, "scale_and_shift", crash)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_depth_teacher(small_sequence, settings, out, progress=False)
+    with np.load(out.parent / ".depth.zarr.resume.npz") as saved:
+        assert int(saved["consumed"]) == 32 and int(saved["written"]) == 24 and int(saved["next_start"]) == 22
+    monkeypatch.setattr(streaming, "scale_and_shift", original)
+    capsys.readouterr()
+    run_depth_teacher(small_sequence, settings, out, progress=False)
+    assert "resuming after frame 24 of 50" in capsys.readouterr().err
+    assert digest(out) == digest(tmp_path / "clean" / "depth.zarr")
