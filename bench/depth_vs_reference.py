@@ -13,6 +13,7 @@ are identical for both. Agreement: Pearson r per frame and the median relative d
 median relative difference that float16 storage alone causes is printed beside it. Upstream's code needs einops (and
 uses xformers only if installed); it is imported from ``--repo`` only.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -87,7 +88,7 @@ MOTFORGE = textwrap.dedent(
 
 
 def write_random_checkpoint(repo: Path, encoder: str, seed: int, path: Path) -> None:
-    """Upstream's network with random weights from ``seed`` (in a child process: upstream's imports stay out of here)."""
+    """Upstream's network with random weights from ``seed`` (a child process: upstream's imports stay out of here)."""
     features, channels = CONFIGS[encoder]
     code = textwrap.dedent(
         f"""
@@ -131,9 +132,12 @@ def agreement(ours: np.ndarray, reference: np.ndarray) -> dict:
     r = [float(np.corrcoef(a.ravel(), b.ravel())[0, 1]) for a, b in zip(ours, reference)]
     relative = np.abs(ours - reference) / np.maximum(np.abs(reference), 1e-6)
     storage = np.abs(reference.astype(np.float16).astype(np.float32) - reference) / np.maximum(np.abs(reference), 1e-6)
-    return {"pearson_r_min": min(r), "pearson_r_median": float(np.median(r)),
-            "median_relative_difference": float(np.median(relative)),
-            "float16_storage_median_relative_difference": float(np.median(storage))}
+    return {
+        "pearson_r_min": min(r),
+        "pearson_r_median": float(np.median(r)),
+        "median_relative_difference": float(np.median(relative)),
+        "float16_storage_median_relative_difference": float(np.median(storage)),
+    }
 
 
 def main() -> None:
@@ -158,28 +162,59 @@ def main() -> None:
         frames_dir = Path(tmp) / "frames"
         extract_frames(args.video, args.frames, frames_dir)
         height, width = cv2.imread(str(next(frames_dir.iterdir()))).shape[:2]
-        ref = run_json(REFERENCE, repo, checkpoint, args.encoder, features, json.dumps(channels), frames_dir,
-                       args.frames, args.input_size, args.device, args.threads, Path(tmp) / "reference.npy")
-        ours = run_json(MOTFORGE, repo, checkpoint, args.encoder, frames_dir, args.frames, args.input_size, args.device,
-                        args.threads, args.windows_per_batch, Path(tmp) / "depth.zarr")
+        ref = run_json(
+            REFERENCE,
+            repo,
+            checkpoint,
+            args.encoder,
+            features,
+            json.dumps(channels),
+            frames_dir,
+            args.frames,
+            args.input_size,
+            args.device,
+            args.threads,
+            Path(tmp) / "reference.npy",
+        )
+        ours = run_json(
+            MOTFORGE,
+            repo,
+            checkpoint,
+            args.encoder,
+            frames_dir,
+            args.frames,
+            args.input_size,
+            args.device,
+            args.threads,
+            args.windows_per_batch,
+            Path(tmp) / "depth.zarr",
+        )
         from motforge.depth.store import open_frame_store
 
         reference = np.load(Path(tmp) / "reference.npy")
         stored = open_frame_store(Path(tmp) / "depth.zarr")[:].astype(np.float32)
         agree = agreement(stored, reference)
     fps_ref, fps_ours = args.frames / ref["seconds"], args.frames / ours["seconds"]
-    print(f"video {args.video} ({width}x{height}), {args.frames} frames, encoder {args.encoder}, input size "
-          f"{args.input_size}, device {args.device}, {args.threads} threads")
+    print(
+        f"video {args.video} ({width}x{height}), {args.frames} frames, encoder {args.encoder}, input size "
+        f"{args.input_size}, device {args.device}, {args.threads} threads"
+    )
     print(f"{'':24}{'reference':>12}{'motforge':>12}{'ratio':>8}")
     print(f"{'frames/s':24}{fps_ref:12.3f}{fps_ours:12.3f}{fps_ours / fps_ref:8.2f}x")
-    print(f"{'peak host RSS (MiB)':24}{ref['peak_rss_mb']:12.0f}{ours['peak_rss_mb']:12.0f}"
-          f"{ours['peak_rss_mb'] / ref['peak_rss_mb']:8.2f}x")
+    print(
+        f"{'peak host RSS (MiB)':24}{ref['peak_rss_mb']:12.0f}{ours['peak_rss_mb']:12.0f}"
+        f"{ours['peak_rss_mb'] / ref['peak_rss_mb']:8.2f}x"
+    )
     if ref["peak_gpu_mb"] is not None:
-        print(f"{'peak GPU memory (MiB)':24}{ref['peak_gpu_mb']:12.0f}{ours['peak_gpu_mb']:12.0f}"
-              f"{ours['peak_gpu_mb'] / ref['peak_gpu_mb']:8.2f}x")
-    print(f"agreement: Pearson r per frame min {agree['pearson_r_min']:.6f} median {agree['pearson_r_median']:.6f}; "
-          f"median relative difference {agree['median_relative_difference']:.2e} "
-          f"(float16 storage alone: {agree['float16_storage_median_relative_difference']:.2e})")
+        print(
+            f"{'peak GPU memory (MiB)':24}{ref['peak_gpu_mb']:12.0f}{ours['peak_gpu_mb']:12.0f}"
+            f"{ours['peak_gpu_mb'] / ref['peak_gpu_mb']:8.2f}x"
+        )
+    print(
+        f"agreement: Pearson r per frame min {agree['pearson_r_min']:.6f} median {agree['pearson_r_median']:.6f}; "
+        f"median relative difference {agree['median_relative_difference']:.2e} "
+        f"(float16 storage alone: {agree['float16_storage_median_relative_difference']:.2e})"
+    )
     print(json.dumps({"reference": ref, "motforge": ours, "agreement": agree}))
 
 

@@ -127,7 +127,7 @@ FAKE_VDA = textwrap.dedent(
 
 
     class Encoder(nn.Module):
-        """Per frame, like DINOv2: 'tokens' = a 1x1 convolution of each pixel, 'class token' = the frame's mean input."""
+        """Per frame, like DINOv2: 'tokens' = a 1x1 convolution of each pixel, 'class token' = the frame's mean."""
 
         def __init__(self, embed_dim):
             super().__init__()
@@ -142,7 +142,7 @@ FAKE_VDA = textwrap.dedent(
 
 
     class Head(nn.Module):
-        """Mixes the frames of a window, like the temporal DPT head: depth = g * y + s, g and s from the window's mean."""
+        """Mixes a window's frames, like the temporal DPT head: depth = g * y + s, g and s from the window's mean."""
 
         def forward(self, features, patch_h, patch_w, frame_length):
             tokens, cls = features[-1]
@@ -172,8 +172,8 @@ FAKE_VDA = textwrap.dedent(
             b, t, c, h, w = x.shape
             if t != self.num_frames or c != 3 or h % 14 or w % 14:
                 raise ValueError(f"input {tuple(x.shape)}: T must be {self.num_frames}, H and W multiples of 14")
-            features = self.pretrained.get_intermediate_layers(x.flatten(0, 1), self.intermediate_layer_idx[self.encoder],
-                                                               return_class_token=True)
+            layers = self.intermediate_layer_idx[self.encoder]
+            features = self.pretrained.get_intermediate_layers(x.flatten(0, 1), layers, return_class_token=True)
             depth = self.head(features, h // 14, w // 14, t)[0]
             return torch.relu(depth).squeeze(1).unflatten(0, (b, t))
     '''
@@ -196,7 +196,8 @@ def fake_vda_repo(tmp_path) -> tuple[Path, Path]:
     spec.loader.exec_module(module)
     torch.manual_seed(0)
     checkpoint = tmp_path / "video_depth_anything_vits.pth"
-    torch.save(module.VideoDepthAnything(encoder="vits", features=64, out_channels=[48, 96, 192, 384]).state_dict(), checkpoint)
+    network = module.VideoDepthAnything(encoder="vits", features=64, out_channels=[48, 96, 192, 384])
+    torch.save(network.state_dict(), checkpoint)
     yield repo, checkpoint
     sys.modules.pop("video_depth_anything.video_depth", None)
     sys.modules.pop("video_depth_anything", None)
@@ -260,7 +261,8 @@ def _expected_fake_vda(index: SequenceIndex, checkpoint: Path, net_size: tuple[i
         return 1 + 0.5 * m, 12 + 4 * m
 
     def to_cache(depth: np.ndarray) -> np.ndarray:
-        up = torch.nn.functional.interpolate(torch.from_numpy(depth)[:, None], size=(cache[1], cache[0]), mode="bilinear", align_corners=True)
+        up = torch.nn.functional.interpolate(torch.from_numpy(depth)[:, None], size=(cache[1], cache[0]),
+                                             mode="bilinear", align_corners=True)
         return up[:, 0].numpy()
 
     return y, affine, to_cache
@@ -279,7 +281,8 @@ def test_vda_backend_stores_predicted_values(ramp_sequence, fake_vda_repo, tmp_p
     assert store.shape == (50, 36, 64) and store.dtype == np.float16 and store.chunks == (1, 36, 64)
     attrs = dict(store.attrs)
     assert attrs["backend"] == "video_depth_anything" and attrs["kind"] == "disparity" and attrs["encoder"] == "vits"
-    assert attrs["model"] == "video_depth_anything_vits.pth" and attrs["input_size"] == [70, 42] and attrs["complete"] is True
+    assert attrs["model"] == "video_depth_anything_vits.pth" and attrs["input_size"] == [70, 42]
+    assert attrs["complete"] is True
     y, affine, to_cache = _expected_fake_vda(ramp_sequence, checkpoint, (70, 42), (64, 36))
     g0, s0 = affine(list(range(32)))
     g1, s1 = affine([0, 12] + list(range(24, 50)) + [49] * 4)
@@ -326,7 +329,8 @@ def test_stream_metric_uses_scale_one_shift_zero():
 def test_batched_windows_equal_one_at_a_time(frames):
     """Windows sent through the network in batches of 3 give the same frames, byte for byte, as one at a time."""
     def forward_windows(windows):
-        return np.stack([np.stack([(1.0 + sum(w) % 7) * _true_depth(t) + 0.5 * (sum(w) % 3) for t in w]) for w in windows])
+        return np.stack([np.stack([(1.0 + sum(w) % 7) * _true_depth(t) + 0.5 * (sum(w) % 3) for t in w])
+                         for w in windows])
 
     results, batches = [], []
     for per_batch in (1, 3):
@@ -334,14 +338,15 @@ def test_batched_windows_equal_one_at_a_time(frames):
 
         def counted(windows):
             batches.append(len(windows))
-            return forward_windows([list(w) for w in windows]) if per_batch == 3 else forward_windows([list(windows[0])])
+            return forward_windows([list(w) for w in windows])
 
         stream_depth(frames, iter(range(frames)), None, lambda t0, d: out.__setitem__(slice(t0, t0 + len(d)), d),
                      forward_windows=counted, windows_per_batch=per_batch)
         results.append(out)
     assert np.array_equal(results[0], results[1]) and np.isfinite(results[0]).all()
     windows = -(-frames // STEP)
-    assert batches[:windows] == [1] * windows and batches[windows:] == [3] * (windows // 3) + ([windows % 3] if windows % 3 else [])
+    assert batches[:windows] == [1] * windows
+    assert batches[windows:] == [3] * (windows // 3) + ([windows % 3] if windows % 3 else [])
 
 
 def test_vda_backend_batched_store_is_byte_identical(ramp_sequence, fake_vda_repo, tmp_path):
@@ -359,7 +364,7 @@ def test_vda_corrupt_checkpoint_names_file_key_and_cause(small_sequence, fake_vd
     repo, checkpoint = fake_vda_repo
     broken = tmp_path / "broken.pth"
     broken.write_bytes(b"<html>rate limited</html>")
-    with pytest.raises(ConfigError, match=rf"depth\.video_depth_anything\.checkpoint.*{broken}.*not a PyTorch checkpoint"):
+    with pytest.raises(ConfigError, match=rf"depth\.video_depth_anything\.checkpoint.*{broken}.*not a PyTorch"):
         run_depth_teacher(small_sequence, _vda_settings(repo, broken), tmp_path / "depth.zarr", progress=False)
     truncated = tmp_path / "truncated.pth"
     truncated.write_bytes(checkpoint.read_bytes()[: checkpoint.stat().st_size // 2])
@@ -497,7 +502,11 @@ def test_window_network_encodes_each_input_once_and_matches_the_plain_forward(tm
     model = module.VideoDepthAnything(encoder="vits").eval()
     encoded = []
     plain_encoder = model.pretrained.get_intermediate_layers
-    model.pretrained.get_intermediate_layers = lambda x, *a, **k: (encoded.append(len(x)), plain_encoder(x, *a, **k))[1]
+    def counting_encoder(x, *args, **kwargs):
+        encoded.append(len(x))
+        return plain_encoder(x, *args, **kwargs)
+
+    model.pretrained.get_intermediate_layers = counting_encoder
     frames = [torch.randn(3, 28, 42) * (1 + t / 10) for t in range(75)]
     for per_batch in (1, 2):
         encoded.clear()
@@ -509,16 +518,18 @@ def test_window_network_encodes_each_input_once_and_matches_the_plain_forward(tm
                 got.extend(network(batch, lambda x: x))
             return np.zeros((len(batch), INFER_LEN, 1, 1), np.float32)
 
-        stream_depth(75, iter(frames), None, lambda t0, d: None, forward_windows=forward_windows, windows_per_batch=per_batch)
+        stream_depth(75, iter(frames), None, lambda t0, d: None, forward_windows=forward_windows,
+                     windows_per_batch=per_batch)
         assert sum(encoded) == 75, encoded  # 4 windows: 32 + 22 + 21 + 0 new inputs (the padding repeats frame 74)
         model.pretrained.get_intermediate_layers = plain_encoder
         with torch.no_grad():
             for window, depth in zip(windows, got):
                 assert torch.allclose(depth, model(torch.stack(window)[None])[0], rtol=1e-6, atol=1e-5)
-        model.pretrained.get_intermediate_layers = lambda x, *a, **k: (encoded.append(len(x)), plain_encoder(x, *a, **k))[1]
+        model.pretrained.get_intermediate_layers = counting_encoder
 
 
-def test_vda_resume_after_a_crash_inside_a_batch_of_windows(small_sequence, fake_vda_repo, tmp_path, monkeypatch, capsys):
+def test_vda_resume_after_a_crash_inside_a_batch_of_windows(small_sequence, fake_vda_repo, tmp_path, monkeypatch,
+                                                             capsys):
     """Windows 0 and 1 go through the network together and the crash hits window 1's alignment: the saved state is
     window 0's (inputs consumed: 32, although the reader had taken all 50), and the rerun ends identical to a clean
     one-window-at-a-time run."""

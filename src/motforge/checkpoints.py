@@ -4,6 +4,7 @@ A corrupt or truncated download otherwise surfaces as an UnpicklingError or a mi
 and a checkpoint of another model size as hundreds of lines of size mismatches. These helpers turn both into one
 ``ConfigError`` line (the CLI ends with exit 2).
 """
+
 from __future__ import annotations
 
 import zipfile
@@ -47,8 +48,11 @@ def state_dict_of(obj: object, path: str | Path, key: str, entry: str | None = N
     if entry is not None:
         if not isinstance(obj, Mapping) or entry not in obj:
             found = sorted(obj)[:5] if isinstance(obj, Mapping) else type(obj).__name__
-            raise ConfigError(key, f"{path}: a PyTorch file without the {entry!r} entry this model's checkpoints have "
-                                   f"(found {found}); not a checkpoint of this model")
+            raise ConfigError(
+                key,
+                f"{path}: a PyTorch file without the {entry!r} entry this model's checkpoints have "
+                f"(found {found}); not a checkpoint of this model",
+            )
         obj = obj[entry]
     if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise ConfigError(key, f"{path}: not a state_dict (a mapping of names to tensors), got {type(obj).__name__}")
@@ -64,8 +68,10 @@ def mismatch_summary(model, state: Mapping) -> str:
     parts = []
     if shapes:
         k = shapes[0]
-        parts.append(f"{len(shapes)} tensors differ in shape (e.g. {k}: file {tuple(state[k].shape)}, "
-                     f"model {tuple(own[k].shape)})")
+        parts.append(
+            f"{len(shapes)} tensors differ in shape (e.g. {k}: file {tuple(state[k].shape)}, "
+            f"model {tuple(own[k].shape)})"
+        )
     if missing:
         parts.append(f"{len(missing)} model tensors missing from the file (e.g. {missing[0]})")
     if unexpected:
@@ -73,13 +79,19 @@ def mismatch_summary(model, state: Mapping) -> str:
     return "; ".join(parts) or "the state_dict does not fit the model"
 
 
-def load_into(model, state: Mapping, path: str | Path, key: str, configured: str,
-              guess: Callable[[Mapping], str | None]) -> None:
+def load_into(
+    model, state: Mapping, path: str | Path, key: str, configured: str, guess: Callable[[Mapping], str | None]
+) -> None:
     """``model.load_state_dict(state, strict=True)``; on a mismatch, a ConfigError saying what the file looks like."""
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError:
         looks_like = guess(state)
-        cause = (f"the file looks like {looks_like}, the config asks for {configured}" if looks_like and looks_like != configured
-                 else f"the file does not fit {configured}")
-        raise ConfigError(key, f"{path}: checkpoint does not match the model: {cause} ({mismatch_summary(model, state)})") from None
+        cause = (
+            f"the file looks like {looks_like}, the config asks for {configured}"
+            if looks_like and looks_like != configured
+            else f"the file does not fit {configured}"
+        )
+        raise ConfigError(
+            key, f"{path}: checkpoint does not match the model: {cause} ({mismatch_summary(model, state)})"
+        ) from None

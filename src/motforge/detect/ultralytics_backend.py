@@ -42,7 +42,8 @@ def load_yolo(model_path: str | Path):
     try:
         return RTDETR(str(path)) if "rtdetr" in path.name.lower() else YOLO(str(path))
     except Exception as exc:  # Ultralytics raises TypeError/RuntimeError/... with emoji-laden multi-line text
-        raise ConfigError(MODEL_KEY, f"{path}: not an Ultralytics model checkpoint: {_why_not_ultralytics(path, exc)}") from None
+        cause = _why_not_ultralytics(path, exc)
+        raise ConfigError(MODEL_KEY, f"{path}: not an Ultralytics model checkpoint: {cause}") from None
 
 
 def _why_not_ultralytics(path: Path, exc: Exception) -> str:

@@ -28,16 +28,17 @@ class YoloxOnnx:
             raise MissingWeightsError("the yolox backend needs onnxruntime (pip install onnxruntime or onnxruntime-gpu)") from exc
         providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device.startswith("cuda") else ["CPUExecutionProvider"]
         options = ort.SessionOptions()
+        providers = [p for p in providers if p in ort.get_available_providers()]
         try:
-            self.session = ort.InferenceSession(str(path), sess_options=options, providers=[p for p in providers if p in ort.get_available_providers()])
+            self.session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
         except Exception as exc:  # onnxruntime's InvalidProtobuf / Fail / NoSuchFile...
             first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-            raise ConfigError(YOLOX_KEY, f"{path}: not a loadable ONNX model (corrupt or truncated file?): {first}") from None
+            raise ConfigError(YOLOX_KEY, f"{path}: not a loadable ONNX model (corrupt?): {first}") from None
         model_input = self.session.get_inputs()[0]
         self.input_name = model_input.name
         shape = model_input.shape
         if len(shape) != 4 or not (isinstance(shape[2], int) and isinstance(shape[3], int)) or shape[1] not in (3, "3"):
-            raise ConfigError(YOLOX_KEY, f"{path}: YOLOX ONNX input must be [1, 3, H, W] with a fixed H, W; got {shape}")
+            raise ConfigError(YOLOX_KEY, f"{path}: YOLOX ONNX input must be [1, 3, H, W], H and W fixed; got {shape}")
         self.size = (int(shape[2]), int(shape[3]))
         self.path = path
         self.num_classes = check_yolox_output(self.session.get_outputs()[0].shape, self.size, path)

@@ -139,11 +139,13 @@ class WindowNetwork:
     def __init__(self, model: torch.nn.Module, reuse_features: bool = True) -> None:
         self.model = model
         pretrained = getattr(model, "pretrained", None)
-        self.split = reuse_features and all(hasattr(model, a) for a in ("head", "intermediate_layer_idx", "encoder")) and hasattr(
-            pretrained, "get_intermediate_layers")
-        self.kept: list[tuple[torch.Tensor, list]] = []  # (input, its features per layer) of the last window's keyframes
+        needed = ("head", "intermediate_layer_idx", "encoder")
+        self.split = reuse_features and all(hasattr(model, a) for a in needed)
+        self.split = self.split and hasattr(pretrained, "get_intermediate_layers")
+        self.kept: list[tuple[torch.Tensor, list]] = []  # (input, features per layer) of the last keyframes
 
-    def __call__(self, windows: list[list[torch.Tensor]], to_device: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    def __call__(self, windows: list[list[torch.Tensor]],
+                 to_device: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
         """Depth [n, 32, H, W] at the network input size for ``n`` windows of 32 inputs [3, H, W]."""
         if not self.split:
             return self.model(to_device(torch.stack([torch.stack(w) for w in windows])))
@@ -156,7 +158,10 @@ class WindowNetwork:
                     slot_of[id(frame)] = len(self.kept) + len(new)
                     new.append(frame)
         layers = model.intermediate_layer_idx[model.encoder]
-        fresh = model.pretrained.get_intermediate_layers(to_device(torch.stack(new)), layers, return_class_token=True) if new else None
+        fresh = None
+        if new:
+            batch = to_device(torch.stack(new))
+            fresh = model.pretrained.get_intermediate_layers(batch, layers, return_class_token=True)
         pools = []
         for layer in range(len(layers)):
             parts = [torch.cat([kept[layer][k] for _, kept in self.kept]) for k in range(2)] if self.kept else None
@@ -210,9 +215,13 @@ def vda_frames(
 
     network = WindowNetwork(model, reuse_features=bool(settings.get("reuse_keyframe_features", True)))
 
+    def to_device(batch: torch.Tensor) -> torch.Tensor:
+        return batch.pin_memory().to(device, non_blocking=True) if pin else batch.to(device)
+
     def forward_windows(windows: list[list[torch.Tensor]]) -> np.ndarray:
-        with torch.no_grad(), torch.autocast(device_type=device.type, dtype=autocast_dtype or torch.float16, enabled=use_autocast):
-            depth = network(windows, lambda batch: batch.pin_memory().to(device, non_blocking=True) if pin else batch.to(device))
+        autocast = torch.autocast(device_type=device.type, dtype=autocast_dtype or torch.float16, enabled=use_autocast)
+        with torch.no_grad(), autocast:
+            depth = network(windows, to_device)
         depth = F.interpolate(depth.float().flatten(0, 1).unsqueeze(1), size=(size[1], size[0]), mode="bilinear", align_corners=True)
         return depth[:, 0].unflatten(0, (len(windows), -1)).cpu().numpy()
 
@@ -222,6 +231,7 @@ def vda_frames(
         inputs = prefetch_frames(paths, depth=2 * INFER_LEN, load=lambda p: to_network_input(read_frame(p), net_size))
         stream_depth(index.seq_length, inputs, None, sink, progress, state=state, save=save,
                      frame_at=lambda i: to_network_input(read_frame(index.frame_path(i + 1)), net_size),
-                     metric=bool(settings["metric"]), forward_windows=forward_windows, windows_per_batch=windows_per_batch)
+                     metric=bool(settings["metric"]), forward_windows=forward_windows,
+                     windows_per_batch=windows_per_batch)
 
     return attrs, produce
