@@ -11,7 +11,7 @@ from tqdm import tqdm
 from motforge.datasets.index import SequenceIndex
 from motforge.detect.boxes import decode_candidates, letterbox, postprocess
 from motforge.errors import ConfigError, MissingWeightsError
-from motforge.io.frames import prefetch_frames
+from motforge.io.frames import prefetch_frames, read_frame
 
 
 YOLOX_KEY = "detector.yolox.model"
@@ -75,9 +75,10 @@ def detect_yolox(index: SequenceIndex, settings: dict, score_threshold: float, p
                                                     f"{model.num_classes} classes")
     results = []
     model_time = 0.0
-    frames = prefetch_frames(index.frame_path(t) for t in range(1, index.seq_length + 1))
-    for image in tqdm(frames, total=index.seq_length, desc=f"yolox {index.name}", disable=not progress, mininterval=2.0):
-        tensor, ratio = letterbox(image, model.size)
+    paths = (index.frame_path(t) for t in range(1, index.seq_length + 1))
+    inputs = prefetch_frames(paths, load=lambda path: letterbox(read_frame(path), model.size))  # overlaps the network
+    for tensor, ratio in tqdm(inputs, total=index.seq_length, desc=f"yolox {index.name}", disable=not progress,
+                              mininterval=2.0):
         start = time.perf_counter()
         raw = model.session.run(None, {model.input_name: tensor[None]})[0][0]
         model_time += time.perf_counter() - start
