@@ -184,8 +184,7 @@ class WindowNetwork:
 
 
 def default_windows_per_batch(device: torch.device) -> int:
-    """Windows per network call: on a GPU several fill it better; on the CPU one window already keeps the cores busy
-    and one at a time leaves the CPU output exactly as the unbatched loop's."""
+    """Windows per network call: on a GPU several fill it better; on the CPU one window already keeps the cores busy."""
     return 4 if device.type == "cuda" else 1
 
 
