@@ -10,6 +10,12 @@ import cv2
 import numpy as np
 import pytest
 
+from motforge.detect.ultralytics_backend import offline_environment
+
+# motforge sets Ultralytics' offline and safe-load flags before Ultralytics is imported (it reads them once, at import);
+# tests import Ultralytics directly too, so the flags are set before any test module does
+offline_environment()
+
 ROOT = Path(__file__).resolve().parents[1]
 #: the shared folder beside the checkout (as CI lays it out); MOTFORGE_SHARED points elsewhere
 SHARED = Path(os.environ.get("MOTFORGE_SHARED", ROOT.parent / "shared"))

@@ -17,7 +17,8 @@ from motforge.depth.lid import lid_bin_size, lid_centres, lid_edges, lid_index, 
 from motforge.depth.store import open_frame_store
 from motforge.depth.streaming import INFER_LEN, STEP, blend, scale_and_shift, stream_depth
 from motforge.depth.teacher import run_depth_teacher
-from motforge.errors import InputError, MissingWeightsError
+from motforge.depth.backends.video_depth_anything import network_input_size
+from motforge.errors import ConfigError, InputError, MissingWeightsError
 from motforge.synthdance.generate import SynthConfig, generate_sequence
 
 
@@ -123,20 +124,59 @@ FAKE_VDA = textwrap.dedent(
     import torch
     import torch.nn as nn
 
+    EMBED_DIMS = {"vits": 384, "vitb": 768, "vitl": 1024}
+
+
+    class Encoder(nn.Module):
+        """Per frame, like DINOv2: 'tokens' = a 1x1 convolution of each pixel, 'class token' = the frame's mean."""
+
+        def __init__(self, embed_dim):
+            super().__init__()
+            self.patch_embed = nn.Module()
+            self.patch_embed.proj = nn.Conv2d(3, embed_dim, 14, 14)  # its width tells the encoder, as upstream's
+            self.pixel = nn.Conv2d(3, 1, 1)
+
+        def get_intermediate_layers(self, x, n, return_class_token=False):
+            assert return_class_token
+            tokens = self.pixel(x).flatten(1).unsqueeze(-1)  # [N, H * W, 1]
+            return tuple((tokens, x.mean(dim=(1, 2, 3)).unsqueeze(-1)) for _ in n)
+
+
+    class Head(nn.Module):
+        """Mixes a window's frames, like the temporal DPT head: depth = g * y + s, g and s from the window's mean."""
+
+        def forward(self, features, patch_h, patch_w, frame_length):
+            tokens, cls = features[-1]
+            y = tokens.view(-1, 1, patch_h * 14, patch_w * 14)
+            m = torch.tanh(cls.view(-1, frame_length).mean(1)).repeat_interleave(frame_length).view(-1, 1, 1, 1)
+            return ((1 + 0.5 * m) * y + 12 + 4 * m,)
+
 
     class VideoDepthAnything(nn.Module):
-        """Same constructor and forward contract as the real network: [B, T, 3, H, W] -> [B, T, H, W]."""
+        """Upstream's constructor signature (no **kwargs), structure (pretrained encoder per frame, head over the
+        window) and input contract: [B, T, 3, H, W] -> [B, T, H, W] with T = num_frames = 32 (the temporal head is
+        built for it) and H, W multiples of 14 (the ViT patch size).
 
-        def __init__(self, encoder="vits", features=64, out_channels=(48, 96, 192, 384), **kwargs):
+        The output can be predicted: per pixel y = w . x + b (a 1x1 convolution over the normalised RGB input, weights
+        from the checkpoint), then depth = g * y + s with g = 1 + 0.5 tanh(m), s = 12 + 4 tanh(m), m = the mean of
+        the whole window's input. Every window thus gets its own affine map, which the alignment must undo."""
+
+        def __init__(self, encoder="vitl", features=256, out_channels=[256, 512, 1024, 1024], use_bn=False,
+                     use_clstoken=False, num_frames=32, pe="ape", metric=False):
             super().__init__()
-            self.encoder = encoder
-            self.conv = nn.Conv2d(3, 4, 3, padding=1)
-            self.head = nn.Conv2d(4, 1, 1)
+            self.intermediate_layer_idx = {"vits": [2, 5, 8, 11], "vitb": [2, 5, 8, 11], "vitl": [4, 11, 17, 23]}
+            self.encoder, self.num_frames, self.metric = encoder, num_frames, metric
+            self.pretrained = Encoder(EMBED_DIMS[encoder])
+            self.head = Head()
 
         def forward(self, x):
             b, t, c, h, w = x.shape
-            y = self.head(torch.relu(self.conv(x.flatten(0, 1))))
-            return torch.relu(y).squeeze(1).unflatten(0, (b, t))
+            if t != self.num_frames or c != 3 or h % 14 or w % 14:
+                raise ValueError(f"input {tuple(x.shape)}: T must be {self.num_frames}, H and W multiples of 14")
+            layers = self.intermediate_layer_idx[self.encoder]
+            features = self.pretrained.get_intermediate_layers(x.flatten(0, 1), layers, return_class_token=True)
+            depth = self.head(features, h // 14, w // 14, t)[0]
+            return torch.relu(depth).squeeze(1).unflatten(0, (b, t))
     '''
 )
 
@@ -157,7 +197,8 @@ def fake_vda_repo(tmp_path) -> tuple[Path, Path]:
     spec.loader.exec_module(module)
     torch.manual_seed(0)
     checkpoint = tmp_path / "video_depth_anything_vits.pth"
-    torch.save(module.VideoDepthAnything().state_dict(), checkpoint)
+    network = module.VideoDepthAnything(encoder="vits", features=64, out_channels=[48, 96, 192, 384])
+    torch.save(network.state_dict(), checkpoint)
     yield repo, checkpoint
     sys.modules.pop("video_depth_anything.video_depth", None)
     sys.modules.pop("video_depth_anything", None)
@@ -170,17 +211,177 @@ def _vda_settings(repo: Path, checkpoint: Path | str) -> dict:
     }
 
 
-def test_vda_backend_writes_store(small_sequence, fake_vda_repo, tmp_path):
+def test_network_input_size_follows_upstream_rule():
+    """Sizes worked out by hand from upstream's Resize (lower_bound, keep aspect, nearest multiple of 14, up only
+    below the minimum) and its >1.78:1 shrink, e.g. 768x576 at 518: scale 518/576, width 690.67 -> 49.33 * 14 -> 686."""
+    table = [
+        ((768, 576, 518), (686, 518)),  # 4:3; rounding both sides up (the old rule) gave 700x518
+        ((640, 480, 518), (686, 518)),
+        ((1173, 880, 518), (686, 518)),  # 690.47 -> 686
+        ((576, 768, 518), (518, 686)),  # portrait
+        ((1920, 1080, 518), (924, 518)),  # 16:9: 920.89 -> 65.78 -> 924 (both rules agree)
+        ((1280, 720, 518), (924, 518)),
+        ((2560, 1080, 518), (924, 392)),  # ratio 2.37 > 1.78: int(518 * 1.777 / 2.370) = 388 -> 392; 929.2 -> 924
+        ((640, 480, 520), (700, 532)),  # 520 -> 518 is below the minimum, so up to 532; 693.33 -> 700
+        ((128, 72, 42), (70, 42)),  # 74.67 -> 5.33 * 14 -> 70 (the old rule: 84)
+        ((128, 72, 28), (56, 28)),  # 49.78 -> 3.56 -> 56
+    ]
+    for (width, height, input_size), expected in table:
+        assert network_input_size(width, height, input_size) == expected, (width, height, input_size)
+
+
+@pytest.fixture(scope="module")
+def ramp_sequence(small_sequence, tmp_path_factory) -> SequenceIndex:
+    """The small sequence with brightness rising over time (lossless PNG), so windows' mean inputs differ a lot."""
+    folder = tmp_path_factory.mktemp("ramp") / "img1"
+    folder.mkdir()
+    names = []
+    for t in range(small_sequence.seq_length):
+        image = cv2.imread(str(small_sequence.frame_path(t + 1)), cv2.IMREAD_COLOR).astype(np.float32)
+        names.append(f"{t + 1:08d}.png")
+        cv2.imwrite(str(folder / names[-1]), np.clip(image * (0.3 + 0.03 * t), 0, 255).astype(np.uint8))
+    return SequenceIndex(**{**small_sequence.__dict__, "img_dir": str(folder), "frame_files": np.asarray(names)})
+
+
+def _expected_fake_vda(index: SequenceIndex, checkpoint: Path, net_size: tuple[int, int], cache: tuple[int, int]):
+    """The fake network's output worked out from upstream's preprocessing: RGB / 255, bicubic resize to the network
+    size, ImageNet normalisation; y = w . x + b with the checkpoint's head; per window g, s from the window's mean
+    input; bilinear (align_corners) to the cache size. Returns y per frame and a function window inputs -> (g, s)."""
+    state = torch.load(checkpoint, weights_only=True)
+    w, b = state["pretrained.pixel.weight"].reshape(3).numpy(), float(state["pretrained.pixel.bias"])
+    mean, std = np.array([0.485, 0.456, 0.406], np.float32), np.array([0.229, 0.224, 0.225], np.float32)
+    inputs = []
+    for t in range(index.seq_length):
+        rgb = cv2.imread(str(index.frame_path(t + 1)))[:, :, ::-1].astype(np.float32) / 255.0
+        inputs.append((cv2.resize(rgb, net_size, interpolation=cv2.INTER_CUBIC) - mean) / std)
+    inputs = np.stack(inputs).astype(np.float64)  # [T, h, w, 3]
+    y = inputs @ w.astype(np.float64) + b
+
+    def affine(frames: list[int]) -> tuple[float, float]:
+        m = np.tanh(inputs[frames].mean())
+        return 1 + 0.5 * m, 12 + 4 * m
+
+    def to_cache(depth: np.ndarray) -> np.ndarray:
+        up = torch.nn.functional.interpolate(torch.from_numpy(depth)[:, None], size=(cache[1], cache[0]),
+                                             mode="bilinear", align_corners=True)
+        return up[:, 0].numpy()
+
+    return y, affine, to_cache
+
+
+def test_vda_backend_stores_predicted_values(ramp_sequence, fake_vda_repo, tmp_path):
+    """Relative depth: every window is re-aligned onto the first window's map, so each stored frame equals
+    g0 * y_t + s0 (window 0's affine map), whatever window produced it. A BGR/RGB swap, a missing normalisation, another
+    resize rule or interpolation, or a wrong alignment changes the values by far more than float16 rounding."""
     repo, checkpoint = fake_vda_repo
+    settings = _vda_settings(repo, checkpoint)
+    settings["video_depth_anything"]["input_size"] = 42  # 128x72 -> 70x42 by upstream's rule (rounding up: 84x42)
     out = tmp_path / "depth.zarr"
-    run_depth_teacher(small_sequence, block_defaults("depth", _vda_settings(repo, checkpoint)), out, progress=False)
+    run_depth_teacher(ramp_sequence, block_defaults("depth", settings), out, progress=False)
     store = open_frame_store(out)
     assert store.shape == (50, 36, 64) and store.dtype == np.float16 and store.chunks == (1, 36, 64)
     attrs = dict(store.attrs)
     assert attrs["backend"] == "video_depth_anything" and attrs["kind"] == "disparity" and attrs["encoder"] == "vits"
-    assert attrs["model"] == "video_depth_anything_vits.pth" and attrs["input_size"] == [56, 28]
+    assert attrs["model"] == "video_depth_anything_vits.pth" and attrs["input_size"] == [70, 42]
     assert attrs["complete"] is True
-    assert np.isfinite(store[:].astype(np.float32)).all()
+    y, affine, to_cache = _expected_fake_vda(ramp_sequence, checkpoint, (70, 42), (64, 36))
+    g0, s0 = affine(list(range(32)))
+    g1, s1 = affine([0, 12] + list(range(24, 50)) + [49] * 4)
+    assert abs(g1 - g0) > 0.05, "the ramp must give the windows different maps, or alignment would not be tested"
+    expected = to_cache((g0 * y + s0).astype(np.float32))
+    stored = store[:].astype(np.float32)
+    assert np.allclose(stored, expected, rtol=1e-3, atol=0), np.abs(stored - expected).max()
+    assert float(store.attrs["disparity_max"]) == float(stored.max())
+
+
+def test_vda_metric_model_is_not_realigned(ramp_sequence, fake_vda_repo, tmp_path):
+    """Metric depth keeps each window's own scale (upstream: scale 1, shift 0), blended over the 8-frame overlap."""
+    repo, checkpoint = fake_vda_repo
+    settings = _vda_settings(repo, checkpoint)
+    settings["video_depth_anything"].update(metric=True, input_size=42)
+    out = tmp_path / "depth.zarr"
+    run_depth_teacher(ramp_sequence, settings, out, progress=False)
+    store = open_frame_store(out)
+    assert store.attrs["kind"] == "metric" and store.attrs["model"] == "metric_video_depth_anything_vits.pth"
+    y, affine, to_cache = _expected_fake_vda(ramp_sequence, checkpoint, (70, 42), (64, 36))
+    (g0, s0), (g1, s1) = affine(list(range(32))), affine([0, 12] + list(range(24, 50)) + [49] * 4)
+    window0, window1 = to_cache((g0 * y + s0).astype(np.float32)), to_cache((g1 * y + s1).astype(np.float32))
+    stored = store[:].astype(np.float32)
+    assert np.allclose(stored[:24], window0[:24], rtol=1e-3, atol=0)  # window 0 alone
+    weights = (np.arange(8) / 7.0)[:, None, None]  # frames 24..31: window 0 fading into window 1
+    assert np.allclose(stored[24:32], (1 - weights) * window0[24:32] + weights * window1[24:32], rtol=1e-3, atol=0)
+    assert np.allclose(stored[32:46], window1[32:46], rtol=1e-3, atol=0)  # window 1 at its own scale
+    assert not np.allclose(stored[32:46], window0[32:46], rtol=1e-2, atol=0)  # which the alignment would have removed
+
+
+def test_stream_metric_uses_scale_one_shift_zero():
+    calls = []
+
+    def forward(window):
+        calls.append(len(calls))
+        return np.stack([(1.0 + len(calls)) * _true_depth(t) for t in window])
+
+    out = np.zeros((60, 3, 4), np.float32)
+    stream_depth(60, iter(range(60)), forward, lambda t0, d: out.__setitem__(slice(t0, t0 + len(d)), d), metric=True)
+    assert np.allclose(out[40], 3.0 * _true_depth(40)) and np.allclose(out[10], 2.0 * _true_depth(10))
+
+
+@pytest.mark.parametrize("frames", [20, 54, 131])
+def test_batched_windows_equal_one_at_a_time(frames):
+    """Windows sent through the network in batches of 3 give the same frames, byte for byte, as one at a time."""
+    def forward_windows(windows):
+        return np.stack([np.stack([(1.0 + sum(w) % 7) * _true_depth(t) + 0.5 * (sum(w) % 3) for t in w])
+                         for w in windows])
+
+    results, batches = [], []
+    for per_batch in (1, 3):
+        out = np.full((frames, 3, 4), np.nan, np.float32)
+
+        def counted(windows):
+            batches.append(len(windows))
+            return forward_windows([list(w) for w in windows])
+
+        stream_depth(frames, iter(range(frames)), None, lambda t0, d: out.__setitem__(slice(t0, t0 + len(d)), d),
+                     forward_windows=counted, windows_per_batch=per_batch)
+        results.append(out)
+    assert np.array_equal(results[0], results[1]) and np.isfinite(results[0]).all()
+    windows = -(-frames // STEP)
+    assert batches[:windows] == [1] * windows
+    assert batches[windows:] == [3] * (windows // 3) + ([windows % 3] if windows % 3 else [])
+
+
+def test_vda_backend_batched_store_is_byte_identical(ramp_sequence, fake_vda_repo, tmp_path):
+    from test_reliability import digest
+
+    repo, checkpoint = fake_vda_repo
+    for per_batch in (1, 2):
+        settings = _vda_settings(repo, checkpoint)
+        settings["video_depth_anything"]["windows_per_batch"] = per_batch
+        run_depth_teacher(ramp_sequence, settings, tmp_path / str(per_batch) / "depth.zarr", progress=False)
+    assert digest(tmp_path / "1" / "depth.zarr") == digest(tmp_path / "2" / "depth.zarr")
+
+
+def test_vda_corrupt_checkpoint_names_file_key_and_cause(small_sequence, fake_vda_repo, tmp_path):
+    repo, checkpoint = fake_vda_repo
+    broken = tmp_path / "broken.pth"
+    broken.write_bytes(b"<html>rate limited</html>")
+    with pytest.raises(ConfigError, match=rf"depth\.video_depth_anything\.checkpoint.*{broken}.*not a PyTorch"):
+        run_depth_teacher(small_sequence, _vda_settings(repo, broken), tmp_path / "depth.zarr", progress=False)
+    truncated = tmp_path / "truncated.pth"
+    truncated.write_bytes(checkpoint.read_bytes()[: checkpoint.stat().st_size // 2])
+    with pytest.raises(ConfigError, match=rf"{truncated}.*truncated"):
+        run_depth_teacher(small_sequence, _vda_settings(repo, truncated), tmp_path / "depth.zarr", progress=False)
+    assert not (tmp_path / "depth.zarr").exists()
+
+
+def test_vda_encoder_mismatch_says_what_the_file_is(small_sequence, fake_vda_repo, tmp_path):
+    repo, checkpoint = fake_vda_repo  # a vits file
+    settings = _vda_settings(repo, checkpoint)
+    settings["video_depth_anything"]["encoder"] = "vitb"
+    with pytest.raises(ConfigError, match="looks like vits, the config asks for vitb") as caught:
+        run_depth_teacher(small_sequence, settings, tmp_path / "depth.zarr", progress=False)
+    assert str(checkpoint) in str(caught.value) and "depth.video_depth_anything.checkpoint" in str(caught.value)
+    assert len(str(caught.value).splitlines()) == 1
 
 
 def test_vda_missing_checkpoint_names_the_file(small_sequence, fake_vda_repo, tmp_path):
@@ -284,4 +485,76 @@ def test_resume_state_of_other_settings_is_not_used(small_sequence, fake_vda_rep
     (tmp_path / ".depth.zarr.resume.npz").write_bytes(b"torn")
     capsys.readouterr()
     run_depth_teacher(small_sequence, block_defaults("depth", other), out, progress=False)
-    assert "resuming" not in capsys.readouterr().err and open_frame_store(out).attrs["input_size"] == [84, 42]
+    assert "resuming" not in capsys.readouterr().err and open_frame_store(out).attrs["input_size"] == [70, 42]
+
+
+def test_window_network_encodes_each_input_once_and_matches_the_plain_forward(tmp_path):
+    """Keyframe features kept from the previous call and the padding frame encoded once give the same depth as the
+    network's own forward on every full window, while the encoder sees each distinct input exactly once."""
+    import importlib.util
+
+    from motforge.depth.backends.video_depth_anything import WindowNetwork
+
+    (tmp_path / "fake_vda_net.py").write_text(FAKE_VDA)
+    spec = importlib.util.spec_from_file_location("fake_vda_net", tmp_path / "fake_vda_net.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    torch.manual_seed(1)
+    model = module.VideoDepthAnything(encoder="vits").eval()
+    encoded = []
+    plain_encoder = model.pretrained.get_intermediate_layers
+    def counting_encoder(x, *args, **kwargs):
+        encoded.append(len(x))
+        return plain_encoder(x, *args, **kwargs)
+
+    model.pretrained.get_intermediate_layers = counting_encoder
+    frames = [torch.randn(3, 28, 42) * (1 + t / 10) for t in range(75)]
+    for per_batch in (1, 2):
+        encoded.clear()
+        network, windows, got = WindowNetwork(model), [], []
+
+        def forward_windows(batch):
+            windows.extend(batch)
+            with torch.no_grad():
+                got.extend(network(batch, lambda x: x))
+            return np.zeros((len(batch), INFER_LEN, 1, 1), np.float32)
+
+        stream_depth(75, iter(frames), None, lambda t0, d: None, forward_windows=forward_windows,
+                     windows_per_batch=per_batch)
+        assert sum(encoded) == 75, encoded  # 4 windows: 32 + 22 + 21 + 0 new inputs (the padding repeats frame 74)
+        model.pretrained.get_intermediate_layers = plain_encoder
+        with torch.no_grad():
+            for window, depth in zip(windows, got):
+                assert torch.allclose(depth, model(torch.stack(window)[None])[0], rtol=1e-6, atol=1e-5)
+        model.pretrained.get_intermediate_layers = counting_encoder
+
+
+def test_vda_resume_after_a_crash_inside_a_batch_of_windows(small_sequence, fake_vda_repo, tmp_path, monkeypatch,
+                                                             capsys):
+    """Windows 0 and 1 go through the network together and the crash hits window 1's alignment: the saved state is
+    window 0's (inputs consumed: 32, although the reader had taken all 50), and the rerun ends identical to a clean
+    one-window-at-a-time run."""
+    from motforge.depth import streaming
+    from test_reliability import digest
+
+    repo, checkpoint = fake_vda_repo
+    settings = {**_vda_settings(repo, checkpoint), "resume": True}
+    settings["video_depth_anything"]["windows_per_batch"] = 2
+    clean = {**_vda_settings(repo, checkpoint), "resume": False}
+    run_depth_teacher(small_sequence, clean, tmp_path / "clean" / "depth.zarr", progress=False)
+    original = streaming.scale_and_shift
+
+    def crash(prediction, target):
+        raise RuntimeError("simulated crash")
+
+    out = tmp_path / "crashed" / "depth.zarr"
+    monkeypatch.setattr(streaming, "scale_and_shift", crash)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_depth_teacher(small_sequence, settings, out, progress=False)
+    with np.load(out.parent / ".depth.zarr.resume.npz") as saved:
+        assert int(saved["consumed"]) == 32 and int(saved["written"]) == 24 and int(saved["next_start"]) == 22
+    monkeypatch.setattr(streaming, "scale_and_shift", original)
+    capsys.readouterr()
+    run_depth_teacher(small_sequence, settings, out, progress=False)
+    assert "resuming after frame 24 of 50" in capsys.readouterr().err
+    assert digest(out) == digest(tmp_path / "clean" / "depth.zarr")

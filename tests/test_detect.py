@@ -248,3 +248,69 @@ def test_load_det_db_rejects_broken_json(tmp_path):
     (tmp_path / "db.json").write_text('{"a": [\n  "1,2,3,4,0.5\\n",\n}')
     with pytest.raises(InputError, match="db.json:3"):
         load_det_db(tmp_path / "db.json")
+
+
+# ------------------------------------------------------------------ checkpoint errors (file, config key, likely cause)
+
+def test_ultralytics_corrupt_or_bare_checkpoint_is_one_clear_line(dataset, tmp_path):
+    pytest.importorskip("ultralytics")
+    import torch
+
+    from motforge.errors import ConfigError
+
+    _, index = dataset
+    broken = tmp_path / "yolov8n.pt"
+    broken.write_bytes(b"<html>502 Bad Gateway</html>")
+    bare = tmp_path / "state_dict.pt"
+    torch.save({"model.0.conv.weight": torch.zeros(16, 3, 3, 3)}, bare)
+    for path, cause in ((broken, "not a PyTorch checkpoint"), (bare, "bare state_dict")):
+        cfg = {"backend": "ultralytics", "score_threshold": 0.05,
+               "ultralytics": {"model": str(path), "nms": 0.7, "classes": [0], "batch_size": 2}}
+        with pytest.raises(ConfigError, match=rf"detector\.ultralytics\.model.*{path}.*{cause}") as caught:
+            run_detector(index, block_defaults("detector", cfg), tmp_path / "d.h5", progress=False)
+        assert len(str(caught.value).splitlines()) == 1
+    assert not (tmp_path / "d.h5").exists()
+
+
+def test_ultralytics_classes_the_model_lacks_are_refused(dataset, tmp_path):
+    pytest.importorskip("ultralytics")
+    from motforge.detect.ultralytics_backend import offline_environment
+    from motforge.errors import ConfigError
+
+    offline_environment()
+    from ultralytics import YOLO
+
+    weights = tmp_path / "yolov8n-3cls.pt"
+    YOLO("yolov8n.yaml").save(str(weights))
+    model = YOLO(str(weights))
+    _, index = dataset
+    nc = len(model.names)
+    cfg = {"backend": "ultralytics", "score_threshold": 0.05,
+           "ultralytics": {"model": str(weights), "nms": 0.7, "classes": [0, nc], "batch_size": 2}}
+    with pytest.raises(ConfigError, match=rf"detector\.ultralytics\.classes.*\[{nc}\].*{nc} classes"):
+        run_detector(index, block_defaults("detector", cfg), tmp_path / "d.h5", progress=False)
+
+
+def test_yolox_corrupt_onnx_and_foreign_layout(dataset, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from motforge.errors import ConfigError
+
+    _, index = dataset
+    broken = tmp_path / "yolox_s.onnx"
+    broken.write_bytes(b"\x00\x01 not protobuf" * 10)
+    cfg = {"backend": "yolox", "score_threshold": 0.05, "yolox": {"model": str(broken), "nms": 0.7, "classes": None}}
+    with pytest.raises(ConfigError, match=rf"detector\.yolox\.model.*{broken}.*not a loadable ONNX model"):
+        run_detector(index, block_defaults("detector", cfg), tmp_path / "d.h5", progress=False)
+    size = (64, 96)
+    anchors = (8 * 12) + (4 * 6) + (2 * 3)  # 64x96 at strides 8, 16, 32: 126
+    foreign = tmp_path / "yolov8n.onnx"  # channels-first [1, 4 + 80, anchors], as Ultralytics exports
+    _yolox_onnx(foreign, size, np.zeros((84, anchors), np.float32))
+    cfg["yolox"]["model"] = str(foreign)
+    with pytest.raises(ConfigError, match=rf"{foreign}: output \[1, 84, 126\] is not \[1, 126, 5 \+ classes\].*ultra"):
+        run_detector(index, block_defaults("detector", cfg), tmp_path / "d.h5", progress=False)
+    good = tmp_path / "yolox_2cls.onnx"  # a YOLOX head with 2 classes: class 2 does not exist
+    _yolox_onnx(good, size, np.zeros((anchors, 7), np.float32))
+    cfg["yolox"].update(model=str(good), classes=[2])
+    with pytest.raises(ConfigError, match=r"detector\.yolox\.classes.*\[2\].*2 classes"):
+        run_detector(index, block_defaults("detector", cfg), tmp_path / "d.h5", progress=False)
+    assert not (tmp_path / "d.h5").exists()

@@ -142,3 +142,42 @@ def test_instance_depth_on_crafted_maps(tmp_path):
     assert inst["fdta_value"][0] == pytest.approx(255.0) and inst["fdta_value"][1] == pytest.approx(102.0)
     with h5py.File(tmp_path / "inst.h5") as f:
         assert f.attrs["complete"] and f["hist"].shape == (2, 25)
+
+
+def test_sam2_corrupt_checkpoint_names_file_key_and_cause(tmp_path):
+    pytest.importorskip("sam2")
+    import torch
+
+    from motforge.errors import ConfigError
+    from motforge.masks.backends import Sam2Masker
+
+    broken = tmp_path / "sam2.1_hiera_tiny.pt"
+    broken.write_bytes(b"404: Not Found")
+    with pytest.raises(ConfigError, match=rf"masks\.sam2\.checkpoint.*{broken}.*not a PyTorch checkpoint"):
+        Sam2Masker("configs/sam2.1/sam2.1_hiera_t.yaml", str(broken), "cpu")
+    bare = tmp_path / "bare.pt"  # a plain state_dict: SAM2's checkpoints wrap it in {"model": ...}
+    torch.save({"w": torch.zeros(2)}, bare)
+    with pytest.raises(ConfigError, match=rf"{bare}.*without the 'model' entry"):
+        Sam2Masker("configs/sam2.1/sam2.1_hiera_t.yaml", str(bare), "cpu")
+
+
+def test_sam2_checkpoint_of_another_size_says_which(tmp_path):
+    """A tiny checkpoint with the small config: one line saying the file looks like hiera_t, not 370 size mismatches."""
+    pytest.importorskip("sam2")
+    import torch
+    from sam2.build_sam import build_sam2
+
+    from motforge.errors import ConfigError
+    from motforge.masks.backends import Sam2Masker
+
+    torch.manual_seed(0)
+    tiny = build_sam2("configs/sam2.1/sam2.1_hiera_t.yaml", None, device="cpu")
+    checkpoint = tmp_path / "sam2.1_hiera_tiny.pt"
+    torch.save({"model": tiny.state_dict()}, checkpoint)
+    with pytest.raises(ConfigError, match="looks like sam2.1_hiera_t, the config asks for sam2.1_hiera_s") as caught:
+        Sam2Masker("configs/sam2.1/sam2.1_hiera_s.yaml", str(checkpoint), "cpu")
+    assert str(checkpoint) in str(caught.value) and len(str(caught.value).splitlines()) == 1
+    # the right config loads it: the weights are the file's
+    masker = Sam2Masker("configs/sam2.1/sam2.1_hiera_t.yaml", str(checkpoint), "cpu")
+    loaded = masker.model.state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in tiny.state_dict().items())

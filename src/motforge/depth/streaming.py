@@ -49,6 +49,9 @@ def stream_depth(
     state: dict | None = None,
     frame_at: Callable[[int], object] | None = None,
     save: Callable[[dict], None] | None = None,
+    metric: bool = False,
+    forward_windows: Callable[[list[list]], np.ndarray] | None = None,
+    windows_per_batch: int = 1,
 ) -> None:
     """Run the windowed inference over ``num_frames`` network inputs taken in order from ``frames``.
 
@@ -59,6 +62,13 @@ def stream_depth(
     the inputs consumed, the keyframe inputs' frame numbers, the 2 reference maps and the 8 pending maps). Called
     again with that ``state``, ``frames`` starting at input ``state["consumed"]`` and ``frame_at(i)`` loading input
     ``i``, the stream continues exactly as if it had never stopped.
+
+    ``metric``: the network predicts metric depth, so windows are not re-aligned (scale 1, shift 0, as the reference
+    does for its metric models); they are still blended over the overlap.
+
+    Batching: a window's inputs are input frames only (its keyframes are the previous window's *inputs*), so they are
+    known before any depth is computed. With ``forward_windows(windows) -> [n, 32, h, w]``, up to
+    ``windows_per_batch`` windows go through the network together; the alignment still runs window by window, in order.
     """
     if num_frames < 1:
         return
@@ -100,7 +110,8 @@ def stream_depth(
             sink(written, keep)
             written += len(keep)
 
-    for start in range(first_start, num_frames, STEP):
+    def next_window() -> tuple[list, list[int], int]:
+        nonlocal keyframe_inputs, keyframe_indices
         if keyframe_inputs is None:
             taken = [take() for _ in range(INFER_LEN)]
             window, indices = [x for x, _ in taken], [i for _, i in taken]
@@ -108,25 +119,39 @@ def stream_depth(
             taken = [take() for _ in range(INFER_LEN - OVERLAP)]
             window = list(keyframe_inputs) + [x for x, _ in taken]
             indices = keyframe_indices + [i for _, i in taken]
-        depth = np.asarray(forward(window), dtype=np.float32)
-        if keyframe_inputs is None:
-            reference = [depth[k] for k in KEYFRAMES[:ALIGN_LEN]]
-            emit(depth[: INFER_LEN - INTERP_LEN])
-            pending = depth[INFER_LEN - INTERP_LEN :]
-        else:
-            scale, shift = scale_and_shift(depth[:ALIGN_LEN], np.stack(reference))
-            aligned = np.maximum(depth * np.float32(scale) + np.float32(shift), 0.0)
-            assert pending is not None
-            emit(blend(pending, aligned[ALIGN_LEN:OVERLAP]))
-            emit(aligned[OVERLAP : INFER_LEN - INTERP_LEN])
-            pending = aligned[INFER_LEN - INTERP_LEN :]
-            reference = [reference[0]] + [aligned[k] for k in KEYFRAMES[1:ALIGN_LEN]]
         keyframe_inputs = [window[k] for k in KEYFRAMES]
         keyframe_indices = [indices[k] for k in KEYFRAMES]
-        if progress is not None:
-            progress(min(STEP, num_frames - start))
-        if save is not None and start + STEP < num_frames:
-            save({"next_start": start + STEP, "written": written, "consumed": consumed, "keyframe_indices": np.array(keyframe_indices),
-                  "reference": np.stack(reference), "pending": pending})
+        return window, indices, consumed
+
+    if forward_windows is None:
+        def forward_windows(windows: list[list]) -> np.ndarray:
+            return np.stack([np.asarray(forward(w), dtype=np.float32) for w in windows])
+
+    first_window = state is None
+    starts = list(range(first_start, num_frames, STEP))
+    per_batch = max(1, int(windows_per_batch))
+    for b in range(0, len(starts), per_batch):
+        batch = [(start, *next_window()) for start in starts[b : b + per_batch]]
+        depths = np.asarray(forward_windows([window for _, window, _, _ in batch]), dtype=np.float32)
+        for (start, _, indices, consumed_then), depth in zip(batch, depths):
+            if first_window:
+                first_window = False
+                reference = [depth[k] for k in KEYFRAMES[:ALIGN_LEN]]
+                emit(depth[: INFER_LEN - INTERP_LEN])
+                pending = depth[INFER_LEN - INTERP_LEN :]
+            else:
+                scale, shift = (1.0, 0.0) if metric else scale_and_shift(depth[:ALIGN_LEN], np.stack(reference))
+                aligned = np.maximum(depth * np.float32(scale) + np.float32(shift), 0.0)
+                assert pending is not None
+                emit(blend(pending, aligned[ALIGN_LEN:OVERLAP]))
+                emit(aligned[OVERLAP : INFER_LEN - INTERP_LEN])
+                pending = aligned[INFER_LEN - INTERP_LEN :]
+                reference = [reference[0]] + [aligned[k] for k in KEYFRAMES[1:ALIGN_LEN]]
+            if progress is not None:
+                progress(min(STEP, num_frames - start))
+            if save is not None and start + STEP < num_frames:
+                save({"next_start": start + STEP, "written": written, "consumed": consumed_then,
+                      "keyframe_indices": np.array([indices[k] for k in KEYFRAMES]),
+                      "reference": np.stack(reference), "pending": pending})
     if pending is not None:
         emit(pending)

@@ -19,8 +19,12 @@ import numpy as np
 from tqdm import tqdm
 
 from motforge.datasets.index import SequenceIndex
-from motforge.errors import MissingWeightsError, MotforgeError
-from motforge.io.weights import UnsafeCheckpointError, refusal_reason
+from motforge.io.checkpoints import not_a_checkpoint_reason
+from motforge.errors import ConfigError, MissingWeightsError, MotforgeError
+from motforge.io.weights import UnsafeCheckpointError, is_refusal, refusal_reason
+
+MODEL_KEY = "detector.ultralytics.model"
+CLASSES_KEY = "detector.ultralytics.classes"
 
 
 def offline_environment() -> None:
@@ -55,7 +59,7 @@ def open_model(factory, path: str | Path, setting: str):
         return factory(str(path))
     except (pickle.UnpicklingError, TypeError) as exc:
         cause = exc if isinstance(exc, pickle.UnpicklingError) else exc.__cause__
-        if not isinstance(cause, pickle.UnpicklingError):
+        if not is_refusal(cause):
             raise
         raise UnsafeCheckpointError(path, setting, refusal_reason(cause)) from None
 
@@ -71,12 +75,46 @@ def load_yolo(model_path: str | Path):
     except ImportError as exc:
         raise MissingWeightsError("the ultralytics backend needs the ultralytics package (pip install ultralytics)") from exc
     factory = RTDETR if "rtdetr" in path.name.lower() else YOLO
-    return open_model(factory, path, "config key 'detector.ultralytics.model'")
+    try:
+        return open_model(factory, path, f"config key '{MODEL_KEY}'")
+    except UnsafeCheckpointError:
+        raise
+    except Exception as exc:  # Ultralytics raises TypeError/RuntimeError/... with emoji-laden multi-line text
+        cause = _why_not_ultralytics(path, exc)
+        raise ConfigError(MODEL_KEY, f"{path}: not an Ultralytics model checkpoint: {cause}") from None
+
+
+def _why_not_ultralytics(path: Path, exc: Exception) -> str:
+    """The likely cause, judged from the file: corrupt, a bare state_dict, or whatever Ultralytics said (one line)."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return not_a_checkpoint_reason(path)
+    try:
+        import torch
+
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        obj = None
+    if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        return (f"it holds a bare state_dict ({len(obj)} tensors); Ultralytics needs the .pt its train/export writes "
+                "(model object and metadata)")
+    return str(exc).strip().splitlines()[0][:300]
+
+
+def check_classes(model, path: str | Path, classes: list[int] | None) -> None:
+    """Configured class ids must exist in the model (ids beyond its classes would silently keep nothing)."""
+    names = getattr(model, "names", None) or {}
+    unknown = [c for c in classes or [] if c not in names]
+    if unknown:
+        raise ConfigError(CLASSES_KEY, f"class ids {unknown} do not exist in {path}, which has {len(names)} classes "
+                                       f"({', '.join(f'{k}={v}' for k, v in list(names.items())[:5])}...)")
 
 
 def detect_ultralytics(index: SequenceIndex, settings: dict, score_threshold: float, progress: bool = True, timings: dict | None = None, model=None):
     load_start = time.perf_counter()
     model = model if model is not None else load_yolo(settings["model"])
+    check_classes(model, settings["model"], settings.get("classes"))
     load_seconds = time.perf_counter() - load_start
     paths = [str(index.frame_path(t)) for t in range(1, index.seq_length + 1)]
     position = {p: i for i, p in enumerate(paths)}

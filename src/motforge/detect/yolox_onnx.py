@@ -10,8 +10,11 @@ from tqdm import tqdm
 
 from motforge.datasets.index import SequenceIndex
 from motforge.detect.boxes import decode_candidates, letterbox, postprocess
-from motforge.errors import MissingWeightsError
-from motforge.io.frames import prefetch_frames
+from motforge.errors import ConfigError, MissingWeightsError
+from motforge.io.frames import prefetch_frames, read_frame
+
+
+YOLOX_KEY = "detector.yolox.model"
 
 
 class YoloxOnnx:
@@ -25,14 +28,35 @@ class YoloxOnnx:
             raise MissingWeightsError("the yolox backend needs onnxruntime (pip install onnxruntime or onnxruntime-gpu)") from exc
         providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device.startswith("cuda") else ["CPUExecutionProvider"]
         options = ort.SessionOptions()
-        self.session = ort.InferenceSession(str(path), sess_options=options, providers=[p for p in providers if p in ort.get_available_providers()])
+        providers = [p for p in providers if p in ort.get_available_providers()]
+        try:
+            self.session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+        except Exception as exc:  # onnxruntime's InvalidProtobuf / Fail / NoSuchFile...
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(YOLOX_KEY, f"{path}: not a loadable ONNX model (corrupt?): {first}") from None
         model_input = self.session.get_inputs()[0]
         self.input_name = model_input.name
         shape = model_input.shape
-        if not (isinstance(shape[2], int) and isinstance(shape[3], int)):
-            raise ValueError(f"{path}: YOLOX ONNX input must have a fixed size, got {shape}")
+        if len(shape) != 4 or not (isinstance(shape[2], int) and isinstance(shape[3], int)) or shape[1] not in (3, "3"):
+            raise ConfigError(YOLOX_KEY, f"{path}: YOLOX ONNX input must be [1, 3, H, W], H and W fixed; got {shape}")
         self.size = (int(shape[2]), int(shape[3]))
         self.path = path
+        self.num_classes = check_yolox_output(self.session.get_outputs()[0].shape, self.size, path)
+
+
+def check_yolox_output(shape: list, size: tuple[int, int], path: Path) -> int:
+    """Number of classes of a YOLOX head [1, anchors, 5 + classes] at input ``size`` (strides 8, 16, 32); an output
+    laid out channels-first ([1, 4 + classes, anchors], as Ultralytics exports) or with another anchor count is a
+    model this backend cannot decode, said in one line."""
+    anchors = sum((size[0] // s) * (size[1] // s) for s in (8, 16, 32))
+    if len(shape) == 3 and shape[1] == anchors and isinstance(shape[2], int) and shape[2] > 5:
+        return int(shape[2]) - 5
+    if len(shape) == 3 and shape[2] == anchors:
+        cause = "channels-first like an Ultralytics (YOLOv8/11) export: use the ultralytics backend with its .pt"
+    else:
+        cause = "not the layout of a YOLOX head exported with decode_in_inference off"
+    raise ConfigError(YOLOX_KEY, f"{path}: output {list(shape)} is not [1, {anchors}, 5 + classes] for input "
+                                 f"{size[0]}x{size[1]}: {cause}")
 
     def run(self, image: np.ndarray) -> tuple[np.ndarray, float]:
         tensor, ratio = letterbox(image, self.size)
@@ -45,11 +69,16 @@ def detect_yolox(index: SequenceIndex, settings: dict, score_threshold: float, p
     model = YoloxOnnx(settings["model"], settings.get("device", "cpu"))
     load_seconds = time.perf_counter() - load_start
     classes = settings.get("classes")
+    unknown = [c for c in classes or [] if not 0 <= c < model.num_classes]
+    if unknown:
+        raise ConfigError("detector.yolox.classes", f"class ids {unknown} do not exist in {model.path}, which has "
+                                                    f"{model.num_classes} classes")
     results = []
     model_time = 0.0
-    frames = prefetch_frames(index.frame_path(t) for t in range(1, index.seq_length + 1))
-    for image in tqdm(frames, total=index.seq_length, desc=f"yolox {index.name}", disable=not progress, mininterval=2.0):
-        tensor, ratio = letterbox(image, model.size)
+    paths = (index.frame_path(t) for t in range(1, index.seq_length + 1))
+    inputs = prefetch_frames(paths, load=lambda path: letterbox(read_frame(path), model.size))  # overlaps the network
+    for tensor, ratio in tqdm(inputs, total=index.seq_length, desc=f"yolox {index.name}", disable=not progress,
+                              mininterval=2.0):
         start = time.perf_counter()
         raw = model.session.run(None, {model.input_name: tensor[None]})[0][0]
         model_time += time.perf_counter() - start

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import cv2
@@ -20,8 +20,9 @@ def read_frame(path: str | Path) -> np.ndarray:
     return image
 
 
-def prefetch_frames(paths: Iterable[str | Path], depth: int = 8) -> Iterator[np.ndarray]:
-    """Yield decoded frames in order while the next ``depth`` are decoded in a worker thread."""
+def prefetch_frames(paths: Iterable[str | Path], depth: int = 8, load: Callable = read_frame) -> Iterator:
+    """Yield decoded frames in order while the next ``depth`` are decoded in a worker thread (``load(path)``: what
+    the worker makes of each path, e.g. a resized network input)."""
     buffer: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
     sentinel = object()
@@ -31,7 +32,7 @@ def prefetch_frames(paths: Iterable[str | Path], depth: int = 8) -> Iterator[np.
             for path in paths:
                 if stop.is_set():
                     return
-                buffer.put(read_frame(path))
+                buffer.put(load(path))
             buffer.put(sentinel)
         except BaseException as exc:  # forwarded to the consumer
             buffer.put(exc)

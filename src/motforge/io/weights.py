@@ -26,6 +26,11 @@ class UnsafeCheckpointError(MotforgeError):
         )
 
 
+def is_refusal(exc: BaseException) -> bool:
+    """Whether an UnpicklingError is torch's weights-only refusal of code or classes (not a damaged file)."""
+    return isinstance(exc, pickle.UnpicklingError) and ("GLOBAL" in str(exc) or "Unsupported global" in str(exc))
+
+
 def refusal_reason(exc: BaseException) -> str:
     """The informative line of torch's weights-only refusal (``... unsupported GLOBAL posix.system ...``)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
@@ -43,4 +48,6 @@ def load_weights(path: str | Path, setting: str) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        if not is_refusal(exc):  # a damaged file, not a refused one
+            raise MotforgeError(f"{setting}: {path} is not a readable PyTorch checkpoint ({refusal_reason(exc)})") from None
         raise UnsafeCheckpointError(path, setting, refusal_reason(exc)) from None

@@ -6,14 +6,13 @@ frames batched, bfloat16 autocast on CUDA.
 """
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from motforge.io.checkpoints import load_into, load_torch_file, state_dict_of
 from motforge.errors import MissingWeightsError
-from motforge.io.weights import UnsafeCheckpointError, refusal_reason
 from motforge.masks.sam2_configs import check_sam2_config
 
 
@@ -67,6 +66,23 @@ def grabcut_masks(image: np.ndarray, boxes: np.ndarray, iterations: int = 3, mar
     return masks, scores
 
 
+SAM2_KEY = "masks.sam2.checkpoint"
+#: (patch embedding width, number of Hiera blocks) -> model size, from SAM2's configs (hiera_t/s/b+/l)
+SAM2_SIZES = {(96, 12): "t", (96, 16): "s", (112, 24): "b+", (144, 48): "l"}
+
+
+def guess_sam2_config(state) -> str | None:
+    """The config a SAM2 state_dict fits ("sam2.1_hiera_t", ...): the Hiera trunk's width and depth say the size;
+    SAM 2.1 checkpoints have the ``no_obj_embed_spatial`` parameter that 2.0 ones lack."""
+    weight = state.get("image_encoder.trunk.patch_embed.proj.weight")
+    blocks = {int(k.split(".")[3]) for k in state if k.startswith("image_encoder.trunk.blocks.")}
+    if weight is None or not blocks:
+        return None
+    size = SAM2_SIZES.get((int(weight.shape[0]), max(blocks) + 1))
+    version = "sam2.1" if "no_obj_embed_spatial" in state else "sam2"
+    return f"{version}_hiera_{size}" if size else None
+
+
 class Sam2Masker:
     """SAM2 image predictor: one ``predict`` call with all boxes of a frame; frames batched with set_image_batch."""
 
@@ -85,10 +101,11 @@ class Sam2Masker:
             )
         check_sam2_config(config, "masks.sam2.config")
         self.device = torch.device(device)
-        try:  # build_sam2 reads the checkpoint with weights_only=True; its refusal is reported with the setting
-            self.model = build_sam2(config, checkpoint if checkpoint else None, device=str(self.device))
-        except pickle.UnpicklingError as exc:
-            raise UnsafeCheckpointError(checkpoint, "config key 'masks.sam2.checkpoint'", refusal_reason(exc)) from None
+        model = build_sam2(config, None, device="cpu")  # weights loaded here, so a bad file gets a clear error
+        if checkpoint:
+            state = state_dict_of(load_torch_file(checkpoint, SAM2_KEY), checkpoint, SAM2_KEY, entry="model")
+            load_into(model, state, checkpoint, SAM2_KEY, Path(config).stem, guess_sam2_config)
+        self.model = model.to(self.device).eval()
         self.predictor = SAM2ImagePredictor(self.model)
         self.torch = torch
 

@@ -19,10 +19,10 @@ import torch
 import torch.nn.functional as F
 
 from motforge.datasets.index import SequenceIndex
-from motforge.depth.streaming import stream_depth
+from motforge.io.checkpoints import load_into, load_torch_file, state_dict_of
+from motforge.depth.streaming import INFER_LEN, KEYFRAMES, stream_depth
 from motforge.errors import MissingWeightsError
 from motforge.io.frames import prefetch_frames, read_frame
-from motforge.io.weights import load_weights
 
 #: constructor arguments per encoder, as the repository's run script builds the model
 MODEL_CONFIGS = {
@@ -40,14 +40,21 @@ def checkpoint_name(encoder: str, metric: bool) -> str:
 
 
 def network_input_size(width: int, height: int, input_size: int = 518) -> tuple[int, int]:
-    """(w, h) for the network: short side >= input_size, both multiples of 14, aspect kept (wide videos shrink)."""
+    """(w, h) for the network, by the reference's rule (``infer_video_depth`` with its ``Resize``: keep_aspect_ratio,
+    lower_bound, ensure_multiple_of=14): the scale that brings the short side to ``input_size``; each side rounded
+    to the *nearest* multiple of 14 (half to even, as numpy rounds), rounded up only if that falls below
+    ``input_size``. Videos wider than 1.78:1 get a smaller ``input_size`` first, as the reference does to bound memory.
+    """
     ratio = max(width, height) / min(width, height)
-    if ratio > 1.78:  # the reference lowers the size of very wide videos to bound memory
+    if ratio > 1.78:
         input_size = round(int(input_size * 1.777 / ratio) / 14) * 14
     scale = max(input_size / width, input_size / height)
-    w = max(14, int(math.ceil(width * scale / 14)) * 14)
-    h = max(14, int(math.ceil(height * scale / 14)) * 14)
-    return w, h
+
+    def constrain(x: float) -> int:
+        y = int(np.round(x / 14) * 14)
+        return y if y >= input_size else int(math.ceil(x / 14) * 14)
+
+    return max(14, constrain(scale * width)), max(14, constrain(scale * height))
 
 
 def to_network_input(frame_bgr: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
@@ -92,6 +99,19 @@ def resolve_checkpoint(settings: dict, allow_downloads: bool) -> Path:
     )
 
 
+#: DINOv2 embedding width per encoder (the first dimension of the patch embedding's weight)
+EMBED_DIMS = {"vits": 384, "vitb": 768, "vitl": 1024}
+CHECKPOINT_KEY = "depth.video_depth_anything.checkpoint"
+
+
+def guess_encoder(state) -> str | None:
+    """The encoder a Video Depth Anything state_dict was trained with, from its patch embedding width."""
+    weight = state.get("pretrained.patch_embed.proj.weight")
+    if weight is None or weight.ndim != 4:
+        return None
+    return {dim: name for name, dim in EMBED_DIMS.items()}.get(int(weight.shape[0]))
+
+
 def load_network(settings: dict, device: torch.device, allow_downloads: bool) -> torch.nn.Module:
     network_class = import_network_class(settings["repo"])
     kwargs = dict(MODEL_CONFIGS[settings["encoder"]])
@@ -99,18 +119,91 @@ def load_network(settings: dict, device: torch.device, allow_downloads: bool) ->
         kwargs["metric"] = settings["metric"]
     model = network_class(**kwargs)
     checkpoint = resolve_checkpoint(settings, allow_downloads)
-    state = load_weights(checkpoint, "config key 'depth.video_depth_anything.checkpoint'")
-    model.load_state_dict(state, strict=True)
+    state = state_dict_of(load_torch_file(checkpoint, CHECKPOINT_KEY), checkpoint, CHECKPOINT_KEY)
+    load_into(model, state, checkpoint, CHECKPOINT_KEY, settings["encoder"], guess_encoder)
     return model.to(device).eval()
+
+
+class WindowNetwork:
+    """The network over a batch of 32-frame windows, computing each distinct input frame's encoder features once.
+
+    The reference's forward runs DINOv2 on all 32 frames of every window, yet the encoder sees one frame at a time
+    (only the DPT head mixes frames): the 10 keyframe inputs of a window were encoded in the previous window, and the
+    repeated last frame that pads the final window is the same input each time. So the encoder runs once per distinct
+    input (frames are the same tensor objects, as the streaming loop hands them over), features of the last window's
+    keyframes are kept for the next call, and the head and the rest of the forward run as in the reference's
+    ``VideoDepthAnything.forward``. Models without that structure (``pretrained.get_intermediate_layers``, ``head``,
+    ``intermediate_layer_idx``) run their own forward on the whole batch.
+    """
+
+    def __init__(self, model: torch.nn.Module, reuse_features: bool = True) -> None:
+        self.model = model
+        pretrained = getattr(model, "pretrained", None)
+        needed = ("head", "intermediate_layer_idx", "encoder")
+        self.split = reuse_features and all(hasattr(model, a) for a in needed)
+        self.split = self.split and hasattr(pretrained, "get_intermediate_layers")
+        self.kept: list[tuple[torch.Tensor, list]] = []  # (input, features per layer) of the last keyframes
+
+    def __call__(self, windows: list[list[torch.Tensor]],
+                 to_device: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """Depth [n, 32, H, W] at the network input size for ``n`` windows of 32 inputs [3, H, W]."""
+        if not self.split:
+            return self.model(to_device(torch.stack([torch.stack(w) for w in windows])))
+        model, slot_of, new = self.model, {}, []
+        for i, (frame, _) in enumerate(self.kept):
+            slot_of[id(frame)] = i
+        for window in windows:
+            for frame in window:
+                if id(frame) not in slot_of:
+                    slot_of[id(frame)] = len(self.kept) + len(new)
+                    new.append(frame)
+        layers = model.intermediate_layer_idx[model.encoder]
+        fresh = None
+        if new:
+            batch = to_device(torch.stack(new))
+            fresh = model.pretrained.get_intermediate_layers(batch, layers, return_class_token=True)
+        pools = []
+        for layer in range(len(layers)):
+            parts = [torch.cat([kept[layer][k] for _, kept in self.kept]) for k in range(2)] if self.kept else None
+            tokens, cls = fresh[layer] if fresh is not None else (None, None)
+            if parts is not None and tokens is not None:
+                tokens, cls = torch.cat([parts[0].to(tokens.dtype), tokens]), torch.cat([parts[1].to(cls.dtype), cls])
+            elif parts is not None:
+                tokens, cls = parts
+            pools.append((tokens, cls))
+        order = torch.tensor([slot_of[id(f)] for w in windows for f in w], device=pools[0][0].device)
+        features = [(tokens[order], cls[order]) for tokens, cls in pools]
+        height, width = windows[0][0].shape[-2:]
+        depth = model.head(features, height // 14, width // 14, len(windows[0]))[0]
+        depth = F.relu(F.interpolate(depth, size=(height, width), mode="bilinear", align_corners=True))
+        last = windows[-1]
+        rows = [slot_of[id(last[k])] for k in KEYFRAMES]
+        self.kept = [(last[k], [(tokens[r : r + 1].clone(), cls[r : r + 1].clone()) for tokens, cls in pools])
+                     for k, r in zip(KEYFRAMES, rows)]
+        return depth.squeeze(1).unflatten(0, (len(windows), -1))
+
+
+def default_windows_per_batch(device: torch.device) -> int:
+    """Windows per network call: on a GPU several fill it better; on the CPU one window already keeps the cores busy."""
+    return 4 if device.type == "cuda" else 1
 
 
 def vda_frames(
     index: SequenceIndex, settings: dict, size: tuple[int, int], device: torch.device, allow_downloads: bool, progress=None, model: torch.nn.Module | None = None
 ) -> tuple[dict, Callable]:
-    """Attributes and a ``produce(sink)`` that streams the sequence's aligned depth frames into ``sink(t0, depth)``."""
+    """Attributes and a ``produce(sink)`` that streams the sequence's aligned depth frames into ``sink(t0, depth)``.
+
+    Frames are decoded and turned into network inputs in a worker thread (overlapping the network); on a GPU the
+    windows of a batch are copied from pinned memory without blocking and run under float16 autocast, as the
+    reference runs them (``settings["precision"]`` = "bfloat16" or "float32" to change that).
+    """
     model = model if model is not None else load_network(settings, device, allow_downloads)
     net_size = network_input_size(index.width, index.height, settings["input_size"])
-    use_fp16 = device.type == "cuda"
+    precision = settings.get("precision", "float16")
+    autocast_dtype = {"float16": torch.float16, "bfloat16": torch.bfloat16}.get(precision)
+    use_autocast = device.type == "cuda" and autocast_dtype is not None
+    windows_per_batch = int(settings.get("windows_per_batch") or default_windows_per_batch(device))
+    pin = device.type == "cuda"
     attrs = {
         "backend": "video_depth_anything",
         "model": checkpoint_name(settings["encoder"], settings["metric"]),
@@ -119,19 +212,26 @@ def vda_frames(
         "input_size": list(net_size),
     }
 
-    def forward(window: list[torch.Tensor]) -> np.ndarray:
-        batch = torch.stack(window).unsqueeze(0).to(device)
-        with torch.no_grad(), torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_fp16):
-            depth = model(batch)  # [1, T, H, W]
+    network = WindowNetwork(model, reuse_features=bool(settings.get("reuse_keyframe_features", True)))
+
+    def to_device(batch: torch.Tensor) -> torch.Tensor:
+        return batch.pin_memory().to(device, non_blocking=True) if pin else batch.to(device)
+
+    def forward_windows(windows: list[list[torch.Tensor]]) -> np.ndarray:
+        autocast = torch.autocast(device_type=device.type, dtype=autocast_dtype or torch.float16, enabled=use_autocast)
+        with torch.no_grad(), autocast:
+            depth = network(windows, to_device)
         depth = F.interpolate(depth.float().flatten(0, 1).unsqueeze(1), size=(size[1], size[0]), mode="bilinear", align_corners=True)
-        return depth[:, 0].cpu().numpy()
+        return depth[:, 0].unflatten(0, (len(windows), -1)).cpu().numpy()
 
     def produce(sink: Callable[[int, np.ndarray], None], state: dict | None = None, save: Callable[[dict], None] | None = None) -> None:
         first = int(state["consumed"]) if state is not None else 0
-        frames = prefetch_frames(index.frame_path(t) for t in range(first + 1, index.seq_length + 1))
-        inputs = (to_network_input(f, net_size) for f in frames)
-        stream_depth(index.seq_length, inputs, forward, sink, progress, state=state, save=save,
-                     frame_at=lambda i: to_network_input(read_frame(index.frame_path(i + 1)), net_size))
+        paths = (index.frame_path(t) for t in range(first + 1, index.seq_length + 1))
+        inputs = prefetch_frames(paths, depth=2 * INFER_LEN, load=lambda p: to_network_input(read_frame(p), net_size))
+        stream_depth(index.seq_length, inputs, None, sink, progress, state=state, save=save,
+                     frame_at=lambda i: to_network_input(read_frame(index.frame_path(i + 1)), net_size),
+                     metric=bool(settings["metric"]), forward_windows=forward_windows,
+                     windows_per_batch=windows_per_batch)
 
     return attrs, produce
 
