@@ -13,7 +13,7 @@ from motforge.datasets.index import SequenceIndex, build_index
 from motforge.datasets.layouts import locate
 from motforge.depth.bins import label_size, write_depth_bins
 from motforge.depth.lid import lid_bin_size, lid_centres, lid_edges, lid_index, lid_midpoints, normalise_disparity
-from motforge.depth.store import open_frame_store
+from motforge.depth.store import create_frame_store, open_frame_store
 from motforge.depth.streaming import INFER_LEN, STEP, blend, scale_and_shift, stream_depth
 from motforge.depth.teacher import run_depth_teacher
 from motforge.errors import InputError, MissingWeightsError
@@ -229,6 +229,33 @@ def test_provided_depth_and_bins(small_sequence, tmp_path):
     assert values.max() <= 150 and values.min() >= 0
     # the nearest pixel of the sequence maps to 255 on FDTA's scale: the highest occupied bin is the one holding 255
     assert values.max() <= lid_index(np.array([255.0]), 150, 1e-3, 256.0)[0]
+
+
+def test_bins_by_hand_on_a_two_frame_metric_store(tmp_path):
+    """Two 4x8 frames of metric depth binned to a 2x4 label map (original 8x4, train short side 4, stride 2), so each
+    label cell is the INTER_AREA mean of a 2x2 block. K = 4 over [0, 256): bin size 2 * 256 / 20 = 25.6, edges 0,
+    25.6, 76.8, 153.6, 256; bin 4 is background. The nearest pixel of the sequence (0.5 m, disparity 2) is in frame 2,
+    so frame 1 is scaled by it too: value = (1 / depth) / 2 * 255 = 127.5 / depth."""
+    cells = [  # per label cell: the four depths of its 2x2 block (metres; 0 = no depth)
+        [[1, 1, 1, 1], [4, 4, 4, 4], [0, 0, 0, 0], [1, 1, 10, 10]],
+        [[2, 2, 2, 2], [100, 100, 100, 100], [0.8, 0.8, 0.8, 0.8], [3, 3, 3, 3]],
+    ]
+    frame1 = np.zeros((4, 8), np.float32)
+    for r, row in enumerate(cells):
+        for c, block in enumerate(row):
+            frame1[2 * r : 2 * r + 2, 2 * c : 2 * c + 2] = np.reshape(block, (2, 2))
+    frame2 = np.full((4, 8), 8.0, np.float32)
+    frame2[0:2, 0:2] = 0.5
+    with create_frame_store(tmp_path / "depth.zarr", 2, 4, 8, "float16", {"kind": "metric", "backend": "provided", "original_size": [8, 4]}) as store:
+        store[0], store[1] = frame1, frame2
+    settings = {"num_bins": 4, "d_min": 0.0, "d_max": 256.0, "fg_weight": 6, "train_short_side": 4, "stride": 2}
+    attrs = write_depth_bins(tmp_path / "depth.zarr", tmp_path / "bins.zarr", settings, progress=False)
+    assert attrs["label_size"] == [4, 2] and attrs["sequence_max"] == pytest.approx(2.0)
+    # frame 1: 127.5 -> 2; 31.9 -> 1; no depth -> 4; mean of disparities (127.5 + 12.75) / 2 = 70.1 -> 1 (averaging
+    # depths first would give 127.5 / 5.5 = 23.2 -> 0); 63.75 -> 1; 1.3 -> 0; 159.4 -> 3; 42.5 -> 1
+    # frame 2: 255 -> 3; 127.5 / 8 = 15.9 -> 0
+    expected = np.array([[[2, 1, 4, 1], [1, 0, 3, 1]], [[3, 0, 0, 0], [0, 0, 0, 0]]], np.uint8)
+    assert np.array_equal(open_frame_store(tmp_path / "bins.zarr")[:], expected)
 
 
 def test_incomplete_store_is_refused(tmp_path):
