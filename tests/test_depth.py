@@ -298,16 +298,78 @@ def test_vda_resumes_exactly_after_a_crash(small_sequence, fake_vda_repo, tmp_pa
     assert sorted(p.name for p in out.parent.iterdir()) == ["depth.zarr"], "partial store or state left behind"
 
 
-def test_resume_state_of_other_settings_is_not_used(small_sequence, fake_vda_repo, tmp_path, capsys):
+def _crash_in_second_alignment(monkeypatch):
+    """Make the VDA stream raise in its second window alignment (after window 1's frames and state are saved)."""
+    from motforge.depth import streaming
+
+    original, calls = streaming.scale_and_shift, []
+
+    def crash(prediction, target):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("simulated crash")
+        return original(prediction, target)
+
+    monkeypatch.setattr(streaming, "scale_and_shift", crash)
+    return lambda: monkeypatch.setattr(streaming, "scale_and_shift", original)
+
+
+def test_resume_state_of_other_settings_is_not_used(small_sequence, fake_vda_repo, tmp_path, monkeypatch, capsys):
+    """A real partial store and a valid state file, left by a crashed run with another input size (same store shape,
+    so only the fingerprint tells them apart), must be discarded: the rerun starts over and equals a clean run."""
+    from test_reliability import digest
+
     repo, checkpoint = fake_vda_repo
     settings = {**_vda_settings(repo, checkpoint), "resume": True}
-    out = tmp_path / "depth.zarr"
-    run_depth_teacher(small_sequence, settings, out, progress=False)
-    # a leftover partial store from a run with another input size must be discarded, not continued
+    run_depth_teacher(small_sequence, settings, tmp_path / "clean" / "depth.zarr", progress=False)
     other = {**settings, "video_depth_anything": {**settings["video_depth_anything"], "input_size": 42}}
-    (tmp_path / ".depth.zarr.partial").mkdir()
-    out.rename(tmp_path / ".depth.zarr.partial" / "x")
-    (tmp_path / ".depth.zarr.resume.npz").write_bytes(b"torn")
+    out = tmp_path / "crashed" / "depth.zarr"
+    restore = _crash_in_second_alignment(monkeypatch)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_depth_teacher(small_sequence, other, out, progress=False)
+    restore()
+    partial, state = out.parent / ".depth.zarr.partial", out.parent / ".depth.zarr.resume.npz"
+    # what the crash left is usable by a rerun of the *same* settings (so only the fingerprint can refuse it)
+    from motforge.depth.store import _resume_state
+
+    leftover = zarr_attrs(partial)
+    assert leftover["input_size"] == [84, 42] and int(np.load(state)["written"]) > 0
+    assert _resume_state(partial, state, leftover["resume_fingerprint"], (50, 36, 64)) is not None
     capsys.readouterr()
-    run_depth_teacher(small_sequence, other, out, progress=False)
-    assert "resuming" not in capsys.readouterr().err and open_frame_store(out).attrs["input_size"] == [84, 42]
+    run_depth_teacher(small_sequence, settings, out, progress=False)
+    assert "resuming" not in capsys.readouterr().err
+    assert open_frame_store(out).attrs["input_size"] == [56, 28]
+    assert digest(out) == digest(tmp_path / "clean" / "depth.zarr")
+    assert sorted(p.name for p in out.parent.iterdir()) == ["depth.zarr"]
+
+
+@pytest.mark.parametrize("tear", ["state", "store"])
+def test_torn_resume_leftovers_start_over(small_sequence, fake_vda_repo, tmp_path, monkeypatch, capsys, tear):
+    """A kill can tear the state file (half written) or the partial store (its metadata gone): either way the rerun
+    starts over instead of failing or continuing from garbage, and ends equal to a clean run."""
+    from test_reliability import digest
+
+    repo, checkpoint = fake_vda_repo
+    settings = {**_vda_settings(repo, checkpoint), "resume": True}
+    run_depth_teacher(small_sequence, settings, tmp_path / "clean" / "depth.zarr", progress=False)
+    out = tmp_path / "crashed" / "depth.zarr"
+    restore = _crash_in_second_alignment(monkeypatch)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_depth_teacher(small_sequence, settings, out, progress=False)
+    restore()
+    partial, state = out.parent / ".depth.zarr.partial", out.parent / ".depth.zarr.resume.npz"
+    if tear == "state":
+        state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])
+    else:
+        (partial / "zarr.json").unlink()
+    capsys.readouterr()
+    run_depth_teacher(small_sequence, settings, out, progress=False)
+    assert "resuming" not in capsys.readouterr().err
+    assert digest(out) == digest(tmp_path / "clean" / "depth.zarr")
+    assert sorted(p.name for p in out.parent.iterdir()) == ["depth.zarr"]
+
+
+def zarr_attrs(path: Path) -> dict:
+    import zarr
+
+    return dict(zarr.open_array(str(path), mode="r").attrs)
