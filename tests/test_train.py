@@ -68,14 +68,33 @@ def test_clips_are_a_function_of_seed_and_item(caches):
     assert all(len(bx) == len(i) for bx, i in zip(a["boxes"], a["ids"]))
 
 
+#: the trainer's documented loss weights (FDTA / MOTRv3 detection 2 / 5 / 2, QDTrack embed 0.25, the rest 1), two of
+#: them overridden by the config of the test below
+WEIGHTS = {"cls": 2.0, "l1": 3.0, "giou": 2.0, "pld": 1.0, "depth": 1.0, "qd_embed": 0.5, "qd_aux": 1.0, "ia": 1.0, "inst_depth": 1.0, "assoc": 1.0}
+
+
 def test_training_is_deterministic_on_cpu(caches, tmp_path):
-    cfg = model_config(4)
+    from motforge.train.trainer import dense_config, seed_everything
+
+    cfg = {**model_config(4), "loss_weights": {"l1": 3.0, "qd_embed": 0.5}}
     train_dense(caches, cfg, BINS, tmp_path / "a", tmp_path / "ra", device="cpu", progress=False)
     train_dense(caches, cfg, BINS, tmp_path / "b", tmp_path / "rb", device="cpu", progress=False)
     a, b = load_checkpoint(tmp_path / "a" / "checkpoint.pt"), load_checkpoint(tmp_path / "b" / "checkpoint.pt")
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
     rows = list(csv.DictReader(open(tmp_path / "a" / "train_log.csv")))
     assert len(rows) == 4 and {"cls", "depth", "qd_embed", "ia", "inst_depth", "assoc", "pld"} <= set(rows[-1])
+    for row in rows:  # the logged total is the weighted sum of the logged parts
+        parts = {k: float(v) for k, v in row.items() if k in WEIGHTS and v != ""}
+        assert {"cls", "l1", "giou", "pld", "depth", "qd_embed", "qd_aux", "inst_depth", "assoc"} <= set(parts)
+        assert float(row["total"]) == pytest.approx(sum(WEIGHTS[k] * v for k, v in parts.items()), rel=1e-4)
+    assert float(rows[-1]["ia"]) > 0  # the identity loss is on after its 2 warm-up steps
+    # the steps moved every trained part: the trainer's start (seed 0) rebuilt here, each module's largest change
+    # well above what 4 steps of weight decay alone do (lr 1e-3 x 5e-4 x |w| per step)
+    seed_everything(0)
+    start = DenseTracker(dense_config(cfg, BINS)).state_dict()
+    for part in ("backbone", "head", "spatial", "embed", "identity", "instance_depth", "association"):
+        keys = [k for k in start if k.startswith(part + ".") and start[k].is_floating_point()]
+        assert keys and max(float((a["model"][k] - start[k]).abs().max()) for k in keys) > 1e-4, part
     assert (tmp_path / "a" / "loss_curves.png").stat().st_size > 1000
 
 
