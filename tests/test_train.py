@@ -128,20 +128,44 @@ def test_resume_after_sigkill(caches, tmp_path):
 
 
 def test_dense_tracker_runs_on_a_trained_checkpoint(caches, tmp_path):
-    from motforge.datasets.index import read_index
+    """The online tracker with the trained model's embedding, association and depth terms, fed the GT boxes as
+    proposals, on a sequence declared twice the size of the model input (the frame cache is 160 x 96, the GT and
+    the output in 320 x 192 pixels): every GT row must come back as one output row on the GT box, and each GT
+    identity must keep one output id for the whole sequence."""
+    from motforge.datasets.index import SequenceIndex, read_index
     from motforge.track.dense_tracker import DenseTrackParams
     from motforge.track.run import track_dense
+    from scipy.optimize import linear_sum_assignment
+    from torchvision.ops import box_iou
 
     cfg = model_config(3)
     train_dense(caches, cfg, BINS, tmp_path / "m", tmp_path / "r", device="cpu", progress=False)
     state = load_checkpoint(tmp_path / "m" / "checkpoint.pt")
     model = DenseTracker(DenseConfig(**json.loads(state["dense_config"])))
     model.load_state_dict(state["model"])
-    index = read_index(caches[0].index)
-    frames, ids, boxes, scores = track_dense(index, open_frame_cache(caches[0].frames), model, DenseTrackParams(det_low=0.0, det_high=0.0, new_track=0.0), progress=False)
-    assert len(frames) > 0 and boxes.shape[1] == 4 and set(np.unique(frames)) <= set(range(1, index.seq_length + 1))
-    for t in np.unique(frames):
-        assert len(set(ids[frames == t])) == int((frames == t).sum())  # an id once per frame
+    small = read_index(caches[0].index)
+    gt = {**small.gt, **{k: small.gt[k] * 2 for k in ("x", "y", "w", "h")}}
+    index = SequenceIndex(**{**small.__dict__, "widths": small.widths * 2, "heights": small.heights * 2, "gt": gt})
+    gt_xyxy = np.stack([gt["x"], gt["y"], gt["x"] + gt["w"], gt["y"] + gt["h"]], axis=1).astype(np.float64)
+
+    class GTProposals:
+        def frame(self, t: int):
+            rows = gt["frame"] == t
+            return gt_xyxy[rows], np.ones(int(rows.sum())), np.zeros(int(rows.sum()), np.int16)
+
+    params = DenseTrackParams()  # default weights: embedding, IoU and association terms, depth gamma 0.2
+    frames, ids, boxes, scores = track_dense(index, open_frame_cache(caches[0].frames), model, params, proposals=GTProposals(), progress=False)
+    assert len(frames) == len(gt["frame"]) > 0
+    identity: dict[int, int] = {}
+    for t in np.unique(gt["frame"]):
+        rows, out = np.flatnonzero(gt["frame"] == t), np.flatnonzero(frames == t)
+        assert len(out) == len(rows), t
+        iou = box_iou(torch.as_tensor(boxes[out]), torch.as_tensor(gt_xyxy[rows])).numpy()
+        pairs = linear_sum_assignment(-iou)  # as CLEAR MOT matches outputs to GT within a frame
+        assert iou[pairs].min() > 0.5, t  # the Kalman-filtered box stays on its GT box (original pixels)
+        for k, j in zip(out[pairs[0]], pairs[1]):
+            assert identity.setdefault(int(ids[k]), int(gt["id"][rows[j]])) == int(gt["id"][rows[j]]), f"id switch at frame {t}"
+    assert sorted(identity.values()) == sorted(np.unique(gt["id"]).tolist())  # one output id per GT identity
 
 
 def test_checkpoints_load_with_weights_only(caches, tmp_path):
