@@ -246,7 +246,8 @@ def test_bins_by_hand_on_a_two_frame_metric_store(tmp_path):
             frame1[2 * r : 2 * r + 2, 2 * c : 2 * c + 2] = np.reshape(block, (2, 2))
     frame2 = np.full((4, 8), 8.0, np.float32)
     frame2[0:2, 0:2] = 0.5
-    with create_frame_store(tmp_path / "depth.zarr", 2, 4, 8, "float16", {"kind": "metric", "backend": "provided", "original_size": [8, 4]}) as store:
+    attrs = {"kind": "metric", "backend": "provided", "original_size": [8, 4]}
+    with create_frame_store(tmp_path / "depth.zarr", 2, 4, 8, "float16", attrs) as store:
         store[0], store[1] = frame1, frame2
     settings = {"num_bins": 4, "d_min": 0.0, "d_max": 256.0, "fg_weight": 6, "train_short_side": 4, "stride": 2}
     attrs = write_depth_bins(tmp_path / "depth.zarr", tmp_path / "bins.zarr", settings, progress=False)

@@ -60,7 +60,8 @@ def test_ultralytics_real_predict_path_un_letterboxes(dataset, tmp_path):
     two = SequenceIndex(**{**index.__dict__, "frame_files": index.frame_files[:2], "widths": index.widths[:2], "heights": index.heights[:2]})
     # imgsz 256 != the 160 x 96 frame: letterbox ratio min(256 / 160, 256 / 96) = 1.6 -> 256 x 154 (x scale 256 / 160,
     # y scale 154 / 96), padded to 256 x 160 with 3 rows on top (stride multiple)
-    cfg = {"backend": "ultralytics", "score_threshold": 0.5, "ultralytics": {"model": str(weights), "nms": 0.7, "classes": None, "batch_size": 2, "imgsz": 256}}
+    settings = {"model": str(weights), "nms": 0.7, "classes": None, "batch_size": 2, "imgsz": 256}
+    cfg = {"backend": "ultralytics", "score_threshold": 0.5, "ultralytics": settings}
     dets = run_detector(two, cfg, tmp_path / "detections.h5", progress=False)
     stored = read_detections(tmp_path / "detections.h5")
     assert stored.num_frames == 2 and stored.attrs["backend"] == "ultralytics" and stored.attrs["model"] == str(weights)
@@ -124,10 +125,11 @@ def test_yolo_export_label_lines_by_hand(tmp_path):
     from motforge.datasets.index import write_index
 
     root = tmp_path / "DanceTrack"
-    rows = ["1,1,5,6,10,20,1,1,1", "1,2,-4,40,10,20,1,1,1", "1,3,30,10,8,8,0,1,1", "1,4,20,20,8,8,1,2,1", "1,5,63.5,10,8,8,1,1,1",
-            "2,1,6,6,10,20,1,1,1"]
+    rows = ["1,1,5,6,10,20,1,1,1", "1,2,-4,40,10,20,1,1,1", "1,3,30,10,8,8,0,1,1", "1,4,20,20,8,8,1,2,1",
+            "1,5,63.5,10,8,8,1,1,1", "2,1,6,6,10,20,1,1,1"]
     write_mini_sequence(root / "val" / "dancetrack0001", frames=2, gt_rows=rows)
-    write_index(build_index(locate("dancetrack", "dancetrack", root, "val", "dancetrack0001", ["val"])), tmp_path / "index.h5")
+    source = locate("dancetrack", "dancetrack", root, "val", "dancetrack0001", ["val"])
+    write_index(build_index(source), tmp_path / "index.h5")
     assert run_cli("export", "yolo", "--index", tmp_path / "index.h5", "--out", tmp_path / "yolo").returncode == 0
     labels = tmp_path / "yolo" / "labels" / "val"
     # (5, 6, 10, 20): centre (10, 16) / (64, 48), size 10 / 64, 20 / 48; (-4, 40, 10, 20) clipped to x 0..6, y 40..48

@@ -133,13 +133,16 @@ def test_detection_losses_by_hand():
     logits = torch.tensor([2.0, 0.5, -0.5, -1.0, 1.5])
     target_cls = torch.tensor([1, 1, 1, 0, 0])
     conf = torch.tensor([0.9, 0.6, 0.3, 0.0, 0.0])
-    pred = [[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 4.0, 4.0], [0.0, 0.0, 1.0, 1.0], [3.0, 3.0, 9.0, 9.0]]
+    pred = [[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 4.0, 4.0], [0.0, 0.0, 1.0, 1.0],
+            [3.0, 3.0, 9.0, 9.0]]
     target = [[0.0, 0.0, 10.0, 20.0], [5.0, 5.0, 15.0, 15.0], [6.0, 0.0, 10.0, 4.0], [0.0] * 4, [0.0] * 4]
     weights = L.pld_weights(target_cls, conf)
     assert weights.tolist() == pytest.approx([0.9, 0.6, 0.3, 0.5, 0.5])
-    out = L.detection_losses(logits, torch.tensor(pred), target_cls, torch.tensor(target), weights=weights, box_weights=conf)
+    out = L.detection_losses(logits, torch.tensor(pred), target_cls, torch.tensor(target), weights=weights,
+                             box_weights=conf)
     p = [1 / (1 + math.exp(-x)) for x in logits.tolist()]
-    focal = [0.25 * (1 - p[i]) ** 2 * -math.log(p[i]) for i in range(3)] + [0.75 * p[i] ** 2 * -math.log(1 - p[i]) for i in (3, 4)]
+    focal = [0.25 * (1 - p[i]) ** 2 * -math.log(p[i]) for i in range(3)]
+    focal += [0.75 * p[i] ** 2 * -math.log(1 - p[i]) for i in (3, 4)]
     w = [0.9, 0.6, 0.3, 0.5, 0.5]
     assert out["cls"].item() == pytest.approx(sum(f * wi for f, wi in zip(focal, w)) / 3, rel=1e-5)
     l1 = [10.0 / 100, (5 + 5 + 5 + 5) / 100, (6 + 0 + 6 + 0) / 100]  # |dx1| + |dy1| + |dx2| + |dy2| in 100 px
@@ -150,7 +153,8 @@ def test_detection_losses_by_hand():
     assert out["giou"].item() == pytest.approx((0.9 * giou[0] + 0.6 * giou[1] + 0.3 * giou[2]) / 3, rel=1e-5)
     # without weights: plain sums over the same three positives
     plain = L.detection_losses(logits, torch.tensor(pred), target_cls, torch.tensor(target))
-    assert plain["giou"].item() == pytest.approx(sum(giou) / 3, rel=1e-5) and plain["cls"].item() == pytest.approx(sum(focal) / 3, rel=1e-5)
+    assert plain["giou"].item() == pytest.approx(sum(giou) / 3, rel=1e-5)
+    assert plain["cls"].item() == pytest.approx(sum(focal) / 3, rel=1e-5)
 
 
 def test_association_targets_and_bce():

@@ -66,13 +66,14 @@ def test_sigkill_mid_write_then_rerun_equals_uninterrupted(sequence, tmp_path, s
     for attempt in range(5):  # a kill that arrives after the job ended proves nothing: try again, sooner
         killed = tmp_path / f"killed{attempt}" / OUTPUT_NAME[stage]
         killed.parent.mkdir()
-        process = subprocess.Popen([sys.executable, "-m", "motforge", *stage_args(stage, sequence, killed, tmp_path), "--no-progress"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        command = [sys.executable, "-m", "motforge", *stage_args(stage, sequence, killed, tmp_path), "--no-progress"]
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 60
         # wait until the stage is writing (its temporary sibling exists), then kill at a random point
-        while time.time() < deadline and process.poll() is None and not list(killed.parent.glob(f".{killed.name}.tmp-*")):
+        temporary = f".{killed.name}.tmp-*"
+        while time.time() < deadline and process.poll() is None and not list(killed.parent.glob(temporary)):
             time.sleep(0.01)
-        writing = bool(list(killed.parent.glob(f".{killed.name}.tmp-*")))
+        writing = bool(list(killed.parent.glob(temporary)))
         time.sleep(rng.uniform(0.0, 0.3) / (attempt + 1))
         if process.poll() is None and writing:
             os.kill(process.pid, signal.SIGKILL)

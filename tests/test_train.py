@@ -70,7 +70,8 @@ def test_clips_are_a_function_of_seed_and_item(caches):
 
 #: the trainer's documented loss weights (FDTA / MOTRv3 detection 2 / 5 / 2, QDTrack embed 0.25, the rest 1), two of
 #: them overridden by the config of the test below
-WEIGHTS = {"cls": 2.0, "l1": 3.0, "giou": 2.0, "pld": 1.0, "depth": 1.0, "qd_embed": 0.5, "qd_aux": 1.0, "ia": 1.0, "inst_depth": 1.0, "assoc": 1.0}
+WEIGHTS = {"cls": 2.0, "l1": 3.0, "giou": 2.0, "pld": 1.0, "depth": 1.0, "qd_embed": 0.5, "qd_aux": 1.0, "ia": 1.0,
+           "inst_depth": 1.0, "assoc": 1.0}
 
 
 def test_training_is_deterministic_on_cpu(caches, tmp_path):
@@ -154,7 +155,8 @@ def test_dense_tracker_runs_on_a_trained_checkpoint(caches, tmp_path):
             return gt_xyxy[rows], np.ones(int(rows.sum())), np.zeros(int(rows.sum()), np.int16)
 
     params = DenseTrackParams()  # default weights: embedding, IoU and association terms, depth gamma 0.2
-    frames, ids, boxes, scores = track_dense(index, open_frame_cache(caches[0].frames), model, params, proposals=GTProposals(), progress=False)
+    frames, ids, boxes, scores = track_dense(index, open_frame_cache(caches[0].frames), model, params,
+                                             proposals=GTProposals(), progress=False)
     assert len(frames) == len(gt["frame"]) > 0
     identity: dict[int, int] = {}
     for t in np.unique(gt["frame"]):
@@ -164,7 +166,8 @@ def test_dense_tracker_runs_on_a_trained_checkpoint(caches, tmp_path):
         pairs = linear_sum_assignment(-iou)  # as CLEAR MOT matches outputs to GT within a frame
         assert iou[pairs].min() > 0.5, t  # the Kalman-filtered box stays on its GT box (original pixels)
         for k, j in zip(out[pairs[0]], pairs[1]):
-            assert identity.setdefault(int(ids[k]), int(gt["id"][rows[j]])) == int(gt["id"][rows[j]]), f"id switch at frame {t}"
+            truth = int(gt["id"][rows[j]])
+            assert identity.setdefault(int(ids[k]), truth) == truth, f"id switch at frame {t}"
     assert sorted(identity.values()) == sorted(np.unique(gt["id"]).tolist())  # one output id per GT identity
 
 
