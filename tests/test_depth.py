@@ -14,7 +14,7 @@ from motforge.datasets.index import SequenceIndex, build_index
 from motforge.datasets.layouts import locate
 from motforge.depth.bins import label_size, write_depth_bins
 from motforge.depth.lid import lid_bin_size, lid_centres, lid_edges, lid_index, lid_midpoints, normalise_disparity
-from motforge.depth.store import open_frame_store
+from motforge.depth.store import create_frame_store, open_frame_store
 from motforge.depth.streaming import INFER_LEN, STEP, blend, scale_and_shift, stream_depth
 from motforge.depth.teacher import run_depth_teacher
 from motforge.depth.backends.video_depth_anything import network_input_size
@@ -300,7 +300,7 @@ def test_vda_metric_model_is_not_realigned(ramp_sequence, fake_vda_repo, tmp_pat
     settings = _vda_settings(repo, checkpoint)
     settings["video_depth_anything"].update(metric=True, input_size=42)
     out = tmp_path / "depth.zarr"
-    run_depth_teacher(ramp_sequence, settings, out, progress=False)
+    run_depth_teacher(ramp_sequence, block_defaults("depth", settings), out, progress=False)
     store = open_frame_store(out)
     assert store.attrs["kind"] == "metric" and store.attrs["model"] == "metric_video_depth_anything_vits.pth"
     y, affine, to_cache = _expected_fake_vda(ramp_sequence, checkpoint, (70, 42), (64, 36))
@@ -357,7 +357,7 @@ def test_vda_backend_batched_store_is_byte_identical(ramp_sequence, fake_vda_rep
     for per_batch in (1, 2):
         settings = _vda_settings(repo, checkpoint)
         settings["video_depth_anything"]["windows_per_batch"] = per_batch
-        run_depth_teacher(ramp_sequence, settings, tmp_path / str(per_batch) / "depth.zarr", progress=False)
+        run_depth_teacher(ramp_sequence, block_defaults("depth", settings), tmp_path / str(per_batch) / "depth.zarr", progress=False)
     assert digest(tmp_path / "1" / "depth.zarr") == digest(tmp_path / "2" / "depth.zarr")
 
 
@@ -366,11 +366,11 @@ def test_vda_corrupt_checkpoint_names_file_key_and_cause(small_sequence, fake_vd
     broken = tmp_path / "broken.pth"
     broken.write_bytes(b"<html>rate limited</html>")
     with pytest.raises(ConfigError, match=rf"depth\.video_depth_anything\.checkpoint.*{broken}.*not a PyTorch"):
-        run_depth_teacher(small_sequence, _vda_settings(repo, broken), tmp_path / "depth.zarr", progress=False)
+        run_depth_teacher(small_sequence, block_defaults("depth", _vda_settings(repo, broken)), tmp_path / "depth.zarr", progress=False)
     truncated = tmp_path / "truncated.pth"
     truncated.write_bytes(checkpoint.read_bytes()[: checkpoint.stat().st_size // 2])
     with pytest.raises(ConfigError, match=rf"{truncated}.*truncated"):
-        run_depth_teacher(small_sequence, _vda_settings(repo, truncated), tmp_path / "depth.zarr", progress=False)
+        run_depth_teacher(small_sequence, block_defaults("depth", _vda_settings(repo, truncated)), tmp_path / "depth.zarr", progress=False)
     assert not (tmp_path / "depth.zarr").exists()
 
 
@@ -379,7 +379,7 @@ def test_vda_encoder_mismatch_says_what_the_file_is(small_sequence, fake_vda_rep
     settings = _vda_settings(repo, checkpoint)
     settings["video_depth_anything"]["encoder"] = "vitb"
     with pytest.raises(ConfigError, match="looks like vits, the config asks for vitb") as caught:
-        run_depth_teacher(small_sequence, settings, tmp_path / "depth.zarr", progress=False)
+        run_depth_teacher(small_sequence, block_defaults("depth", settings), tmp_path / "depth.zarr", progress=False)
     assert str(checkpoint) in str(caught.value) and "depth.video_depth_anything.checkpoint" in str(caught.value)
     assert len(str(caught.value).splitlines()) == 1
 
@@ -398,7 +398,8 @@ def test_vda_missing_repo(small_sequence, tmp_path):
 
 
 def test_depth_anything_v2_backend_with_tiny_random_model(small_sequence, tmp_path):
-    transformers = pytest.importorskip("transformers")
+    import transformers  # installed by the Makefile: a broken install fails here, never skips
+
     backbone = transformers.Dinov2Config(image_size=56, patch_size=14, hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
                                          intermediate_size=64, out_features=["stage1", "stage2", "stage3", "stage4"], reshape_hidden_states=False)
     config = transformers.DepthAnythingConfig(backbone_config=backbone, fusion_hidden_size=16, neck_hidden_sizes=[8, 16, 32, 32],
@@ -473,21 +474,109 @@ def test_vda_resumes_exactly_after_a_crash(small_sequence, fake_vda_repo, tmp_pa
     assert sorted(p.name for p in out.parent.iterdir()) == ["depth.zarr"], "partial store or state left behind"
 
 
-def test_resume_state_of_other_settings_is_not_used(small_sequence, fake_vda_repo, tmp_path, capsys):
+def test_resume_state_of_other_settings_is_not_used(small_sequence, fake_vda_repo, tmp_path, monkeypatch, capsys):
+    """A real partial store and a valid state file, left by a crashed run with another input size (same store shape,
+    so only the fingerprint tells them apart), must be discarded: the rerun starts over and equals a clean run."""
+    from test_reliability import digest
+
     repo, checkpoint = fake_vda_repo
     settings = {**_vda_settings(repo, checkpoint), "resume": True}
-    out = tmp_path / "depth.zarr"
-    run_depth_teacher(small_sequence, block_defaults("depth", settings), out, progress=False)
-    # a leftover partial store from a run with another input size must be discarded, not continued
+    run_depth_teacher(small_sequence, block_defaults("depth", settings), tmp_path / "clean" / "depth.zarr", progress=False)
     other = {**settings, "video_depth_anything": {**settings["video_depth_anything"], "input_size": 42}}
-    (tmp_path / ".depth.zarr.partial").mkdir()
-    out.rename(tmp_path / ".depth.zarr.partial" / "x")
-    (tmp_path / ".depth.zarr.resume.npz").write_bytes(b"torn")
+    out = tmp_path / "crashed" / "depth.zarr"
+    restore = _crash_in_second_alignment(monkeypatch)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_depth_teacher(small_sequence, block_defaults("depth", other), out, progress=False)
+    restore()
+    partial, state = out.parent / ".depth.zarr.partial", out.parent / ".depth.zarr.resume.npz"
+    # what the crash left is usable by a rerun of the *same* settings (so only the fingerprint can refuse it)
+    from motforge.depth.store import _resume_state
+
+    leftover = zarr_attrs(partial)
+    assert leftover["input_size"] == [84, 42] and int(np.load(state)["written"]) > 0
+    assert _resume_state(partial, state, leftover["resume_fingerprint"], (50, 36, 64)) is not None
     capsys.readouterr()
-    run_depth_teacher(small_sequence, block_defaults("depth", other), out, progress=False)
-    assert "resuming" not in capsys.readouterr().err and open_frame_store(out).attrs["input_size"] == [70, 42]
+    run_depth_teacher(small_sequence, block_defaults("depth", settings), out, progress=False)
+    assert "resuming" not in capsys.readouterr().err
+    assert open_frame_store(out).attrs["input_size"] == [56, 28]
+    assert digest(out) == digest(tmp_path / "clean" / "depth.zarr")
+    assert sorted(p.name for p in out.parent.iterdir()) == ["depth.zarr"]
 
 
+def test_bins_by_hand_on_a_two_frame_metric_store(tmp_path):
+    """Two 4x8 frames of metric depth binned to a 2x4 label map (original 8x4, train short side 4, stride 2), so each
+    label cell is the INTER_AREA mean of a 2x2 block. K = 4 over [0, 256): bin size 2 * 256 / 20 = 25.6, edges 0,
+    25.6, 76.8, 153.6, 256; bin 4 is background. The nearest pixel of the sequence (0.5 m, disparity 2) is in frame 2,
+    so frame 1 is scaled by it too: value = (1 / depth) / 2 * 255 = 127.5 / depth."""
+    cells = [  # per label cell: the four depths of its 2x2 block (metres; 0 = no depth)
+        [[1, 1, 1, 1], [4, 4, 4, 4], [0, 0, 0, 0], [1, 1, 10, 10]],
+        [[2, 2, 2, 2], [100, 100, 100, 100], [0.8, 0.8, 0.8, 0.8], [3, 3, 3, 3]],
+    ]
+    frame1 = np.zeros((4, 8), np.float32)
+    for r, row in enumerate(cells):
+        for c, block in enumerate(row):
+            frame1[2 * r : 2 * r + 2, 2 * c : 2 * c + 2] = np.reshape(block, (2, 2))
+    frame2 = np.full((4, 8), 8.0, np.float32)
+    frame2[0:2, 0:2] = 0.5
+    attrs = {"kind": "metric", "backend": "provided", "original_size": [8, 4]}
+    with create_frame_store(tmp_path / "depth.zarr", 2, 4, 8, "float16", attrs) as store:
+        store[0], store[1] = frame1, frame2
+    settings = {"num_bins": 4, "d_min": 0.0, "d_max": 256.0, "fg_weight": 6, "train_short_side": 4, "stride": 2}
+    attrs = write_depth_bins(tmp_path / "depth.zarr", tmp_path / "bins.zarr", settings, progress=False)
+    assert attrs["label_size"] == [4, 2] and attrs["sequence_max"] == pytest.approx(2.0)
+    # frame 1: 127.5 -> 2; 31.9 -> 1; no depth -> 4; mean of disparities (127.5 + 12.75) / 2 = 70.1 -> 1 (averaging
+    # depths first would give 127.5 / 5.5 = 23.2 -> 0); 63.75 -> 1; 1.3 -> 0; 159.4 -> 3; 42.5 -> 1
+    # frame 2: 255 -> 3; 127.5 / 8 = 15.9 -> 0
+    expected = np.array([[[2, 1, 4, 1], [1, 0, 3, 1]], [[3, 0, 0, 0], [0, 0, 0, 0]]], np.uint8)
+    assert np.array_equal(open_frame_store(tmp_path / "bins.zarr")[:], expected)
+
+
+def _crash_in_second_alignment(monkeypatch):
+    """Make the VDA stream raise in its second window alignment (after window 1's frames and state are saved)."""
+    from motforge.depth import streaming
+
+    original, calls = streaming.scale_and_shift, []
+
+    def crash(prediction, target):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("simulated crash")
+        return original(prediction, target)
+
+    monkeypatch.setattr(streaming, "scale_and_shift", crash)
+    return lambda: monkeypatch.setattr(streaming, "scale_and_shift", original)
+
+
+@pytest.mark.parametrize("tear", ["state", "store"])
+def test_torn_resume_leftovers_start_over(small_sequence, fake_vda_repo, tmp_path, monkeypatch, capsys, tear):
+    """A kill can tear the state file (half written) or the partial store (its metadata gone): either way the rerun
+    starts over instead of failing or continuing from garbage, and ends equal to a clean run."""
+    from test_reliability import digest
+
+    repo, checkpoint = fake_vda_repo
+    settings = {**_vda_settings(repo, checkpoint), "resume": True}
+    run_depth_teacher(small_sequence, block_defaults("depth", settings), tmp_path / "clean" / "depth.zarr", progress=False)
+    out = tmp_path / "crashed" / "depth.zarr"
+    restore = _crash_in_second_alignment(monkeypatch)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_depth_teacher(small_sequence, block_defaults("depth", settings), out, progress=False)
+    restore()
+    partial, state = out.parent / ".depth.zarr.partial", out.parent / ".depth.zarr.resume.npz"
+    if tear == "state":
+        state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])
+    else:
+        (partial / "zarr.json").unlink()
+    capsys.readouterr()
+    run_depth_teacher(small_sequence, block_defaults("depth", settings), out, progress=False)
+    assert "resuming" not in capsys.readouterr().err
+    assert digest(out) == digest(tmp_path / "clean" / "depth.zarr")
+    assert sorted(p.name for p in out.parent.iterdir()) == ["depth.zarr"]
+
+
+def zarr_attrs(path: Path) -> dict:
+    import zarr
+
+    return dict(zarr.open_array(str(path), mode="r").attrs)
 def test_window_network_encodes_each_input_once_and_matches_the_plain_forward(tmp_path):
     """Keyframe features kept from the previous call and the padding frame encoded once give the same depth as the
     network's own forward on every full window, while the encoder sees each distinct input exactly once."""
@@ -541,7 +630,7 @@ def test_vda_resume_after_a_crash_inside_a_batch_of_windows(small_sequence, fake
     settings = {**_vda_settings(repo, checkpoint), "resume": True}
     settings["video_depth_anything"]["windows_per_batch"] = 2
     clean = {**_vda_settings(repo, checkpoint), "resume": False}
-    run_depth_teacher(small_sequence, clean, tmp_path / "clean" / "depth.zarr", progress=False)
+    run_depth_teacher(small_sequence, block_defaults("depth", clean), tmp_path / "clean" / "depth.zarr", progress=False)
     original = streaming.scale_and_shift
 
     def crash(prediction, target):
@@ -550,11 +639,11 @@ def test_vda_resume_after_a_crash_inside_a_batch_of_windows(small_sequence, fake
     out = tmp_path / "crashed" / "depth.zarr"
     monkeypatch.setattr(streaming, "scale_and_shift", crash)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        run_depth_teacher(small_sequence, settings, out, progress=False)
+        run_depth_teacher(small_sequence, block_defaults("depth", settings), out, progress=False)
     with np.load(out.parent / ".depth.zarr.resume.npz") as saved:
         assert int(saved["consumed"]) == 32 and int(saved["written"]) == 24 and int(saved["next_start"]) == 22
     monkeypatch.setattr(streaming, "scale_and_shift", original)
     capsys.readouterr()
-    run_depth_teacher(small_sequence, settings, out, progress=False)
+    run_depth_teacher(small_sequence, block_defaults("depth", settings), out, progress=False)
     assert "resuming after frame 24 of 50" in capsys.readouterr().err
     assert digest(out) == digest(tmp_path / "clean" / "depth.zarr")

@@ -35,8 +35,25 @@ def test_pair_gap_and_step_by_hand(caches):  # noqa: F811
     # a made-up depth: each object's id / 100 plus 0.001 per frame
     values = gt["id"] / 100.0 + 0.001 * gt["frame"]
     samples = depth_cue(index, files.instance_depth, values.astype(np.float32))["model"]
-    assert np.allclose(samples["self_step"], 0.001, atol=1e-6)
-    assert all(np.isclose(g * 100, round(g * 100), atol=1e-3) and g > 0 for g in samples["pair_gap"])  # id differences / 100
+    # expected samples worked out here from the GT rows: one step per row whose object was in the previous frame,
+    # one gap |id_a - id_b| / 100 per pair of rows of a frame with IoU > 0.1 whose labels are both mask-based
+    present = {(int(f), int(i)) for f, i in zip(gt["frame"], gt["id"])}
+    steps = sum((int(f) - 1, int(i)) in present for f, i in zip(gt["frame"], gt["id"]))
+    has_label = read_instance_depth(files.instance_depth)["source"] == FROM_MASK
+    gaps = []
+    for t in np.unique(gt["frame"]):
+        rows = np.flatnonzero(gt["frame"] == t)
+        for n, a in enumerate(rows):
+            for b in rows[n + 1:]:
+                iw = min(gt["x"][a] + gt["w"][a], gt["x"][b] + gt["w"][b]) - max(gt["x"][a], gt["x"][b])
+                ih = min(gt["y"][a] + gt["h"][a], gt["y"][b] + gt["h"][b]) - max(gt["y"][a], gt["y"][b])
+                inter = max(0.0, iw) * max(0.0, ih)
+                union = gt["w"][a] * gt["h"][a] + gt["w"][b] * gt["h"][b] - inter
+                if inter / union > 0.1 and has_label[a] and has_label[b]:
+                    gaps.append(abs(int(gt["id"][a]) - int(gt["id"][b])) / 100.0)
+    assert steps > 0 and len(gaps) > 0  # the fixture has both, so an empty sample list cannot pass
+    assert len(samples["self_step"]) == steps and np.allclose(samples["self_step"], 0.001, atol=1e-6)
+    assert np.allclose(sorted(samples["pair_gap"]), sorted(gaps), atol=1e-6)
 
 
 def test_model_predictions_cover_every_gt_row(caches):  # noqa: F811

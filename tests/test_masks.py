@@ -76,7 +76,7 @@ def test_grabcut_masks_stay_inside_their_box_and_degenerate_boxes_are_empty():
 
 
 def test_sam2_backend_end_to_end_with_random_tiny_model(sequence, tmp_path):
-    pytest.importorskip("sam2")
+    import sam2  # noqa: F401  (installed by the Makefile: a broken install fails, never skips)
     import torch
 
     from motforge.masks.backends import SAM2, Sam2Masker
@@ -92,15 +92,32 @@ def test_sam2_backend_end_to_end_with_random_tiny_model(sequence, tmp_path):
     assert len(stored.counts) == two_frames.num_boxes > 0
     assert (stored.height, stored.width) == (96, 160)
     assert np.isfinite(stored.scores).all() and stored.attrs["backend"] == "sam2"
-    # RLE round trip and row alignment: row i of the store is GT row i, decoded masks match what was produced
     assert np.array_equal(stored.rows(np.arange(len(stored.counts))), table.rows(np.arange(len(table.counts))))
     assert np.array_equal(stored.empty, stored.areas == 0)
+    # alignment with GT: row i must be SAM2's answer for GT row i's box on GT row i's frame. Worked out here one box
+    # per call, from frames read and scaled by the test (RGB, 160 x 96: scale 0.5), encoded in reverse order
+    gt = two_frames.gt
+    small = {t: cv2.resize(cv2.imread(str(two_frames.frame_path(t))), (160, 96), interpolation=cv2.INTER_AREA)
+             for t in (1, 2)}
+    rgb = {t: cv2.cvtColor(image, cv2.COLOR_BGR2RGB) for t, image in small.items()}
+    masker.encode([rgb[2], rgb[1]])
+    rows = {t: np.flatnonzero(gt["frame"] == t) for t in (1, 2)}
+    xyxy = np.stack([gt["x"], gt["y"], gt["x"] + gt["w"], gt["y"] + gt["h"]], axis=1).astype(np.float64)
+    box = lambda r: 0.5 * xyxy[r : r + 1]  # noqa: E731
+    for k in range(max(len(rows[1]), len(rows[2]))):
+        r1, r2 = rows[1][min(k, len(rows[1]) - 1)], rows[2][min(k, len(rows[2]) - 1)]
+        (m2, s2), (m1, s1) = masker.prompt([box(r2), box(r1)])
+        for r, m, sc in ((r1, m1[0], s1[0]), (r2, m2[0], s2[0])):
+            got = stored.rows(np.array([r]))[0]
+            assert (got & m).sum() / max(1, (got | m).sum()) > 0.99, r
+            assert stored.scores[r] == pytest.approx(sc, abs=1e-4), r
+    assert len(np.unique(stored.scores)) == len(stored.scores)  # random weights still tell the rows apart
 
 
 def test_sam2_missing_checkpoint_is_a_clear_error():
-    pytest.importorskip("sam2")
+    import sam2  # noqa: F401
     from motforge.errors import MissingWeightsError
-    from motforge.masks.backends import SAM2, Sam2Masker
+    from motforge.masks.backends import Sam2Masker
 
     with pytest.raises(MissingWeightsError, match="nowhere/sam2.1_hiera_tiny.pt"):
         Sam2Masker("configs/sam2.1/sam2.1_hiera_t.yaml", "/nowhere/sam2.1_hiera_tiny.pt", "cpu")

@@ -64,18 +64,27 @@ OUTPUT_NAME = {"depth": "depth.zarr", "masks": "masks.h5", "detections": "detect
 def test_sigkill_mid_write_then_rerun_equals_uninterrupted(sequence, tmp_path, stage):
     reference = tmp_path / "reference" / OUTPUT_NAME[stage]
     assert run(stage_args(stage, sequence, reference, tmp_path)).returncode == 0
-    killed = tmp_path / "killed" / OUTPUT_NAME[stage]
-    killed.parent.mkdir()
-    process = subprocess.Popen([sys.executable, "-m", "motforge", *stage_args(stage, sequence, killed, tmp_path), "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    # wait until the stage is writing (its temporary sibling exists), then kill at a random point
-    while time.time() < deadline and process.poll() is None and not list(killed.parent.glob(f".{killed.name}.tmp-*")):
-        time.sleep(0.01)
-    time.sleep(random.Random(stage).uniform(0.0, 0.3))
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    if process.returncode == -signal.SIGKILL and killed.exists():
+    rng = random.Random(stage)
+    for attempt in range(8):  # a kill that arrives after the job ended proves nothing: try again, sooner
+        killed = tmp_path / f"killed{attempt}" / OUTPUT_NAME[stage]
+        killed.parent.mkdir()
+        command = [sys.executable, "-m", "motforge", *stage_args(stage, sequence, killed, tmp_path), "--no-progress"]
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        # wait until the stage is writing (its temporary sibling exists), then kill at a random point
+        temporary = f".{killed.name}.tmp-*"
+        while time.time() < deadline and process.poll() is None and not list(killed.parent.glob(temporary)):
+            time.sleep(0.001)
+        writing = bool(list(killed.parent.glob(temporary)))
+        time.sleep(rng.uniform(0.0, 0.3) if attempt == 0 else 0.0)  # then at once: some stages write for a few ms
+        if process.poll() is None and writing:
+            os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        if process.returncode == -signal.SIGKILL:
+            break
+    else:
+        pytest.fail("in 8 attempts the kill never landed while the stage was writing its temporary output")
+    if killed.exists():
         # killed after the final rename: then the output is the complete one, never a partial one
         assert digest(killed) == digest(reference), "a killed job left a partial output that looks finished"
     assert run(stage_args(stage, sequence, killed, tmp_path)).returncode == 0

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import completed_run, run_snakemake
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # its fixture runs the DAG of two datasets
 
 DATASET = """
   {name}:

@@ -22,7 +22,7 @@ from conftest import ROOT, run_snakemake, write_mini_sequence
 from motforge.config import validate_config
 from motforge.datasets.layouts import discover, locate
 from motforge.errors import ConfigError, InputError
-from motforge.io.weights import UnsafeCheckpointError, load_weights
+from motforge.io.weights import UnsafeCheckpointError
 from motforge.names import NAME_PATTERN, name_problem
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"

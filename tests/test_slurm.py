@@ -16,7 +16,7 @@ from conftest import ROOT, run_snakemake
 from motforge.evaluate.headline import Headline
 from test_workflow import TINY
 
-pytestmark = pytest.mark.slurm
+pytestmark = [pytest.mark.slurm, pytest.mark.timeout(1800)]  # a whole workflow through SLURM
 
 #: small requests so every job fits the one test node; a cluster config edits the same block
 SMALL_RESOURCES = """

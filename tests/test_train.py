@@ -21,7 +21,7 @@ from motforge.depth.teacher import run_depth_teacher
 from motforge.detect.stage import run_detector
 from motforge.masks.instance_depth import instance_depths
 from motforge.masks.stage import run_masks
-from motforge.families.dense.model import COMPONENTS, DenseConfig, DenseTracker
+from motforge.families.dense.model import COMPONENTS, DenseTracker
 from motforge.synthdance.generate import SynthConfig, generate_sequence
 from motforge.training.clips import ClipDataset, ClipSettings, SequenceFiles
 from motforge.datasets.frame_cache import open_frame_cache, write_frame_cache
@@ -70,14 +70,36 @@ def test_clips_are_a_function_of_seed_and_item(caches):
     assert all(len(bx) == len(i) for bx, i in zip(a["boxes"], a["ids"]))
 
 
+#: the trainer's documented loss weights (FDTA / MOTRv3 detection 2 / 5 / 2, QDTrack embed 0.25, the rest 1), two of
+#: them overridden by the config of the test below
+WEIGHTS = {"cls": 2.0, "l1": 3.0, "giou": 2.0, "pld": 1.0, "depth": 1.0, "qd_embed": 0.5, "qd_aux": 1.0, "ia": 1.0,
+           "inst_depth": 1.0, "assoc": 1.0}
+
+
 def test_training_is_deterministic_on_cpu(caches, tmp_path):
+    from motforge.families.dense.train import dense_config
+    from motforge.training.loop import seed_everything
+
     cfg = model_config(4)
+    cfg["loss_weights"].update(l1=3.0, qd_embed=0.5)
     train_dense(caches, cfg, BINS, tmp_path / "a", tmp_path / "ra", progress=False)
     train_dense(caches, cfg, BINS, tmp_path / "b", tmp_path / "rb", progress=False)
     a, b = load_checkpoint(tmp_path / "a" / "checkpoint.pt"), load_checkpoint(tmp_path / "b" / "checkpoint.pt")
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
     rows = list(csv.DictReader(open(tmp_path / "a" / "train_log.csv")))
     assert len(rows) == 4 and {"cls", "depth", "qd_embed", "ia", "inst_depth", "assoc", "pld"} <= set(rows[-1])
+    for row in rows:  # the logged total is the weighted sum of the logged parts
+        parts = {k: float(v) for k, v in row.items() if k in WEIGHTS and v != ""}
+        assert {"cls", "l1", "giou", "pld", "depth", "qd_embed", "qd_aux", "inst_depth", "assoc"} <= set(parts)
+        assert float(row["total"]) == pytest.approx(sum(WEIGHTS[k] * v for k, v in parts.items()), rel=1e-4)
+    assert float(rows[-1]["ia"]) > 0  # the identity loss is on after its 2 warm-up steps
+    # the steps moved every trained part: the trainer's start (seed 0) rebuilt here, each module's largest change
+    # well above what 4 steps of weight decay alone do (lr 1e-3 x 5e-4 x |w| per step)
+    seed_everything(0)
+    start = DenseTracker(dense_config(cfg, BINS)).state_dict()
+    for part in ("backbone", "head", "spatial", "embed", "identity", "instance_depth", "association"):
+        keys = [k for k in start if k.startswith(part + ".") and start[k].is_floating_point()]
+        assert keys and max(float((a["model"][k] - start[k]).abs().max()) for k in keys) > 1e-4, part
     assert (tmp_path / "a" / "loss_curves.png").stat().st_size > 1000
 
 
@@ -111,19 +133,45 @@ def test_resume_after_sigkill(caches, tmp_path):
 
 
 def test_dense_tracker_runs_on_a_trained_checkpoint(caches, tmp_path):
-    from motforge.datasets.index import read_index
+    """The online tracker with the trained model's embedding, association and depth terms, fed the GT boxes as
+    proposals, on a sequence declared twice the size of the model input (the frame cache is 160 x 96, the GT and
+    the output in 320 x 192 pixels): every GT row must come back as one output row on the GT box, and each GT
+    identity must keep one output id for the whole sequence."""
+    from motforge.datasets.index import SequenceIndex, read_index
     from motforge.families import registry
     from motforge.tracking.runner import run_tracker
+    from scipy.optimize import linear_sum_assignment
+    from torchvision.ops import box_iou
 
     cfg = model_config(3)
     train_dense(caches, cfg, BINS, tmp_path / "m", tmp_path / "r", progress=False)
-    cfg["track"].update(det_low=0.0, det_high=0.0, new_track=0.0)
+    small = read_index(caches[0].index)
+    gt = {**small.gt, **{k: small.gt[k] * 2 for k in ("x", "y", "w", "h")}}
+    index = SequenceIndex(**{**small.__dict__, "widths": small.widths * 2, "heights": small.heights * 2, "gt": gt})
+    gt_xyxy = np.stack([gt["x"], gt["y"], gt["x"] + gt["w"], gt["y"] + gt["h"]], axis=1).astype(np.float64)
+
+    class GTProposals:
+        num_frames = small.seq_length
+
+        def frame(self, t: int):
+            rows = gt["frame"] == t
+            return gt_xyxy[rows], np.ones(int(rows.sum())), np.zeros(int(rows.sum()), np.int16)
+
+    cfg["track"]["proposals"] = "detections"  # the GT boxes; default weights: embedding, IoU, association, gamma 0.2
     tracker = registry().get("dense", "family").tracker(cfg, tmp_path / "m" / "checkpoint.pt", threads=1)
-    index = read_index(caches[0].index)
-    frames, ids, boxes, scores = run_tracker(index, tracker, None, open_frame_cache(caches[0].frames), progress=False)
-    assert len(frames) > 0 and boxes.shape[1] == 4 and set(np.unique(frames)) <= set(range(1, index.seq_length + 1))
-    for t in np.unique(frames):
-        assert len(set(ids[frames == t])) == int((frames == t).sum())  # an id once per frame
+    frames, ids, boxes, scores = run_tracker(index, tracker, GTProposals(), open_frame_cache(caches[0].frames), progress=False)
+    assert len(frames) == len(gt["frame"]) > 0
+    identity: dict[int, int] = {}
+    for t in np.unique(gt["frame"]):
+        rows, out = np.flatnonzero(gt["frame"] == t), np.flatnonzero(frames == t)
+        assert len(out) == len(rows), t
+        iou = box_iou(torch.as_tensor(boxes[out]), torch.as_tensor(gt_xyxy[rows])).numpy()
+        pairs = linear_sum_assignment(-iou)  # as CLEAR MOT matches outputs to GT within a frame
+        assert iou[pairs].min() > 0.5, t  # the Kalman-filtered box stays on its GT box (original pixels)
+        for k, j in zip(out[pairs[0]], pairs[1]):
+            truth = int(gt["id"][rows[j]])
+            assert identity.setdefault(int(ids[k]), truth) == truth, f"id switch at frame {t}"
+    assert sorted(identity.values()) == sorted(np.unique(gt["id"]).tolist())  # one output id per GT identity
 
 
 def test_checkpoints_load_with_weights_only(caches, tmp_path):
