@@ -4,6 +4,7 @@ Target: ratio <= 1.25 (memory must not grow with sequence length; the reference 
 three float32 copies of the depth). The network is a small module with VDA's forward contract, so what is
 measured is the loop (decode, windows, alignment, zarr writes), not the weights. Each run is its own process.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,8 @@ CHILD = textwrap.dedent(
     index = SequenceIndex(**{**index.__dict__, "frame_files": __import__("numpy").asarray(files),
                               "widths": index.widths[:1].repeat(frames), "heights": index.heights[:1].repeat(frames)})
     settings = {"backend": "video_depth_anything", "cache_short_side": 270, "device": "cpu",
-                "video_depth_anything": {"repo": repo, "encoder": "vits", "checkpoint": ckpt, "metric": False, "input_size": 252}}
+                "video_depth_anything": {"repo": repo, "encoder": "vits", "checkpoint": ckpt, "metric": False,
+                "input_size": 252}}
     torch.set_num_threads(2)
     start = time.perf_counter()
     run_depth_teacher(index, block_defaults("depth", settings), out, progress=False)
@@ -39,7 +41,7 @@ CHILD = textwrap.dedent(
 )
 
 NETWORK = textwrap.dedent(
-    '''
+    """
     import torch
     import torch.nn as nn
 
@@ -47,14 +49,15 @@ NETWORK = textwrap.dedent(
     class VideoDepthAnything(nn.Module):
         def __init__(self, encoder="vits", features=64, out_channels=(48, 96, 192, 384), **kwargs):
             super().__init__()
-            self.body = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(16, 1, 3, padding=1))
+            self.body = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(16, 1, 3,
+            padding=1))
 
         def forward(self, x):
             b, t, c, h, w = x.shape
             y = self.body(x.flatten(0, 1))
             y = nn.functional.interpolate(y, size=(h, w), mode="bilinear", align_corners=True)
             return torch.relu(y).squeeze(1).unflatten(0, (b, t))
-    '''
+    """
 )
 
 
@@ -79,15 +82,24 @@ def main() -> None:
 
         ckpt = tmp / "video_depth_anything_vits.pth"
         torch.save(VideoDepthAnything().state_dict(), ckpt)
-        results = [run_child(CHILD, str(index), str(n), str(repo.parent), str(ckpt), str(tmp / f"depth{n}.zarr")) for n in (args.short, args.long)]
+        results = [
+            run_child(CHILD, str(index), str(n), str(repo.parent), str(ckpt), str(tmp / f"depth{n}.zarr"))
+            for n in (args.short, args.long)
+        ]
     short, long = results
     print(f"frames {args.width}x{args.height}, cache short side 270, network input short side 252")
     for r in results:
-        print(f"  {r['frames']:5d} frames: peak RSS {r['peak_rss_mb']:8.1f} MB, {r['seconds']:6.1f} s ({r['frames'] / r['seconds']:.1f} frames/s)")
+        print(
+            f"  {r['frames']:5d} frames: peak RSS {r['peak_rss_mb']:8.1f} MB, {r['seconds']:6.1f} s "
+            f"({r['frames'] / r['seconds']:.1f} frames/s)"
+        )
     ratio = long["peak_rss_mb"] / short["peak_rss_mb"]
     reference_gb = args.long * args.width * args.height * (3 + 3 * 4) / 1e9
     print(f"peak RSS ratio {args.long}/{args.short} frames: {ratio:.3f} (target <= 1.25)")
-    print(f"(the reference runner would hold about {reference_gb:.1f} GB for {args.long} frames: decoded frames + 3 float32 depth copies)")
+    print(
+        f"(the reference runner would hold about {reference_gb:.1f} GB for {args.long} frames: decoded frames + "
+        f"3 float32 depth copies)"
+    )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ Same depth content for both: synthdance ground-truth depth rendered at 1920x1080
 sequence max * 255 as an 8-bit PNG per frame at full resolution. Ours: LID bin indices (uint8) on the stride-8
 map of an 800-pixel-short-side training input (178x100), one zarr chunk per frame. Target: at least 10x smaller.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import synth_sequence  # noqa: E402
-
 from motforge.config import block_defaults
 from motforge.datasets.index import read_index  # noqa: E402
 from motforge.depth.backends.provided import provided_depth_path, read_provided_depth  # noqa: E402
@@ -35,10 +35,18 @@ def main() -> None:
         tmp = Path(tmp_name)
         index = read_index(synth_sequence(tmp / "data", args.frames, 1920, 1080))
         depth = tmp / "depth.zarr"
-        run_depth_teacher(index, block_defaults("depth", {"backend": "provided", "cache_short_side": 1080, "device": "cpu"}), depth, progress=False)
+        run_depth_teacher(
+            index,
+            block_defaults("depth", {"backend": "provided", "cache_short_side": 1080, "device": "cpu"}),
+            depth,
+            progress=False,
+        )
         bins = tmp / "depth_bins.zarr"
         attrs = write_depth_bins(depth, bins, DANCETRACK_BINS, progress=False)
-        disparity = [to_disparity(read_provided_depth(provided_depth_path(index, t)), "metric") for t in range(1, index.seq_length + 1)]
+        disparity = [
+            to_disparity(read_provided_depth(provided_depth_path(index, t)), "metric")
+            for t in range(1, index.seq_length + 1)
+        ]
         peak = max(float(d.max()) for d in disparity)
         png_dir = tmp / "png"
         png_dir.mkdir()
@@ -49,7 +57,10 @@ def main() -> None:
         float_bytes = frame_bytes(depth) / index.seq_length
     print(f"{index.seq_length} frames of 1920x1080 depth content")
     print(f"  FDTA 8-bit PNG per frame (1920x1080):        {png_bytes / 1024:8.1f} KiB/frame")
-    print(f"  depth_bins.zarr ({attrs['label_size'][0]}x{attrs['label_size'][1]} uint8 LID bins):  {zarr_bytes / 1024:8.1f} KiB/frame")
+    print(
+        f"  depth_bins.zarr ({attrs['label_size'][0]}x{attrs['label_size'][1]} uint8 LID bins):  "
+        f"{zarr_bytes / 1024:8.1f} KiB/frame"
+    )
     print(f"  (depth.zarr float16 at 1920x1080, for reference: {float_bytes / 1024:8.1f} KiB/frame)")
     print(f"storage ratio PNG / depth_bins.zarr: {png_bytes / zarr_bytes:.1f}x (target >= 10x)")
 

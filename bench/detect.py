@@ -6,6 +6,7 @@ The YOLOX model is a small network with YOLOX-S's strides and output layout, exp
 model is a randomly initialised YOLOv8n: the same compute as trained weights of those sizes. For Ultralytics the
 model call is its whole predict (its own preprocessing and NMS included), so "outside" is motforge's overhead only.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import synth_sequence  # noqa: E402
-
 from motforge.config import block_defaults
 from motforge.datasets.index import read_index  # noqa: E402
 from motforge.detect.stage import run_detector  # noqa: E402
@@ -29,7 +29,14 @@ def export_small_yolox(path: Path, size: tuple[int, int]) -> None:
     class SmallYolox(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.stem = nn.Sequential(nn.Conv2d(3, 32, 3, 2, 1), nn.SiLU(), nn.Conv2d(32, 64, 3, 2, 1), nn.SiLU(), nn.Conv2d(64, 64, 3, 2, 1), nn.SiLU())
+            self.stem = nn.Sequential(
+                nn.Conv2d(3, 32, 3, 2, 1),
+                nn.SiLU(),
+                nn.Conv2d(32, 64, 3, 2, 1),
+                nn.SiLU(),
+                nn.Conv2d(64, 64, 3, 2, 1),
+                nn.SiLU(),
+            )
             self.down16 = nn.Sequential(nn.Conv2d(64, 128, 3, 2, 1), nn.SiLU())
             self.down32 = nn.Sequential(nn.Conv2d(128, 256, 3, 2, 1), nn.SiLU())
             self.heads = nn.ModuleList([nn.Conv2d(c, 6, 1) for c in (64, 128, 256)])
@@ -48,7 +55,14 @@ def export_small_yolox(path: Path, size: tuple[int, int]) -> None:
             return torch.cat(outs, 2).permute(0, 2, 1)
 
     torch.manual_seed(0)
-    torch.onnx.export(SmallYolox().eval(), torch.zeros(1, 3, *size), str(path), input_names=["images"], output_names=["output"], dynamo=False)
+    torch.onnx.export(
+        SmallYolox().eval(),
+        torch.zeros(1, 3, *size),
+        str(path),
+        input_names=["images"],
+        output_names=["output"],
+        dynamo=False,
+    )
 
 
 def main() -> None:
@@ -70,17 +84,37 @@ def main() -> None:
         YOLO("yolov8n.yaml").save(str(tmp / "yolov8n.pt"))
         configs = {
             "background": {"backend": "background", "score_threshold": 0.05, "background": {}},
-            "yolox (ONNX, 1088x608)": {"backend": "yolox", "score_threshold": 0.05, "yolox": {"model": str(tmp / "yolox.onnx"), "nms": 0.7, "classes": None}},
-            "ultralytics (YOLOv8n, 960)": {"backend": "ultralytics", "score_threshold": 0.05, "ultralytics": {"model": str(tmp / "yolov8n.pt"), "nms": 0.7, "classes": None, "batch_size": 8, "imgsz": 960}},
+            "yolox (ONNX, 1088x608)": {
+                "backend": "yolox",
+                "score_threshold": 0.05,
+                "yolox": {"model": str(tmp / "yolox.onnx"), "nms": 0.7, "classes": None},
+            },
+            "ultralytics (YOLOv8n, 960)": {
+                "backend": "ultralytics",
+                "score_threshold": 0.05,
+                "ultralytics": {
+                    "model": str(tmp / "yolov8n.pt"),
+                    "nms": 0.7,
+                    "classes": None,
+                    "batch_size": 8,
+                    "imgsz": 960,
+                },
+            },
         }
         print(f"synthdance 960x540, {args.frames} frames, CPU (2 threads), second of two runs")
         for name, cfg in configs.items():
-            run_detector(index, block_defaults("detector", cfg), tmp / "d.h5", progress=False)  # warm-up: first inference, file cache, lazy imports
+            run_detector(
+                index, block_defaults("detector", cfg), tmp / "d.h5", progress=False
+            )  # warm-up: first inference, file cache, lazy imports
             timings: dict = {}
             start = time.perf_counter()
             run_detector(index, block_defaults("detector", cfg), tmp / "d.h5", progress=False, timings=timings)
             wall = time.perf_counter() - start - timings.get("load_seconds", 0.0)  # model loading is a one-off per job
-            outside = f"{1 - timings['model_seconds'] / wall:5.1%} outside the model call" if "model_seconds" in timings else "(no separate model call)"
+            outside = (
+                f"{1 - timings['model_seconds'] / wall:5.1%} outside the model call"
+                if "model_seconds" in timings
+                else "(no separate model call)"
+            )
             load = f", model load {timings['load_seconds']:.2f} s" if "load_seconds" in timings else ""
             print(f"  {name:28s} {args.frames / wall:7.1f} frames/s  {outside}{load}")
 

@@ -2,6 +2,7 @@
 one call vs one call per box (DepTR-MOT's way). SAM2 runs a randomly initialised sam2.1_hiera_t (same compute as the
 trained weights); all numbers here are CPU numbers from one run, side by side.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,6 @@ import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import synth_sequence  # noqa: E402
-
 from motforge.config import block_defaults
 from motforge.datasets.index import read_index  # noqa: E402
 from motforge.masks.stage import frame_rows, gt_boxes_xyxy, run_masks  # noqa: E402
@@ -29,7 +29,10 @@ def main() -> None:
         tmp = Path(tmp_name)
         index = read_index(synth_sequence(tmp / "data", args.frames, 640, 360))
         boxes_total = index.num_boxes
-        print(f"synthdance 640x360, {args.frames} frames, {boxes_total} GT boxes ({boxes_total / args.frames:.1f} per frame), masks at 360 px")
+        print(
+            f"synthdance 640x360, {args.frames} frames, {boxes_total} GT boxes ({boxes_total / args.frames:.1f} "
+            f"per frame), masks at 360 px"
+        )
         for backend in ("box", "grabcut"):
             settings = {"backend": backend, "mask_short_side": 360, "grabcut": {"iterations": 3, "margin": 0.15}}
             start = time.perf_counter()
@@ -74,9 +77,15 @@ def main() -> None:
         print(f"    prompting, one call/frame {one_call_s / n * 1000:8.1f} ms/frame")
         print(f"    prompting, one call/box   {per_box_s / n * 1000:8.1f} ms/frame")
         print(f"    prompting time ratio one-call-per-box / one-call-per-frame: {per_box_s / one_call_s:.2f}x")
-        print(f"    whole frame (encode once + prompt): one call {(encode_s + one_call_s) / n * 1000:.0f} ms, per box {(encode_s + per_box_s) / n * 1000:.0f} ms; "
-              f"encoding is {encode_s / (encode_s + one_call_s):.0%} of a frame")
-        print(f"    if each box also re-encodes the image: {(n * 0 + boxes_seen * (encode_s / n) + per_box_s) / (encode_s + one_call_s):.1f}x the one-call time")
+        print(
+            f"    whole frame (encode once + prompt): one call {(encode_s + one_call_s) / n * 1000:.0f} ms, per "
+            f"box {(encode_s + per_box_s) / n * 1000:.0f} ms; "
+            f"encoding is {encode_s / (encode_s + one_call_s):.0%} of a frame"
+        )
+        print(
+            f"    if each box also re-encodes the image: "
+            f"{(n * 0 + boxes_seen * (encode_s / n) + per_box_s) / (encode_s + one_call_s):.1f}x the one-call time"
+        )
 
 
 if __name__ == "__main__":

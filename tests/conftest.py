@@ -1,4 +1,5 @@
 """Shared fixtures: paths to the project, the shared real test data, and tiny hand-made datasets."""
+
 from __future__ import annotations
 
 import os
@@ -52,13 +53,17 @@ def completed_run(work: Path, config_text: str) -> Path:
     return work
 
 
-def write_mini_sequence(seq_dir: Path, frames: int = 6, width: int = 64, height: int = 48, gt_rows: list[str] | None = None, digits: int = 8) -> None:
+def write_mini_sequence(
+    seq_dir: Path, frames: int = 6, width: int = 64, height: int = 48, gt_rows: list[str] | None = None, digits: int = 8
+) -> None:
     """A tiny MOTChallenge sequence: JPEG frames, seqinfo.ini and gt/gt.txt (two boxes per frame)."""
     (seq_dir / "img1").mkdir(parents=True)
     (seq_dir / "gt").mkdir()
     rng = np.random.default_rng(0)
     for t in range(1, frames + 1):
-        cv2.imwrite(str(seq_dir / "img1" / f"{t:0{digits}d}.jpg"), rng.integers(0, 255, (height, width, 3), dtype=np.uint8))
+        cv2.imwrite(
+            str(seq_dir / "img1" / f"{t:0{digits}d}.jpg"), rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
+        )
     if gt_rows is None:
         gt_rows = [f"{t},{i},{5 + 10 * i},{6 + t},10,20,1,1,1" for t in range(1, frames + 1) for i in (1, 2)]
     (seq_dir / "gt" / "gt.txt").write_text("".join(r + "\n" for r in gt_rows))

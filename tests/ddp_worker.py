@@ -1,5 +1,6 @@
 """One rank of the 2-process training test, started by torchrun: trains from the spec and records which clips this
 rank read and the digest of its final weights (the test compares ranks)."""
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,14 @@ def main(spec_path: str) -> None:
         loop.save_checkpoint = save_then_die
     sequences = [SequenceFiles(*[Path(p) if p else None for p in files]) for files in spec["sequences"]]
     summary = trainer.train_dense(sequences, spec["model"], spec["bins"], spec["out"], spec["resume"], progress=False)
-    record = {"rank": rank, "items": seen, "weights_sha256": summary["weights_sha256"], "parameters_sha256": summary["parameters_sha256"], "processes": summary["processes"], "resumed_from": summary["resumed_from"]}
+    record = {
+        "rank": rank,
+        "items": seen,
+        "weights_sha256": summary["weights_sha256"],
+        "parameters_sha256": summary["parameters_sha256"],
+        "processes": summary["processes"],
+        "resumed_from": summary["resumed_from"],
+    }
     Path(spec["record"]).with_suffix(f".rank{rank}.json").write_text(json.dumps(record))
 
 

@@ -1,11 +1,12 @@
 """The ByteTrack baseline: identities through crossings, the low-score stage, per-instance state."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from motforge.tracking import kalman
 from motforge.config import model_defaults
 from motforge.families.bytetrack.tracker import ByteTracker, ByteTrackParams
+from motforge.tracking import kalman
 from motforge.tracking.association import assign as match
 
 

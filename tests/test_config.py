@@ -1,4 +1,5 @@
 """Config validation at parse time: each class of mistake names its key and nothing runs."""
+
 from __future__ import annotations
 
 import copy
@@ -6,9 +7,10 @@ import copy
 import pytest
 import yaml
 
-from conftest import ROOT, run_snakemake
 from motforge.config import validate_config
 from motforge.errors import ConfigError
+
+from conftest import ROOT, run_snakemake
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 BASE = {"datasets": {"synthdance": {"format": "synthdance", "root": "resources/synthdance"}}}
@@ -78,7 +80,10 @@ def test_impossible_combination():
 
 def test_workflow_stops_at_parse_time_naming_the_key(tmp_path):
     cfg = tmp_path / "config.yaml"
-    cfg.write_text("datasets:\n  synthdance:\n    format: synthdance\n    root: resources/synthdance\n    detector: {backend: yolov99}\n")
+    cfg.write_text(
+        "datasets:\n  synthdance:\n    format: synthdance\n    root: resources/synthdance\n    detector: "
+        "{backend: yolov99}\n"
+    )
     result = run_snakemake(tmp_path, configfile=cfg)
     assert result.returncode != 0
     assert "datasets.synthdance.detector.backend" in result.stdout + result.stderr

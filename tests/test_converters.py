@@ -1,4 +1,5 @@
 """Converters: every malformed input stops with the file, the line and the problem, and leaves no output."""
+
 from __future__ import annotations
 
 import json
@@ -7,16 +8,35 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import TESTDATA, run_cli, run_snakemake, write_mini_sequence
 from motforge.datasets.index import build_index, read_index
 from motforge.datasets.layouts import discover, locate
 
-DATASET = {"format": "dancetrack", "splits": ["val"], "gt_splits": ["train", "val"], "seqmaps": {}, "annotation_only": False}
+from conftest import TESTDATA, run_cli, run_snakemake, write_mini_sequence
+
+DATASET = {
+    "format": "dancetrack",
+    "splits": ["val"],
+    "gt_splits": ["train", "val"],
+    "seqmaps": {},
+    "annotation_only": False,
+}
 
 
 def prepare(root: Path, out: Path, seq: str = "dancetrack0001", split: str = "val", **overrides):
     cfg = dict(DATASET, root=str(root), **overrides)
-    return run_cli("prepare", "--dataset", "dancetrack", "--dataset-config", json.dumps(cfg), "--seq", seq, "--split", split, "--out", out)
+    return run_cli(
+        "prepare",
+        "--dataset",
+        "dancetrack",
+        "--dataset-config",
+        json.dumps(cfg),
+        "--seq",
+        seq,
+        "--split",
+        split,
+        "--out",
+        out,
+    )
 
 
 def assert_failed_cleanly(result, results_dir: Path, *words: str):
@@ -34,7 +54,11 @@ GT_CASES = {
     "frame outside seqLength": ("1,1,5,6,10,20,1,1,1\n7,2,15,6,10,20,1,1,1\n", 2, "frame 7 outside 1..6"),
     "non-positive width": ("1,1,5,6,10,20,1,1,1\n2,1,5,6,-4,20,1,1,1\n", 2, "non-positive box size"),
     "non-positive height": ("1,1,5,6,10,0,1,1,1\n", 1, "non-positive box size"),
-    "id twice in one frame": ("1,1,5,6,10,20,1,1,1\n1,2,15,6,10,20,1,1,1\n1,1,25,6,10,20,1,1,1\n", 3, "id 1 appears twice in frame 1"),
+    "id twice in one frame": (
+        "1,1,5,6,10,20,1,1,1\n1,2,15,6,10,20,1,1,1\n1,1,25,6,10,20,1,1,1\n",
+        3,
+        "id 1 appears twice in frame 1",
+    ),
     "mixed delimiters": ("1,1,5,6,10,20,1,1,1\n2 1 5 6 10 20 1 1 1\n", 2, "mixed delimiters"),
 }
 
@@ -147,7 +171,9 @@ def test_failed_job_in_workflow_leaves_nothing_under_results(mini_dancetrack, tm
     gt.write_text("1,1,5,6,10,20,1,1,1\n1,1,5,6,10,20,1,1,1\n")
     work = tmp_path / "work"
     work.mkdir()
-    result = run_snakemake(work, "--show-failed-logs", "results/dancetrack/hota.txt", configfile=_seqmap_config(tmp_path, mini_dancetrack))
+    result = run_snakemake(
+        work, "--show-failed-logs", "results/dancetrack/hota.txt", configfile=_seqmap_config(tmp_path, mini_dancetrack)
+    )
     assert result.returncode != 0
     assert f"{gt}:2:" in result.stdout + result.stderr
     leftovers = [p for p in (work / "results").rglob("*") if p.is_file()] if (work / "results").exists() else []
@@ -156,7 +182,9 @@ def test_failed_job_in_workflow_leaves_nothing_under_results(mini_dancetrack, tm
 
 def test_sportsmot_annotation_only_counts():
     """SportsMOT val GT as shipped (comma+space rows, ids from 0, ini without trailing newline)."""
-    result = run_cli("summary", "--format", "sportsmot", "--root", TESTDATA / "sportsmot", "--splits", "val", "--annotation-only")
+    result = run_cli(
+        "summary", "--format", "sportsmot", "--root", TESTDATA / "sportsmot", "--splits", "val", "--annotation-only"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("45 sequences, 26970 frames, 295573 boxes")
 
@@ -179,7 +207,9 @@ def test_bft_layout_rewrites_flags(tmp_path):
         for f in (seq / sub).iterdir():
             f.rename(seq / f.name)
     (root / "annotations_mot" / "train").mkdir(parents=True)
-    (root / "annotations_mot" / "train" / "Flock01.txt").write_text("1,3,5,6,10,20,-1,-1,-1,-1\n2,3,6,6,10,20,-1,-1,-1,-1\n")
+    (root / "annotations_mot" / "train" / "Flock01.txt").write_text(
+        "1,3,5,6,10,20,-1,-1,-1,-1\n2,3,6,6,10,20,-1,-1,-1,-1\n"
+    )
     [source] = discover("bft", "bft", root, ["train"], ["train"])
     index = build_index(source)
     assert index.seq_length == 6 and index.fps == 25.0

@@ -1,4 +1,5 @@
 """Depth labels: FDTA's LID against hand-computed values, VDA's streaming alignment, backends and stores."""
+
 from __future__ import annotations
 
 import textwrap
@@ -12,17 +13,17 @@ import torch
 from motforge.config import block_defaults
 from motforge.datasets.index import SequenceIndex, build_index
 from motforge.datasets.layouts import locate
+from motforge.depth.backends.video_depth_anything import network_input_size
 from motforge.depth.bins import label_size, write_depth_bins
 from motforge.depth.lid import lid_bin_size, lid_centres, lid_edges, lid_index, lid_midpoints, normalise_disparity
 from motforge.depth.store import create_frame_store, open_frame_store
 from motforge.depth.streaming import INFER_LEN, STEP, blend, scale_and_shift, stream_depth
 from motforge.depth.teacher import run_depth_teacher
-from motforge.depth.backends.video_depth_anything import network_input_size
 from motforge.errors import ConfigError, InputError, MissingWeightsError
 from motforge.synthdance.generate import SynthConfig, generate_sequence
 
-
 # ---------------------------------------------------------------- LID (FDTA appendix B.1.2, eqs. 11-12)
+
 
 def test_lid_by_hand():
     # K = 4 over [0, 10]: bin_size = 2 * 10 / (4 * 5) = 1; edges 0, 1, 3, 6, 10
@@ -54,7 +55,9 @@ def test_lid_round_trip_within_half_a_bin():
     width = edges[index + 1] - edges[index]
     assert np.all(np.abs(lid_midpoints(k, d_min, d_max)[index] - depth) <= width / 2 + 1e-9)
     # the paper's bin values are the lower edges: within one bin below the value
-    assert np.all((depth - lid_centres(k, d_min, d_max)[index] >= -1e-9) & (depth - lid_centres(k, d_min, d_max)[index] < width))
+    assert np.all(
+        (depth - lid_centres(k, d_min, d_max)[index] >= -1e-9) & (depth - lid_centres(k, d_min, d_max)[index] < width)
+    )
 
 
 def test_normalisation_is_per_sequence_with_255_nearest():
@@ -63,6 +66,7 @@ def test_normalisation_is_per_sequence_with_255_nearest():
 
 
 # ---------------------------------------------------------------- the streaming loop (VDA's window scheme)
+
 
 def _true_depth(t: int) -> np.ndarray:
     return (1.0 + t + np.arange(12, dtype=np.float32).reshape(3, 4)) / 10.0
@@ -95,11 +99,17 @@ def test_stream_realigns_windows_with_arbitrary_scale_and_shift(frames):
 
 def test_window_inputs_follow_the_keyframe_scheme():
     seen = []
-    stream_depth(60, iter(range(60)), lambda w: (seen.append(list(w)), np.ones((INFER_LEN, 1, 1)))[1], lambda t0, d: None)
+    stream_depth(
+        60, iter(range(60)), lambda w: (seen.append(list(w)), np.ones((INFER_LEN, 1, 1)))[1], lambda t0, d: None
+    )
     assert seen[0] == list(range(32))
     # window 2: slots 0..9 = previous keyframes (first frame, frame 12, frames 24..31), then frames 32..53
     assert seen[1] == [0, 12] + list(range(24, 32)) + list(range(32, 54))
-    assert seen[2][:2] == [0, 34] and seen[2][2:10] == list(range(46, 54)) and seen[2][10:] == list(range(54, 60)) + [59] * 16
+    assert (
+        seen[2][:2] == [0, 34]
+        and seen[2][2:10] == list(range(46, 54))
+        and seen[2][10:] == list(range(54, 60)) + [59] * 16
+    )
 
 
 def test_scale_shift_and_blend():
@@ -111,10 +121,13 @@ def test_scale_shift_and_blend():
 
 # ---------------------------------------------------------------- backends end to end
 
+
 @pytest.fixture(scope="module")
 def small_sequence(tmp_path_factory) -> SequenceIndex:
     root = tmp_path_factory.mktemp("sd")
-    cfg = SynthConfig(seed=5, sequences={"train": 0, "val": 1, "test": 0}, frames=50, width=128, height=72, dancers=(5, 6))
+    cfg = SynthConfig(
+        seed=5, sequences={"train": 0, "val": 1, "test": 0}, frames=50, width=128, height=72, dancers=(5, 6)
+    )
     generate_sequence(root / "val" / "synthdance0001", "synthdance0001", cfg, progress=False)
     return build_index(locate("synthdance", "synthdance", root, "val", "synthdance0001", ["val"]))
 
@@ -206,8 +219,16 @@ def fake_vda_repo(tmp_path) -> tuple[Path, Path]:
 
 def _vda_settings(repo: Path, checkpoint: Path | str) -> dict:
     return {
-        "backend": "video_depth_anything", "cache_short_side": 36, "device": "cpu",
-        "video_depth_anything": {"repo": str(repo), "encoder": "vits", "checkpoint": str(checkpoint), "metric": False, "input_size": 28},
+        "backend": "video_depth_anything",
+        "cache_short_side": 36,
+        "device": "cpu",
+        "video_depth_anything": {
+            "repo": str(repo),
+            "encoder": "vits",
+            "checkpoint": str(checkpoint),
+            "metric": False,
+            "input_size": 28,
+        },
     }
 
 
@@ -262,8 +283,9 @@ def _expected_fake_vda(index: SequenceIndex, checkpoint: Path, net_size: tuple[i
         return 1 + 0.5 * m, 12 + 4 * m
 
     def to_cache(depth: np.ndarray) -> np.ndarray:
-        up = torch.nn.functional.interpolate(torch.from_numpy(depth)[:, None], size=(cache[1], cache[0]),
-                                             mode="bilinear", align_corners=True)
+        up = torch.nn.functional.interpolate(
+            torch.from_numpy(depth)[:, None], size=(cache[1], cache[0]), mode="bilinear", align_corners=True
+        )
         return up[:, 0].numpy()
 
     return y, affine, to_cache
@@ -329,9 +351,11 @@ def test_stream_metric_uses_scale_one_shift_zero():
 @pytest.mark.parametrize("frames", [20, 54, 131])
 def test_batched_windows_equal_one_at_a_time(frames):
     """Windows sent through the network in batches of 3 give the same frames, byte for byte, as one at a time."""
+
     def forward_windows(windows):
-        return np.stack([np.stack([(1.0 + sum(w) % 7) * _true_depth(t) + 0.5 * (sum(w) % 3) for t in w])
-                         for w in windows])
+        return np.stack(
+            [np.stack([(1.0 + sum(w) % 7) * _true_depth(t) + 0.5 * (sum(w) % 3) for t in w]) for w in windows]
+        )
 
     results, batches = [], []
     for per_batch in (1, 3):
@@ -341,8 +365,14 @@ def test_batched_windows_equal_one_at_a_time(frames):
             batches.append(len(windows))
             return forward_windows([list(w) for w in windows])
 
-        stream_depth(frames, iter(range(frames)), None, lambda t0, d: out.__setitem__(slice(t0, t0 + len(d)), d),
-                     forward_windows=counted, windows_per_batch=per_batch)
+        stream_depth(
+            frames,
+            iter(range(frames)),
+            None,
+            lambda t0, d: out.__setitem__(slice(t0, t0 + len(d)), d),
+            forward_windows=counted,
+            windows_per_batch=per_batch,
+        )
         results.append(out)
     assert np.array_equal(results[0], results[1]) and np.isfinite(results[0]).all()
     windows = -(-frames // STEP)
@@ -357,7 +387,9 @@ def test_vda_backend_batched_store_is_byte_identical(ramp_sequence, fake_vda_rep
     for per_batch in (1, 2):
         settings = _vda_settings(repo, checkpoint)
         settings["video_depth_anything"]["windows_per_batch"] = per_batch
-        run_depth_teacher(ramp_sequence, block_defaults("depth", settings), tmp_path / str(per_batch) / "depth.zarr", progress=False)
+        run_depth_teacher(
+            ramp_sequence, block_defaults("depth", settings), tmp_path / str(per_batch) / "depth.zarr", progress=False
+        )
     assert digest(tmp_path / "1" / "depth.zarr") == digest(tmp_path / "2" / "depth.zarr")
 
 
@@ -366,11 +398,21 @@ def test_vda_corrupt_checkpoint_names_file_key_and_cause(small_sequence, fake_vd
     broken = tmp_path / "broken.pth"
     broken.write_bytes(b"<html>rate limited</html>")
     with pytest.raises(ConfigError, match=rf"depth\.video_depth_anything\.checkpoint.*{broken}.*not a PyTorch"):
-        run_depth_teacher(small_sequence, block_defaults("depth", _vda_settings(repo, broken)), tmp_path / "depth.zarr", progress=False)
+        run_depth_teacher(
+            small_sequence,
+            block_defaults("depth", _vda_settings(repo, broken)),
+            tmp_path / "depth.zarr",
+            progress=False,
+        )
     truncated = tmp_path / "truncated.pth"
     truncated.write_bytes(checkpoint.read_bytes()[: checkpoint.stat().st_size // 2])
     with pytest.raises(ConfigError, match=rf"{truncated}.*truncated"):
-        run_depth_teacher(small_sequence, block_defaults("depth", _vda_settings(repo, truncated)), tmp_path / "depth.zarr", progress=False)
+        run_depth_teacher(
+            small_sequence,
+            block_defaults("depth", _vda_settings(repo, truncated)),
+            tmp_path / "depth.zarr",
+            progress=False,
+        )
     assert not (tmp_path / "depth.zarr").exists()
 
 
@@ -388,40 +430,82 @@ def test_vda_missing_checkpoint_names_the_file(small_sequence, fake_vda_repo, tm
     repo, _ = fake_vda_repo
     missing = tmp_path / "nowhere" / "video_depth_anything_vits.pth"
     with pytest.raises(MissingWeightsError, match=str(missing)):
-        run_depth_teacher(small_sequence, block_defaults("depth", _vda_settings(repo, missing)), tmp_path / "depth.zarr", progress=False)
+        run_depth_teacher(
+            small_sequence,
+            block_defaults("depth", _vda_settings(repo, missing)),
+            tmp_path / "depth.zarr",
+            progress=False,
+        )
     assert not (tmp_path / "depth.zarr").exists()
 
 
 def test_vda_missing_repo(small_sequence, tmp_path):
     with pytest.raises(MissingWeightsError, match="video_depth.py is missing"):
-        run_depth_teacher(small_sequence, block_defaults("depth", _vda_settings(tmp_path / "no-repo", tmp_path / "x.pth")), tmp_path / "depth.zarr", progress=False)
+        run_depth_teacher(
+            small_sequence,
+            block_defaults("depth", _vda_settings(tmp_path / "no-repo", tmp_path / "x.pth")),
+            tmp_path / "depth.zarr",
+            progress=False,
+        )
 
 
 def test_depth_anything_v2_backend_with_tiny_random_model(small_sequence, tmp_path):
     import transformers  # installed by the Makefile: a broken install fails here, never skips
 
-    backbone = transformers.Dinov2Config(image_size=56, patch_size=14, hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
-                                         intermediate_size=64, out_features=["stage1", "stage2", "stage3", "stage4"], reshape_hidden_states=False)
-    config = transformers.DepthAnythingConfig(backbone_config=backbone, fusion_hidden_size=16, neck_hidden_sizes=[8, 16, 32, 32],
-                                              reassemble_hidden_size=32, head_hidden_size=8, patch_size=14)
+    backbone = transformers.Dinov2Config(
+        image_size=56,
+        patch_size=14,
+        hidden_size=32,
+        num_hidden_layers=4,
+        num_attention_heads=2,
+        intermediate_size=64,
+        out_features=["stage1", "stage2", "stage3", "stage4"],
+        reshape_hidden_states=False,
+    )
+    config = transformers.DepthAnythingConfig(
+        backbone_config=backbone,
+        fusion_hidden_size=16,
+        neck_hidden_sizes=[8, 16, 32, 32],
+        reassemble_hidden_size=32,
+        head_hidden_size=8,
+        patch_size=14,
+    )
     torch.manual_seed(0)
     model_dir = tmp_path / "da2-tiny"
     transformers.DepthAnythingForDepthEstimation(config).save_pretrained(model_dir)
-    transformers.DPTImageProcessor(size={"height": 56, "width": 56}, keep_aspect_ratio=True, ensure_multiple_of=14).save_pretrained(model_dir)
-    settings = {"backend": "depth_anything_v2", "cache_short_side": 36, "device": "cpu", "depth_anything_v2": {"model": str(model_dir), "batch_size": 8}}
+    transformers.DPTImageProcessor(
+        size={"height": 56, "width": 56}, keep_aspect_ratio=True, ensure_multiple_of=14
+    ).save_pretrained(model_dir)
+    settings = {
+        "backend": "depth_anything_v2",
+        "cache_short_side": 36,
+        "device": "cpu",
+        "depth_anything_v2": {"model": str(model_dir), "batch_size": 8},
+    }
     out = tmp_path / "depth.zarr"
     run_depth_teacher(small_sequence, block_defaults("depth", settings), out, progress=False)
     store = open_frame_store(out)
-    assert store.shape == (50, 36, 64) and store.attrs["backend"] == "depth_anything_v2" and store.attrs["kind"] == "disparity"
+    assert (
+        store.shape == (50, 36, 64)
+        and store.attrs["backend"] == "depth_anything_v2"
+        and store.attrs["kind"] == "disparity"
+    )
 
 
 def test_provided_depth_and_bins(small_sequence, tmp_path):
     depth_out = tmp_path / "depth.zarr"
-    run_depth_teacher(small_sequence, block_defaults("depth", {"backend": "provided", "cache_short_side": 36, "device": "cpu"}), depth_out, progress=False)
+    run_depth_teacher(
+        small_sequence,
+        block_defaults("depth", {"backend": "provided", "cache_short_side": 36, "device": "cpu"}),
+        depth_out,
+        progress=False,
+    )
     store = open_frame_store(depth_out)
     assert store.attrs["kind"] == "metric" and store.shape == (50, 36, 64)
     gt = cv2.imread(str(Path(small_sequence.img_dir).parent / "depth" / "00000007.png"), cv2.IMREAD_UNCHANGED) / 1000.0
-    assert np.allclose(store[6].astype(np.float32), cv2.resize(gt, (64, 36), interpolation=cv2.INTER_NEAREST), rtol=2e-3)
+    assert np.allclose(
+        store[6].astype(np.float32), cv2.resize(gt, (64, 36), interpolation=cv2.INTER_NEAREST), rtol=2e-3
+    )
     settings = {"num_bins": 150, "d_min": 1e-3, "d_max": 256.0, "fg_weight": 6, "train_short_side": 72, "stride": 8}
     bins_out = tmp_path / "depth_bins.zarr"
     attrs = write_depth_bins(depth_out, bins_out, settings, progress=False)
@@ -450,8 +534,15 @@ def test_vda_resumes_exactly_after_a_crash(small_sequence, fake_vda_repo, tmp_pa
 
     repo, checkpoint = fake_vda_repo
     settings = {**_vda_settings(repo, checkpoint), "resume": True}
-    run_depth_teacher(small_sequence, block_defaults("depth", settings), tmp_path / "whole" / "depth.zarr", progress=False)
-    run_depth_teacher(small_sequence, block_defaults("depth", {**settings, "resume": False}), tmp_path / "plain" / "depth.zarr", progress=False)
+    run_depth_teacher(
+        small_sequence, block_defaults("depth", settings), tmp_path / "whole" / "depth.zarr", progress=False
+    )
+    run_depth_teacher(
+        small_sequence,
+        block_defaults("depth", {**settings, "resume": False}),
+        tmp_path / "plain" / "depth.zarr",
+        progress=False,
+    )
 
     original, calls = streaming.scale_and_shift, []
 
@@ -465,11 +556,17 @@ def test_vda_resumes_exactly_after_a_crash(small_sequence, fake_vda_repo, tmp_pa
     monkeypatch.setattr(streaming, "scale_and_shift", crash_in_third_window)
     with pytest.raises(RuntimeError, match="simulated crash"):
         run_depth_teacher(small_sequence, block_defaults("depth", settings), out, progress=False)
-    assert not out.exists() and (out.parent / ".depth.zarr.partial").is_dir() and (out.parent / ".depth.zarr.resume.npz").is_file()
+    assert (
+        not out.exists()
+        and (out.parent / ".depth.zarr.partial").is_dir()
+        and (out.parent / ".depth.zarr.resume.npz").is_file()
+    )
     monkeypatch.setattr(streaming, "scale_and_shift", original)
     capsys.readouterr()
     run_depth_teacher(small_sequence, block_defaults("depth", settings), out, progress=False)
-    assert "resuming after frame 46 of 50" in capsys.readouterr().err  # window 1 made 24 final frames, window 2 another 22
+    assert (
+        "resuming after frame 46 of 50" in capsys.readouterr().err
+    )  # window 1 made 24 final frames, window 2 another 22
     assert digest(out) == digest(tmp_path / "whole" / "depth.zarr") == digest(tmp_path / "plain" / "depth.zarr")
     assert sorted(p.name for p in out.parent.iterdir()) == ["depth.zarr"], "partial store or state left behind"
 
@@ -481,7 +578,9 @@ def test_resume_state_of_other_settings_is_not_used(small_sequence, fake_vda_rep
 
     repo, checkpoint = fake_vda_repo
     settings = {**_vda_settings(repo, checkpoint), "resume": True}
-    run_depth_teacher(small_sequence, block_defaults("depth", settings), tmp_path / "clean" / "depth.zarr", progress=False)
+    run_depth_teacher(
+        small_sequence, block_defaults("depth", settings), tmp_path / "clean" / "depth.zarr", progress=False
+    )
     other = {**settings, "video_depth_anything": {**settings["video_depth_anything"], "input_size": 42}}
     out = tmp_path / "crashed" / "depth.zarr"
     restore = _crash_in_second_alignment(monkeypatch)
@@ -555,7 +654,9 @@ def test_torn_resume_leftovers_start_over(small_sequence, fake_vda_repo, tmp_pat
 
     repo, checkpoint = fake_vda_repo
     settings = {**_vda_settings(repo, checkpoint), "resume": True}
-    run_depth_teacher(small_sequence, block_defaults("depth", settings), tmp_path / "clean" / "depth.zarr", progress=False)
+    run_depth_teacher(
+        small_sequence, block_defaults("depth", settings), tmp_path / "clean" / "depth.zarr", progress=False
+    )
     out = tmp_path / "crashed" / "depth.zarr"
     restore = _crash_in_second_alignment(monkeypatch)
     with pytest.raises(RuntimeError, match="simulated crash"):
@@ -577,6 +678,8 @@ def zarr_attrs(path: Path) -> dict:
     import zarr
 
     return dict(zarr.open_array(str(path), mode="r").attrs)
+
+
 def test_window_network_encodes_each_input_once_and_matches_the_plain_forward(tmp_path):
     """Keyframe features kept from the previous call and the padding frame encoded once give the same depth as the
     network's own forward on every full window, while the encoder sees each distinct input exactly once."""
@@ -592,6 +695,7 @@ def test_window_network_encodes_each_input_once_and_matches_the_plain_forward(tm
     model = module.VideoDepthAnything(encoder="vits").eval()
     encoded = []
     plain_encoder = model.pretrained.get_intermediate_layers
+
     def counting_encoder(x, *args, **kwargs):
         encoded.append(len(x))
         return plain_encoder(x, *args, **kwargs)
@@ -608,8 +712,9 @@ def test_window_network_encodes_each_input_once_and_matches_the_plain_forward(tm
                 got.extend(network(batch, lambda x: x))
             return np.zeros((len(batch), INFER_LEN, 1, 1), np.float32)
 
-        stream_depth(75, iter(frames), None, lambda t0, d: None, forward_windows=forward_windows,
-                     windows_per_batch=per_batch)
+        stream_depth(
+            75, iter(frames), None, lambda t0, d: None, forward_windows=forward_windows, windows_per_batch=per_batch
+        )
         assert sum(encoded) == 75, encoded  # 4 windows: 32 + 22 + 21 + 0 new inputs (the padding repeats frame 74)
         model.pretrained.get_intermediate_layers = plain_encoder
         with torch.no_grad():
@@ -618,8 +723,9 @@ def test_window_network_encodes_each_input_once_and_matches_the_plain_forward(tm
         model.pretrained.get_intermediate_layers = counting_encoder
 
 
-def test_vda_resume_after_a_crash_inside_a_batch_of_windows(small_sequence, fake_vda_repo, tmp_path, monkeypatch,
-                                                             capsys):
+def test_vda_resume_after_a_crash_inside_a_batch_of_windows(
+    small_sequence, fake_vda_repo, tmp_path, monkeypatch, capsys
+):
     """Windows 0 and 1 go through the network together and the crash hits window 1's alignment: the saved state is
     window 0's (inputs consumed: 32, although the reader had taken all 50), and the rerun ends identical to a clean
     one-window-at-a-time run."""

@@ -1,14 +1,16 @@
 """The depth-cue analysis: pair gaps, per-object steps and order agreement, checked against values built by hand."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from motforge.analysis.depth_cue import depth_cue, predicted_instance_depth, summarise
-from motforge.datasets.index import read_index
-from motforge.masks.instance_depth import FROM_MASK, read_instance_depth
-from motforge.families.dense.model import DenseTracker
 from motforge.datasets.frame_cache import open_frame_cache
+from motforge.datasets.index import read_index
+from motforge.families.dense.model import DenseTracker
 from motforge.families.dense.train import dense_config
+from motforge.masks.instance_depth import FROM_MASK, read_instance_depth
+
 from test_train import BINS, caches, model_config  # noqa: F401  (module fixture reused)
 
 
@@ -44,7 +46,7 @@ def test_pair_gap_and_step_by_hand(caches):  # noqa: F811
     for t in np.unique(gt["frame"]):
         rows = np.flatnonzero(gt["frame"] == t)
         for n, a in enumerate(rows):
-            for b in rows[n + 1:]:
+            for b in rows[n + 1 :]:
                 iw = min(gt["x"][a] + gt["w"][a], gt["x"][b] + gt["w"][b]) - max(gt["x"][a], gt["x"][b])
                 ih = min(gt["y"][a] + gt["h"][a], gt["y"][b] + gt["h"][b]) - max(gt["y"][a], gt["y"][b])
                 inter = max(0.0, iw) * max(0.0, ih)

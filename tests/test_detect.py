@@ -1,4 +1,5 @@
 """Detector backends: Ultralytics' real predict path, YOLOX decoding through onnxruntime, det_db and det.txt files."""
+
 from __future__ import annotations
 
 import json
@@ -23,12 +24,15 @@ from conftest import run_cli
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> tuple[Path, SequenceIndex]:
     root = tmp_path_factory.mktemp("data") / "synthdance"
-    cfg = SynthConfig(seed=2, sequences={"train": 0, "val": 1, "test": 0}, frames=4, width=160, height=96, dancers=(5, 5))
+    cfg = SynthConfig(
+        seed=2, sequences={"train": 0, "val": 1, "test": 0}, frames=4, width=160, height=96, dancers=(5, 5)
+    )
     generate_sequence(root / "val" / "synthdance0001", "synthdance0001", cfg, progress=False)
     return root, build_index(locate("synthdance", "synthdance", root, "val", "synthdance0001", ["val"]))
 
 
 # ------------------------------------------------------------------ Ultralytics
+
 
 def _yolov8n_with_known_output(path: Path) -> None:
     """A yolov8n whose head ignores its input: final convs zeroed, biases set so that only the stride-32 level fires
@@ -52,13 +56,21 @@ def _yolov8n_with_known_output(path: Path) -> None:
 
 def test_ultralytics_real_predict_path_un_letterboxes(dataset, tmp_path):
     import ultralytics  # noqa: F401  (installed by the Makefile: a broken install fails, never skips)
+
     from motforge.detect.ultralytics_backend import offline_environment
 
     offline_environment()
     weights = tmp_path / "yolov8n-known.pt"
     _yolov8n_with_known_output(weights)
     _, index = dataset
-    two = SequenceIndex(**{**index.__dict__, "frame_files": index.frame_files[:2], "widths": index.widths[:2], "heights": index.heights[:2]})
+    two = SequenceIndex(
+        **{
+            **index.__dict__,
+            "frame_files": index.frame_files[:2],
+            "widths": index.widths[:2],
+            "heights": index.heights[:2],
+        }
+    )
     # imgsz 256 != the 160 x 96 frame: letterbox ratio min(256 / 160, 256 / 96) = 1.6 -> 256 x 154 (x scale 256 / 160,
     # y scale 154 / 96), padded to 256 x 160 with 3 rows on top (stride multiple)
     settings = {"model": str(weights), "nms": 0.7, "classes": None, "batch_size": 2, "imgsz": 256}
@@ -92,7 +104,11 @@ def test_ultralytics_real_predict_path_un_letterboxes(dataset, tmp_path):
 
 def test_ultralytics_bare_name_is_refused(dataset, tmp_path):
     _, index = dataset
-    cfg = {"backend": "ultralytics", "score_threshold": 0.05, "ultralytics": {"model": "yolov8n.pt", "nms": 0.7, "classes": [0], "batch_size": 2}}
+    cfg = {
+        "backend": "ultralytics",
+        "score_threshold": 0.05,
+        "ultralytics": {"model": "yolov8n.pt", "nms": 0.7, "classes": [0], "batch_size": 2},
+    }
     with pytest.raises(MissingWeightsError, match="never does at run time"):
         run_detector(index, block_defaults("detector", cfg), tmp_path / "d.h5", progress=False)
     assert not (tmp_path / "d.h5").exists()
@@ -101,6 +117,7 @@ def test_ultralytics_bare_name_is_refused(dataset, tmp_path):
 def test_train_detector_then_detect_with_it(dataset, tmp_path):
     """Export -> 1 epoch of a random yolov8n on 4 frames (CPU, offline) -> the ultralytics backend uses best.pt."""
     import ultralytics  # noqa: F401
+
     root, index = dataset
     index_path = tmp_path / "index.h5"
     from motforge.datasets.index import write_index
@@ -111,10 +128,27 @@ def test_train_detector_then_detect_with_it(dataset, tmp_path):
     assert len(labels) == 4 and all(line.startswith("0 ") for line in labels[0].read_text().splitlines())
     assert len(labels[0].read_text().splitlines()) == int((index.gt["frame"] == 1).sum())  # every dancer of frame 1
     assert (tmp_path / "yolo" / "images" / "val" / "synthdance0001_00000001.jpg").is_symlink()
-    result = run_cli("train-detector", "--data", tmp_path / "yolo" / "data.yaml", "--train-config",
-                     json.dumps({"model": "yolov8n.yaml", "epochs": 1, "imgsz": 64, "batch": 4, "workers": 0, "val": False}), "--out", tmp_path / "detector")
+    result = run_cli(
+        "train-detector",
+        "--data",
+        tmp_path / "yolo" / "data.yaml",
+        "--train-config",
+        json.dumps({"model": "yolov8n.yaml", "epochs": 1, "imgsz": 64, "batch": 4, "workers": 0, "val": False}),
+        "--out",
+        tmp_path / "detector",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
-    cfg = {"backend": "ultralytics", "score_threshold": 0.0, "ultralytics": {"model": str(tmp_path / "detector" / "best.pt"), "nms": 0.7, "classes": None, "batch_size": 4, "imgsz": 64}}
+    cfg = {
+        "backend": "ultralytics",
+        "score_threshold": 0.0,
+        "ultralytics": {
+            "model": str(tmp_path / "detector" / "best.pt"),
+            "nms": 0.7,
+            "classes": None,
+            "batch_size": 4,
+            "imgsz": 64,
+        },
+    }
     assert run_detector(index, block_defaults("detector", cfg), tmp_path / "d.h5", progress=False).num_frames == 4
 
 
@@ -122,24 +156,33 @@ def test_yolo_export_label_lines_by_hand(tmp_path):
     """Ultralytics' label format, 'class cx cy w h' normalised by the frame size, on hand-made GT rows of a 64 x 48
     frame: a plain box, one clipped by the frame, rows the export must drop (not considered, another class, less
     than a pixel left after clipping)."""
-    from conftest import write_mini_sequence
     from motforge.datasets.index import write_index
 
+    from conftest import write_mini_sequence
+
     root = tmp_path / "DanceTrack"
-    rows = ["1,1,5,6,10,20,1,1,1", "1,2,-4,40,10,20,1,1,1", "1,3,30,10,8,8,0,1,1", "1,4,20,20,8,8,1,2,1",
-            "1,5,63.5,10,8,8,1,1,1", "2,1,6,6,10,20,1,1,1"]
+    rows = [
+        "1,1,5,6,10,20,1,1,1",
+        "1,2,-4,40,10,20,1,1,1",
+        "1,3,30,10,8,8,0,1,1",
+        "1,4,20,20,8,8,1,2,1",
+        "1,5,63.5,10,8,8,1,1,1",
+        "2,1,6,6,10,20,1,1,1",
+    ]
     write_mini_sequence(root / "val" / "dancetrack0001", frames=2, gt_rows=rows)
     source = locate("dancetrack", "dancetrack", root, "val", "dancetrack0001", ["val"])
     write_index(build_index(source), tmp_path / "index.h5")
     assert run_cli("export", "yolo", "--index", tmp_path / "index.h5", "--out", tmp_path / "yolo").returncode == 0
     labels = tmp_path / "yolo" / "labels" / "val"
     # (5, 6, 10, 20): centre (10, 16) / (64, 48), size 10 / 64, 20 / 48; (-4, 40, 10, 20) clipped to x 0..6, y 40..48
-    assert (labels / "dancetrack0001_00000001.txt").read_text() == ("0 0.156250 0.333333 0.156250 0.416667\n"
-                                                                  "0 0.046875 0.916667 0.093750 0.166667\n")
+    assert (labels / "dancetrack0001_00000001.txt").read_text() == (
+        "0 0.156250 0.333333 0.156250 0.416667\n0 0.046875 0.916667 0.093750 0.166667\n"
+    )
     assert (labels / "dancetrack0001_00000002.txt").read_text() == "0 0.171875 0.333333 0.156250 0.416667\n"
 
 
 # ------------------------------------------------------------------ YOLOX (ONNX)
+
 
 def _yolox_onnx(path: Path, size: tuple[int, int], raw: np.ndarray) -> None:
     """A tiny ONNX model with YOLOX's output layout: images [1,3,H,W] -> output [1, A, 5+C] (a fixed tensor here)."""
@@ -151,7 +194,8 @@ def _yolox_onnx(path: Path, size: tuple[int, int], raw: np.ndarray) -> None:
     scale = helper.make_node("Mul", ["summed", "zero_f"], ["nothing"])
     add = helper.make_node("Add", ["raw", "nothing"], ["output"])
     graph = helper.make_graph(
-        [const, zero, scale, add], "yolox_layout",
+        [const, zero, scale, add],
+        "yolox_layout",
         [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, size[0], size[1]])],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, raw.shape[0], raw.shape[1]])],
         initializer=[numpy_helper.from_array(np.array(0.0, np.float32), "zero_f")],
@@ -161,7 +205,17 @@ def _yolox_onnx(path: Path, size: tuple[int, int], raw: np.ndarray) -> None:
     onnx.save(model, str(path))
 
 
-def _encode(cx: float, cy: float, w: float, h: float, anchor: int, size: tuple[int, int], raw: np.ndarray, obj: float, cls: float) -> None:
+def _encode(
+    cx: float,
+    cy: float,
+    w: float,
+    h: float,
+    anchor: int,
+    size: tuple[int, int],
+    raw: np.ndarray,
+    obj: float,
+    cls: float,
+) -> None:
     grids, strides = yolox_grids(size)
     s = strides[anchor, 0]
     raw[anchor, :4] = [cx / s - grids[anchor, 0], cy / s - grids[anchor, 1], np.log(w / s), np.log(h / s)]
@@ -171,6 +225,7 @@ def _encode(cx: float, cy: float, w: float, h: float, anchor: int, size: tuple[i
 
 def test_yolox_decoding_letterbox_and_nms(dataset, tmp_path):
     import onnxruntime  # noqa: F401
+
     size = (64, 96)  # network input h, w
     anchors = sum((size[0] // s) * (size[1] // s) for s in (8, 16, 32))
     raw = np.zeros((anchors, 6), np.float32)
@@ -214,14 +269,22 @@ def test_postprocess_class_filter():
 
 # ------------------------------------------------------------------ det_db and det.txt
 
+
 def _det_db(root: Path, index: SequenceIndex) -> dict:
     keys = [det_db_key(index, t, root) for t in range(1, index.seq_length + 1)]
-    return {keys[0]: ["618.0,270.5,138.0,289.0,0.94\n", "10.25,20.0,30.0,40.0,0.0513\n"], keys[1]: [], keys[2]: ["1.0,2.0,3.0,4.0,0.5\n"], keys[3]: []}
+    return {
+        keys[0]: ["618.0,270.5,138.0,289.0,0.94\n", "10.25,20.0,30.0,40.0,0.0513\n"],
+        keys[1]: [],
+        keys[2]: ["1.0,2.0,3.0,4.0,0.5\n"],
+        keys[3]: [],
+    }
 
 
 def test_det_db_keys_look_like_motrv2(dataset):
     root, index = dataset
-    assert det_db_key(index, 7 if index.seq_length >= 7 else 3, root) == "synthdance/val/synthdance0001/img1/00000003.txt"
+    assert (
+        det_db_key(index, 7 if index.seq_length >= 7 else 3, root) == "synthdance/val/synthdance0001/img1/00000003.txt"
+    )
     assert det_db_key(index, 1, root, prefix="DanceTrack") == "DanceTrack/val/synthdance0001/img1/00000001.txt"
 
 
@@ -234,7 +297,18 @@ def test_det_db_round_trip_is_identical(dataset, tmp_path):
     from motforge.datasets.index import write_index
 
     write_index(index, tmp_path / "index.h5")
-    result = run_cli("export", "det-db", "--index", tmp_path / "index.h5", "--detections", tmp_path / "detections.h5", "--root", root, "--out", tmp_path / "out.json")
+    result = run_cli(
+        "export",
+        "det-db",
+        "--index",
+        tmp_path / "index.h5",
+        "--detections",
+        tmp_path / "detections.h5",
+        "--root",
+        root,
+        "--out",
+        tmp_path / "out.json",
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out.json").read_text() == source.read_text()
 
@@ -245,7 +319,11 @@ def test_det_db_six_fields_with_class_accepted(dataset, tmp_path):
     first = det_db_key(index, 1, root)
     db[first] = ["1.0,2.0,3.0,4.0,0.9,0\n"]
     (tmp_path / "db.json").write_text(json.dumps(db))
-    cfg = {"backend": "file", "score_threshold": 0.05, "file": {"format": "det_db", "path": str(tmp_path / "db.json"), "prefix": ""}}
+    cfg = {
+        "backend": "file",
+        "score_threshold": 0.05,
+        "file": {"format": "det_db", "path": str(tmp_path / "db.json"), "prefix": ""},
+    }
     dets = run_detector(index, block_defaults("detector", cfg), tmp_path / "d.h5", dataset_root=root, progress=False)
     assert dets.frame(1)[0].tolist() == [[1.0, 2.0, 4.0, 6.0]]
 
@@ -265,7 +343,11 @@ def test_malformed_det_db_names_key_and_entry(dataset, tmp_path, entry, words):
     key = det_db_key(index, 3, root)
     db[key] = entry
     (tmp_path / "db.json").write_text(json.dumps(db))
-    cfg = {"backend": "file", "score_threshold": 0.05, "file": {"format": "det_db", "path": str(tmp_path / "db.json"), "prefix": ""}}
+    cfg = {
+        "backend": "file",
+        "score_threshold": 0.05,
+        "file": {"format": "det_db", "path": str(tmp_path / "db.json"), "prefix": ""},
+    }
     with pytest.raises(InputError) as info:
         run_detector(index, block_defaults("detector", cfg), tmp_path / "d.h5", dataset_root=root, progress=False)
     assert key in str(info.value) and words in str(info.value)
@@ -277,7 +359,11 @@ def test_det_db_missing_frame_key(dataset, tmp_path):
     db = _det_db(root, index)
     del db[det_db_key(index, 4, root)]
     (tmp_path / "db.json").write_text(json.dumps(db))
-    cfg = {"backend": "file", "score_threshold": 0.05, "file": {"format": "det_db", "path": str(tmp_path / "db.json"), "prefix": ""}}
+    cfg = {
+        "backend": "file",
+        "score_threshold": 0.05,
+        "file": {"format": "det_db", "path": str(tmp_path / "db.json"), "prefix": ""},
+    }
     with pytest.raises(InputError, match="00000004.txt"):
         run_detector(index, block_defaults("detector", cfg), tmp_path / "d.h5", dataset_root=root, progress=False)
 
@@ -289,7 +375,11 @@ def test_det_txt_import_and_errors(dataset, tmp_path):
     det.write_text("1,-1,10,20,30,40,0.9,-1,-1,-1\n1,-1,50,20,30,40,0.03,-1,-1,-1\n3,-1,1,2,3,4,0.5,-1,-1,-1\n")
     cfg = {"backend": "file", "score_threshold": 0.05, "file": {"format": "det_txt", "path": "", "prefix": ""}}
     dets = run_detector(index, block_defaults("detector", cfg), tmp_path / "d.h5", progress=False)
-    assert dets.frame(1)[0].tolist() == [[10, 20, 40, 60]] and len(dets.frame(2)[0]) == 0 and dets.frame(3)[1].tolist() == [0.5]
+    assert (
+        dets.frame(1)[0].tolist() == [[10, 20, 40, 60]]
+        and len(dets.frame(2)[0]) == 0
+        and dets.frame(3)[1].tolist() == [0.5]
+    )
     det.write_text("1,-1,10,20,30,40,0.9,-1,-1,-1\n9,-1,1,2,3,4,0.5,-1,-1,-1\n")
     with pytest.raises(InputError, match=f"{det}:2: frame 9 outside 1..4"):
         run_detector(index, block_defaults("detector", cfg), tmp_path / "d2.h5", progress=False)
@@ -297,7 +387,9 @@ def test_det_txt_import_and_errors(dataset, tmp_path):
 
 
 def test_det_db_lines_format():
-    assert det_db_lines(np.array([[618.0, 270.5, 756.0, 559.5]]), np.array([0.94])) == ["618.0,270.5,138.0,289.0,0.94\n"]
+    assert det_db_lines(np.array([[618.0, 270.5, 756.0, 559.5]]), np.array([0.94])) == [
+        "618.0,270.5,138.0,289.0,0.94\n"
+    ]
 
 
 def test_load_det_db_rejects_broken_json(tmp_path):
@@ -307,6 +399,7 @@ def test_load_det_db_rejects_broken_json(tmp_path):
 
 
 # ------------------------------------------------------------------ checkpoint errors (file, config key, likely cause)
+
 
 def test_ultralytics_corrupt_or_bare_checkpoint_is_one_clear_line(dataset, tmp_path):
     pytest.importorskip("ultralytics")
@@ -320,8 +413,11 @@ def test_ultralytics_corrupt_or_bare_checkpoint_is_one_clear_line(dataset, tmp_p
     bare = tmp_path / "state_dict.pt"
     torch.save({"model.0.conv.weight": torch.zeros(16, 3, 3, 3)}, bare)
     for path, cause in ((broken, "not a PyTorch checkpoint"), (bare, "bare state_dict")):
-        cfg = {"backend": "ultralytics", "score_threshold": 0.05,
-               "ultralytics": {"model": str(path), "nms": 0.7, "classes": [0], "batch_size": 2}}
+        cfg = {
+            "backend": "ultralytics",
+            "score_threshold": 0.05,
+            "ultralytics": {"model": str(path), "nms": 0.7, "classes": [0], "batch_size": 2},
+        }
         with pytest.raises(ConfigError, match=rf"detector\.ultralytics\.model.*{path}.*{cause}") as caught:
             run_detector(index, block_defaults("detector", cfg), tmp_path / "d.h5", progress=False)
         assert len(str(caught.value).splitlines()) == 1
@@ -341,8 +437,11 @@ def test_ultralytics_classes_the_model_lacks_are_refused(dataset, tmp_path):
     model = YOLO(str(weights))
     _, index = dataset
     nc = len(model.names)
-    cfg = {"backend": "ultralytics", "score_threshold": 0.05,
-           "ultralytics": {"model": str(weights), "nms": 0.7, "classes": [0, nc], "batch_size": 2}}
+    cfg = {
+        "backend": "ultralytics",
+        "score_threshold": 0.05,
+        "ultralytics": {"model": str(weights), "nms": 0.7, "classes": [0, nc], "batch_size": 2},
+    }
     with pytest.raises(ConfigError, match=rf"detector\.ultralytics\.classes.*\[{nc}\].*{nc} classes"):
         run_detector(index, block_defaults("detector", cfg), tmp_path / "d.h5", progress=False)
 

@@ -1,18 +1,20 @@
 """Evaluation goes through PyPI trackeval and reproduces figures computed outside this project."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from conftest import TESTDATA, run_cli
 from motforge.datasets.index import build_index
 from motforge.datasets.layouts import discover
 from motforge.evaluate.gt_folder import write_gt_folder
 from motforge.evaluate.headline import Headline
-from motforge.tracking.results import write_results
 from motforge.families import registry
+from motforge.tracking.results import write_results
 from motforge.tracking.runner import run_tracker
+
+from conftest import TESTDATA, run_cli
 
 
 def track_oracle(index):
@@ -36,7 +38,9 @@ def _tud_layout(tmp_path: Path) -> tuple[Path, Path, Path]:
 def test_tud_reference_metrics_through_cli(tmp_path):
     gt_root, seqmap, tracks = _tud_layout(tmp_path)
     out = tmp_path / "out"
-    result = run_cli("evaluate", "--gt-folder", gt_root, "--seqmap", seqmap, "--tracks", tracks, "--out", out, "--benchmark", "MOT15")
+    result = run_cli(
+        "evaluate", "--gt-folder", gt_root, "--seqmap", seqmap, "--tracks", tracks, "--out", out, "--benchmark", "MOT15"
+    )
     assert result.returncode == 0, result.stderr
     header, values = result.stdout.strip().splitlines()
     assert header == "HOTA DetA AssA IDF1 MOTA IDSW"
@@ -55,7 +59,9 @@ def test_tud_reference_metrics_through_cli(tmp_path):
 def test_missing_tracker_file_is_named(tmp_path):
     gt_root, seqmap, tracks = _tud_layout(tmp_path)
     (tracks / "TUD-Stadtmitte.txt").unlink()
-    result = run_cli("evaluate", "--gt-folder", gt_root, "--seqmap", seqmap, "--tracks", tracks, "--out", tmp_path / "out")
+    result = run_cli(
+        "evaluate", "--gt-folder", gt_root, "--seqmap", seqmap, "--tracks", tracks, "--out", tmp_path / "out"
+    )
     assert result.returncode == 2
     assert "TUD-Stadtmitte.txt" in result.stderr and "missing" in result.stderr
     assert not (tmp_path / "out").exists()
@@ -66,7 +72,9 @@ def test_tracker_class_column_above_one_is_rejected(tmp_path):
     bad = tracks / "TUD-Campus.txt"
     bad.unlink()
     bad.write_text("1,1,10,10,5,5,0.9,-1,-1,-1\n2,1,10,10,5,5,0.9,3,-1,-1\n")
-    result = run_cli("evaluate", "--gt-folder", gt_root, "--seqmap", seqmap, "--tracks", tracks, "--out", tmp_path / "out")
+    result = run_cli(
+        "evaluate", "--gt-folder", gt_root, "--seqmap", seqmap, "--tracks", tracks, "--out", tmp_path / "out"
+    )
     assert result.returncode == 2
     assert f"{bad}:2:" in result.stderr and "class column" in result.stderr
 
@@ -79,7 +87,19 @@ def test_sportsmot_gt_as_tracker_scores_100(tmp_path):
     tracks = tmp_path / "tracks"
     for index in indexes:
         write_results(tracks / f"{index.name}.txt", *track_oracle(index))
-    result = run_cli("evaluate", "--gt-folder", tmp_path / "gt", "--seqmap", seqmap, "--tracks", tracks, "--out", tmp_path / "out", "--cores", "2")
+    result = run_cli(
+        "evaluate",
+        "--gt-folder",
+        tmp_path / "gt",
+        "--seqmap",
+        seqmap,
+        "--tracks",
+        tracks,
+        "--out",
+        tmp_path / "out",
+        "--cores",
+        "2",
+    )
     assert result.returncode == 0, result.stderr
     headline = Headline.read(tmp_path / "out" / "hota.txt")
     assert headline.HOTA == pytest.approx(100.0, abs=1e-9)

@@ -1,5 +1,6 @@
 """Extending motforge without touching it: a tracker family and a depth backend defined here, registered from this
 module (named under ``plugins:`` in the config), run through the tiny workflow: track, evaluate, depth, bins."""
+
 from __future__ import annotations
 
 import os
@@ -9,7 +10,6 @@ import numpy as np
 import pytest
 import zarr
 
-from conftest import ROOT, run_snakemake
 from motforge.config import assemble_schema
 from motforge.datasets.index import SequenceIndex, read_index
 from motforge.depth.registry import DEPTH_BACKENDS
@@ -19,6 +19,8 @@ from motforge.families import FrameInputs, TrackRow, registry
 from motforge.masks.registry import MASK_BACKENDS
 from motforge.tracking.association import assign, iou_matrix
 from motforge.tracking.results import format_rows
+
+from conftest import ROOT, run_snakemake
 
 
 class IouTracker:
@@ -51,7 +53,12 @@ class IouFamily:
     needs_images = True
 
     def schema(self) -> dict:
-        return {"properties": {"min_iou": {"type": "number", "default": 0.3}, "min_score": {"type": "number", "default": 0.4}}}
+        return {
+            "properties": {
+                "min_iou": {"type": "number", "default": 0.3},
+                "min_score": {"type": "number", "default": 0.4},
+            }
+        }
 
     def check(self, model_key, model, dataset_key, dataset, base_dir) -> None:
         return None
@@ -125,7 +132,10 @@ def test_schema_backend_and_family_names_come_from_the_registries():
     assert {"provided", "video_depth_anything", "depth_anything_v2", "ground_plane"} <= set(DEPTH_BACKENDS.names())
     assert {"bytetrack", "oracle", "dense", "iou_only"} <= set(registry().names())
     for family in registry().all():  # every family's schema branch is wired in
-        assert {"if": {"properties": {"family": {"const": family.name}}}, "then": {"$ref": f"#/$defs/{family.name}_model"}} in defs["model"]["allOf"]
+        assert {
+            "if": {"properties": {"family": {"const": family.name}}},
+            "then": {"$ref": f"#/$defs/{family.name}_model"},
+        } in defs["model"]["allOf"]
 
 
 @pytest.mark.slow
@@ -142,8 +152,16 @@ def test_plugin_family_and_depth_backend_run_through_the_workflow(tmp_path, monk
         dets = read_detections(results / "seqs" / seq / "detections.h5")
         tracker = IouTracker(0.25, 0.4)
         tracker.reset(index)
-        rows = [(t, *row) for t in range(1, index.seq_length + 1) for row in tracker.step(FrameInputs(t, index, dets.frame(t)[:2]))]
-        expected = format_rows(*(np.array([r[i] for r in rows]) for i in range(2)), np.array([r[2] for r in rows]).reshape(-1, 4), np.array([r[3] for r in rows]))
+        rows = [
+            (t, *row)
+            for t in range(1, index.seq_length + 1)
+            for row in tracker.step(FrameInputs(t, index, dets.frame(t)[:2]))
+        ]
+        expected = format_rows(
+            *(np.array([r[i] for r in rows]) for i in range(2)),
+            np.array([r[2] for r in rows]).reshape(-1, 4),
+            np.array([r[3] for r in rows]),
+        )
         assert rows and (results / "tracks" / "iou" / f"{seq}.txt").read_text() == expected
     hota = (results / "hota.txt").read_text().splitlines()
     assert hota[0].startswith("HOTA") and float(hota[1].split()[0]) > 5.0  # an IoU tracker on these boxes scores

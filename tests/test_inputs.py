@@ -16,13 +16,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, run_snakemake, write_mini_sequence
 from motforge.config import validate_config
 from motforge.datasets.index import _image_size, build_index
 from motforge.datasets.layouts import discover, locate
 from motforge.datasets.mot_text import read_mot_table
 from motforge.detect.files import detect_from_det_txt
 from motforge.errors import ConfigError, InputError
+
+from conftest import ROOT, run_snakemake, write_mini_sequence
 
 BOM = "\ufeff"
 SEQ = "dancetrack0001"

@@ -1,4 +1,5 @@
 """Each loss and mask of the five papers against values computed by hand from its equation."""
+
 from __future__ import annotations
 
 import math
@@ -6,11 +7,11 @@ import math
 import pytest
 import torch
 
+from motforge.families.dense import losses as L
 from motforge.families.dense.association import LearnableAssociation, box_differences
+from motforge.families.dense.targets import assign_locations, label_rois
 from motforge.families.dense.temporal_adapter import TemporalAdapter, causal_missing_mask
 from motforge.families.dense.tracker import bisoftmax
-from motforge.families.dense import losses as L
-from motforge.families.dense.targets import assign_locations, label_rois
 
 
 def test_depth_focal_loss_with_foreground_weight():
@@ -133,13 +134,19 @@ def test_detection_losses_by_hand():
     logits = torch.tensor([2.0, 0.5, -0.5, -1.0, 1.5])
     target_cls = torch.tensor([1, 1, 1, 0, 0])
     conf = torch.tensor([0.9, 0.6, 0.3, 0.0, 0.0])
-    pred = [[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 4.0, 4.0], [0.0, 0.0, 1.0, 1.0],
-            [3.0, 3.0, 9.0, 9.0]]
+    pred = [
+        [0.0, 0.0, 10.0, 10.0],
+        [0.0, 0.0, 10.0, 10.0],
+        [0.0, 0.0, 4.0, 4.0],
+        [0.0, 0.0, 1.0, 1.0],
+        [3.0, 3.0, 9.0, 9.0],
+    ]
     target = [[0.0, 0.0, 10.0, 20.0], [5.0, 5.0, 15.0, 15.0], [6.0, 0.0, 10.0, 4.0], [0.0] * 4, [0.0] * 4]
     weights = L.pld_weights(target_cls, conf)
     assert weights.tolist() == pytest.approx([0.9, 0.6, 0.3, 0.5, 0.5])
-    out = L.detection_losses(logits, torch.tensor(pred), target_cls, torch.tensor(target), weights=weights,
-                             box_weights=conf)
+    out = L.detection_losses(
+        logits, torch.tensor(pred), target_cls, torch.tensor(target), weights=weights, box_weights=conf
+    )
     p = [1 / (1 + math.exp(-x)) for x in logits.tolist()]
     focal = [0.25 * (1 - p[i]) ** 2 * -math.log(p[i]) for i in range(3)]
     focal += [0.75 * p[i] ** 2 * -math.log(1 - p[i]) for i in (3, 4)]
@@ -160,7 +167,15 @@ def test_detection_losses_by_hand():
 def test_association_targets_and_bce():
     logits = torch.tensor([[2.0, -1.0], [0.0, 1.0]])
     target = torch.tensor([[1, 0], [0, 1]])
-    expected = -(math.log(torch.sigmoid(torch.tensor(2.0))) + math.log(1 - torch.sigmoid(torch.tensor(-1.0))) + math.log(0.5) + math.log(torch.sigmoid(torch.tensor(1.0)))) / 4
+    expected = (
+        -(
+            math.log(torch.sigmoid(torch.tensor(2.0)))
+            + math.log(1 - torch.sigmoid(torch.tensor(-1.0)))
+            + math.log(0.5)
+            + math.log(torch.sigmoid(torch.tensor(1.0)))
+        )
+        / 4
+    )
     assert L.association_loss(logits, target).item() == pytest.approx(expected, rel=1e-5)
 
 
@@ -200,15 +215,23 @@ def test_instance_depth_loss_is_mse_plus_kl():
     hist_logits = torch.zeros(2, 4)
     target_hist = torch.tensor([[1.0, 0, 0, 0], [0.25, 0.25, 0.25, 0.25]])
     kl = (1.0 * math.log(1.0 / 0.25) + 0.0) / 2
-    assert L.instance_depth_loss(value, hist_logits, target_value, target_hist).item() == pytest.approx(0.01 + kl, rel=1e-5)
+    assert L.instance_depth_loss(value, hist_logits, target_value, target_hist).item() == pytest.approx(
+        0.01 + kl, rel=1e-5
+    )
 
 
 def test_centre_sampling_and_roi_labels():
-    grid = torch.stack(torch.meshgrid(torch.arange(6) * 8 + 4.0, torch.arange(6) * 8 + 4.0, indexing="xy"), dim=-1).float()
+    grid = torch.stack(
+        torch.meshgrid(torch.arange(6) * 8 + 4.0, torch.arange(6) * 8 + 4.0, indexing="xy"), dim=-1
+    ).float()
     boxes = torch.tensor([[0.0, 0.0, 32.0, 32.0], [8.0, 8.0, 24.0, 24.0]])
     assigned, targets = assign_locations(grid, boxes)
     assert assigned[1, 1].item() == 1 and assigned[2, 2].item() == 1  # the smaller box wins where both apply
     assert assigned[0, 0].item() == 0  # (4, 4) lies within 1.5 strides (12 px) of the large box's centre only
     assert assigned[5, 5].item() == -1 and assigned[4, 4].item() == -1  # (44, 44), (36, 36): outside every box
-    labels, ious, _ = label_rois(torch.tensor([[0.0, 0.0, 32.0, 32.0], [0.0, 0.0, 16.0, 32.0], [40.0, 40.0, 50.0, 50.0]]), boxes[:1], torch.tensor([5]))
+    labels, ious, _ = label_rois(
+        torch.tensor([[0.0, 0.0, 32.0, 32.0], [0.0, 0.0, 16.0, 32.0], [40.0, 40.0, 50.0, 50.0]]),
+        boxes[:1],
+        torch.tensor([5]),
+    )
     assert labels.tolist() == [5, -2, -1]

@@ -1,4 +1,5 @@
 """Masks and instance-depth soft labels: SAM2 end to end (random weights), CPU backends against GT, labels by hand."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,7 +25,9 @@ BINS = {"num_bins": 150, "d_min": 1e-3, "d_max": 256.0}
 @pytest.fixture(scope="module")
 def sequence(tmp_path_factory) -> SequenceIndex:
     root = tmp_path_factory.mktemp("sd")
-    cfg = SynthConfig(seed=11, sequences={"train": 0, "val": 1, "test": 0}, frames=12, width=320, height=192, dancers=(6, 7))
+    cfg = SynthConfig(
+        seed=11, sequences={"train": 0, "val": 1, "test": 0}, frames=12, width=320, height=192, dancers=(6, 7)
+    )
     generate_sequence(root / "val" / "synthdance0001", "synthdance0001", cfg, progress=False)
     return build_index(locate("synthdance", "synthdance", root, "val", "synthdance0001", ["val"]))
 
@@ -52,7 +55,9 @@ def test_cpu_backends_against_gt(sequence, tmp_path):
     """Measured on the default synthdance run: GrabCut 0.57 mean IoU, box 0.27 (visible GT masks)."""
     settings = {"backend": "grabcut", "mask_short_side": 192, "grabcut": {"iterations": 3, "margin": 0.15}}
     grabcut = run_masks(sequence, block_defaults("masks", settings), tmp_path / "grabcut.h5", progress=False)
-    box = run_masks(sequence, block_defaults("masks", {**settings, "backend": "box"}), tmp_path / "box.h5", progress=False)
+    box = run_masks(
+        sequence, block_defaults("masks", {**settings, "backend": "box"}), tmp_path / "box.h5", progress=False
+    )
     g, b = _mean_iou(sequence, grabcut), _mean_iou(sequence, box)
     assert g > 0.45 and 0.15 < b < 0.45 and g > b + 0.15
     stored = read_masks(tmp_path / "grabcut.h5")
@@ -82,12 +87,29 @@ def test_sam2_backend_end_to_end_with_random_tiny_model(sequence, tmp_path):
     from motforge.masks.backends import SAM2, Sam2Masker
 
     torch.manual_seed(0)
-    two_frames = SequenceIndex(**{**sequence.__dict__, "frame_files": sequence.frame_files[:2], "widths": sequence.widths[:2], "heights": sequence.heights[:2],
-                                  "gt": {k: v[sequence.gt["frame"] <= 2] for k, v in sequence.gt.items()}})
+    two_frames = SequenceIndex(
+        **{
+            **sequence.__dict__,
+            "frame_files": sequence.frame_files[:2],
+            "widths": sequence.widths[:2],
+            "heights": sequence.heights[:2],
+            "gt": {k: v[sequence.gt["frame"] <= 2] for k, v in sequence.gt.items()},
+        }
+    )
     masker = Sam2Masker("configs/sam2.1/sam2.1_hiera_t.yaml", None, "cpu", allow_random=True)
-    settings = {"backend": "sam2", "mask_short_side": 96, "sam2": {"config": "configs/sam2.1/sam2.1_hiera_t.yaml", "checkpoint": "", "batch_size": 2}}
+    settings = {
+        "backend": "sam2",
+        "mask_short_side": 96,
+        "sam2": {"config": "configs/sam2.1/sam2.1_hiera_t.yaml", "checkpoint": "", "batch_size": 2},
+    }
     settings = block_defaults("masks", settings)
-    table = run_masks(two_frames, settings, tmp_path / "masks.h5", masker=SAM2.masker(settings, "masks.device", sam2_masker=masker), progress=False)
+    table = run_masks(
+        two_frames,
+        settings,
+        tmp_path / "masks.h5",
+        masker=SAM2.masker(settings, "masks.device", sam2_masker=masker),
+        progress=False,
+    )
     stored = read_masks(tmp_path / "masks.h5")
     assert len(stored.counts) == two_frames.num_boxes > 0
     assert (stored.height, stored.width) == (96, 160)
@@ -97,8 +119,10 @@ def test_sam2_backend_end_to_end_with_random_tiny_model(sequence, tmp_path):
     # alignment with GT: row i must be SAM2's answer for GT row i's box on GT row i's frame. Worked out here one box
     # per call, from frames read and scaled by the test (RGB, 160 x 96: scale 0.5), encoded in reverse order
     gt = two_frames.gt
-    small = {t: cv2.resize(cv2.imread(str(two_frames.frame_path(t))), (160, 96), interpolation=cv2.INTER_AREA)
-             for t in (1, 2)}
+    small = {
+        t: cv2.resize(cv2.imread(str(two_frames.frame_path(t))), (160, 96), interpolation=cv2.INTER_AREA)
+        for t in (1, 2)
+    }
     rgb = {t: cv2.cvtColor(image, cv2.COLOR_BGR2RGB) for t, image in small.items()}
     masker.encode([rgb[2], rgb[1]])
     rows = {t: np.flatnonzero(gt["frame"] == t) for t in (1, 2)}
@@ -116,6 +140,7 @@ def test_sam2_backend_end_to_end_with_random_tiny_model(sequence, tmp_path):
 
 def test_sam2_missing_checkpoint_is_a_clear_error():
     import sam2  # noqa: F401
+
     from motforge.errors import MissingWeightsError
     from motforge.masks.backends import Sam2Masker
 
@@ -139,15 +164,38 @@ def test_instance_depth_on_crafted_maps(tmp_path):
     depth = np.full((10, 20), 5.0, np.float32)
     depth[2:6, 2:6] = 2.0
     frame_files = np.array(["00000001.jpg"])
-    gt = {"frame": np.array([1, 1], np.int32), "id": np.array([1, 2], np.int64), "x": np.array([1, 10], np.float32), "y": np.array([1, 2], np.float32),
-          "w": np.array([7, 6], np.float32), "h": np.array([7, 5], np.float32), "consider": np.ones(2, np.int8), "cls": np.ones(2, np.int16), "vis": np.ones(2, np.float32)}
-    index = SequenceIndex("x", "seq", "val", "mot", str(tmp_path), frame_files, np.array([20]), np.array([10]), 20.0, True, False, gt)
+    gt = {
+        "frame": np.array([1, 1], np.int32),
+        "id": np.array([1, 2], np.int64),
+        "x": np.array([1, 10], np.float32),
+        "y": np.array([1, 2], np.float32),
+        "w": np.array([7, 6], np.float32),
+        "h": np.array([7, 5], np.float32),
+        "consider": np.ones(2, np.int8),
+        "cls": np.ones(2, np.int16),
+        "vis": np.ones(2, np.float32),
+    }
+    index = SequenceIndex(
+        "x", "seq", "val", "mot", str(tmp_path), frame_files, np.array([20]), np.array([10]), 20.0, True, False, gt
+    )
     mask = np.zeros((2, 10, 20), bool)
     mask[0, 2:6, 2:6] = True
-    table = MaskTable(10, 20, encode(mask), np.array([0.9, 0.0], np.float32), np.array([False, True]), mask.reshape(2, -1).sum(1))
-    with create_frame_store(tmp_path / "depth.zarr", 1, 10, 20, "float16", {"kind": "metric", "backend": "provided"}) as store:
+    table = MaskTable(
+        10, 20, encode(mask), np.array([0.9, 0.0], np.float32), np.array([False, True]), mask.reshape(2, -1).sum(1)
+    )
+    with create_frame_store(
+        tmp_path / "depth.zarr", 1, 10, 20, "float16", {"kind": "metric", "backend": "provided"}
+    ) as store:
         store[0] = depth
-    counts = instance_depths(index, table, tmp_path / "depth.zarr", {"histogram_bins": 25, "sigma": 3.0}, BINS, tmp_path / "inst.h5", progress=False)
+    counts = instance_depths(
+        index,
+        table,
+        tmp_path / "depth.zarr",
+        {"histogram_bins": 25, "sigma": 3.0},
+        BINS,
+        tmp_path / "inst.h5",
+        progress=False,
+    )
     assert counts == {"rows": 2, "from_mask": 1, "from_box": 1, "no_pixels": 0}
     inst = read_instance_depth(tmp_path / "inst.h5")
     assert inst["source"].tolist() == [FROM_MASK, FROM_BOX]

@@ -1,4 +1,5 @@
 """The strict MOTChallenge readers: accepted variants and line-precise errors."""
+
 from __future__ import annotations
 
 import pytest

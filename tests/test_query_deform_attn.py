@@ -1,4 +1,5 @@
 """Multi-scale deformable attention sampling (Deformable DETR eq. 3) against a direct bilinear computation."""
+
 from __future__ import annotations
 
 import math
@@ -27,8 +28,8 @@ def test_hand_values_two_levels_two_heads() -> None:
     lvl0 = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
     lvl1 = [[7.0, 8.0]]
     flat = torch.tensor([v for row in lvl0 for v in row] + [v for row in lvl1 for v in row])
-    value = torch.stack([flat, 10 * flat], dim=-1).view(1, 8, 2, 1)        # [B, S, M, D=1]
-    loc = torch.zeros(1, 1, 2, 2, 2, 2)                                     # [B, Q, M, L, P, 2]
+    value = torch.stack([flat, 10 * flat], dim=-1).view(1, 8, 2, 1)  # [B, S, M, D=1]
+    loc = torch.zeros(1, 1, 2, 2, 2, 2)  # [B, Q, M, L, P, 2]
     wts = torch.zeros(1, 1, 2, 2, 2)
     # head 0: level 0 at the map centre (between 2 and 5 -> 3.5) and at the top-left corner (0.25 * 1, zero padding)
     loc[0, 0, 0, 0, 0] = torch.tensor([0.5, 0.5])
@@ -48,7 +49,7 @@ def test_random_against_direct_loop() -> None:
     shapes = [(3, 4), (2, 2)]
     m, d, q, p = 2, 3, 5, 3
     value = torch.randn(1, 16, m, d, generator=g)
-    loc = torch.rand(1, q, m, 2, p, 2, generator=g) * 1.4 - 0.2           # some points fall outside the map
+    loc = torch.rand(1, q, m, 2, p, 2, generator=g) * 1.4 - 0.2  # some points fall outside the map
     wts = torch.rand(1, q, m, 2, p, generator=g)
     out = ms_deform_sample(value, shapes, loc, wts)
     starts = [0, 12]
@@ -57,7 +58,7 @@ def test_random_against_direct_loop() -> None:
             for c in range(d):
                 expected = 0.0
                 for level, (h, w) in enumerate(shapes):
-                    img = value[0, starts[level]:starts[level] + h * w, head, c].view(h, w).tolist()
+                    img = value[0, starts[level] : starts[level] + h * w, head, c].view(h, w).tolist()
                     for k in range(p):
                         u, v = loc[0, qi, head, level, k].tolist()
                         expected += wts[0, qi, head, level, k].item() * bilinear(img, u, v)
@@ -73,7 +74,7 @@ def test_module_offsets_are_normalised_per_level_and_by_box_size() -> None:
         attn.output_proj.weight.copy_(torch.eye(2))
         attn.output_proj.bias.zero_()
         attn.sampling_offsets.weight.zero_()
-        attn.sampling_offsets.bias.copy_(torch.tensor([1.0, 0.0] + [0.0] * 6))     # level 0, point 0: one unit right
+        attn.sampling_offsets.bias.copy_(torch.tensor([1.0, 0.0] + [0.0] * 6))  # level 0, point 0: one unit right
         attn.attention_weights.bias.copy_(torch.tensor([10.0, -10.0, -10.0, -10.0]))  # nearly all on level 0, point 0
     shapes = [(1, 4), (1, 2)]
     lvl0 = torch.tensor([1.0, 2.0, 3.0, 4.0])
@@ -88,6 +89,6 @@ def test_module_offsets_are_normalised_per_level_and_by_box_size() -> None:
     ref = torch.tensor([0.375, 0.5, 1.0, 1.0]).repeat(1, 1, 2, 1)
     out = attn(q, ref, value, shapes)
     assert out[0, 0, 0].item() == pytest.approx(w0 * 3.0, rel=1e-5)
-    ref = torch.tensor([0.375, 0.5, 0.5, 1.0]).repeat(1, 1, 2, 1)                # half the width: u = 0.5
+    ref = torch.tensor([0.375, 0.5, 0.5, 1.0]).repeat(1, 1, 2, 1)  # half the width: u = 0.5
     out = attn(q, ref, value, shapes)
     assert out[0, 0, 0].item() == pytest.approx(w0 * 2.5, rel=1e-5)

@@ -1,4 +1,5 @@
 """Set loss, MOTRv3 pseudo-label distillation (eq. 3) and clip normalisation (MOTR / eq. 5), LA-MOTR's BCE targets."""
+
 from __future__ import annotations
 
 import math
@@ -12,7 +13,7 @@ from motforge.families.query.losses import association_targets, clip_normalise, 
 
 def focal(x: float, positive: bool, alpha: float = 0.25, gamma: float = 2.0) -> float:
     p = 1 / (1 + math.exp(-x))
-    return -alpha * (1 - p) ** gamma * math.log(p) if positive else -(1 - alpha) * p ** gamma * math.log(1 - p)
+    return -alpha * (1 - p) ** gamma * math.log(p) if positive else -(1 - alpha) * p**gamma * math.log(1 - p)
 
 
 def test_set_loss_by_hand() -> None:
@@ -35,7 +36,7 @@ def test_pld_weights_filter_and_loss_by_hand() -> None:
     boxes = torch.tensor([[0.3, 0.3, 0.2, 0.2], [0.7, 0.7, 0.2, 0.2], [0.5, 0.1, 0.05, 0.05]])
     det = torch.tensor([[0.3, 0.3, 0.2, 0.2], [0.7, 0.7, 0.2, 0.2], [0.7, 0.7, 0.2, 0.2]])
     scores = torch.tensor([0.8, 0.3, 0.02])
-    expected = 2 * (0.8 * focal(1.0, True) + 0.3 * focal(0.0, True) + 0.5 * focal(-2.0, False))   # L1 0, GIoU 1
+    expected = 2 * (0.8 * focal(1.0, True) + 0.3 * focal(0.0, True) + 0.5 * focal(-2.0, False))  # L1 0, GIoU 1
     assert pld_loss(logits, boxes, det, scores, cfg).item() == pytest.approx(expected, rel=1e-5)
 
 

@@ -1,4 +1,5 @@
 """Tracklet-aware assignment (MOTR sec. 3.3) and release-fetch supervision (MOTRv3 sec. 3.2), worked by hand."""
+
 from __future__ import annotations
 
 import torch
@@ -6,9 +7,13 @@ import torch
 from motforge.families.query.config import QueryModelConfig
 from motforge.families.query.matching import layer_targets, tracklet_aware
 
-GT_BOXES = torch.tensor([[0.2, 0.2, 0.1, 0.1],    # id 7
-                         [0.6, 0.6, 0.1, 0.1],    # id 3
-                         [0.8, 0.8, 0.1, 0.1]])   # id 5
+GT_BOXES = torch.tensor(
+    [
+        [0.2, 0.2, 0.1, 0.1],  # id 7
+        [0.6, 0.6, 0.1, 0.1],  # id 3
+        [0.8, 0.8, 0.1, 0.1],
+    ]
+)  # id 5
 GT_IDS = torch.tensor([7, 3, 5])
 FAR = [0.5, 0.1, 0.05, 0.05]
 

@@ -1,5 +1,6 @@
 """The whole query model on tiny random clips: loss finite, gradients reach every switch's parameters, TGD's mask
 stops leakage inside the real decoder, and the online lifecycle (birth, death, missed frames) by hand."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -24,8 +25,15 @@ def tiny_clip() -> list[ClipFrame]:
     frames = []
     for t in range(2):
         boxes = gt + torch.tensor([0.02 * t, 0.0, 0.0, 0.0])
-        frames.append(ClipFrame(torch.randn(3, 64, 96, generator=g), boxes, torch.tensor([5, 9]),
-                                boxes + 0.01, torch.tensor([0.9, 0.04])))
+        frames.append(
+            ClipFrame(
+                torch.randn(3, 64, 96, generator=g),
+                boxes,
+                torch.tensor([5, 9]),
+                boxes + 0.01,
+                torch.tensor([0.9, 0.04]),
+            )
+        )
     return frames
 
 
@@ -41,12 +49,17 @@ def test_motrv3_with_proposals_forward_backward() -> None:
     assert torch.isfinite(result.total)
     assert result.parts["pld"] > 0 and result.parts["tgd"] > 0
     result.total.backward()
-    for name, part in [("backbone", model.backbone), ("encoder", model.transformer.encoder),
-                       ("decoder", model.transformer.decoder), ("proposals", model.proposal_content),
-                       ("qim", model.qim), ("detect queries", model.query_content)]:
+    for name, part in [
+        ("backbone", model.backbone),
+        ("encoder", model.transformer.encoder),
+        ("decoder", model.transformer.decoder),
+        ("proposals", model.proposal_content),
+        ("qim", model.qim),
+        ("detect queries", model.query_content),
+    ]:
         assert grad_norm(part) > 0, name
     assert model.transformer.decoder[0].cross.sampling_offsets.weight.grad.abs().sum() > 0
-    assert model.anchor_logits.grad.abs().sum() > 0                        # learned anchors are trained
+    assert model.anchor_logits.grad.abs().sum() > 0  # learned anchors are trained
 
 
 def test_la_motr_forward_backward() -> None:
@@ -80,16 +93,17 @@ def test_tgd_groups_do_not_leak_into_original_queries() -> None:
     assert not torch.allclose(leaky.hidden[:, :q], plain.hidden, atol=1e-3)
     # group 0 alone with its own mask gives the same output as group 0 inside the full masked run
     solo = model.decode(memory, torch.cat([content, tck_content]), torch.cat([ref, groups[:3]]), group_mask(16, 3, 1))
-    assert torch.allclose(masked.hidden[:, q:q + 3], solo.hidden[:, q:], atol=1e-5)
+    assert torch.allclose(masked.hidden[:, q : q + 3], solo.hidden[:, q:], atol=1e-5)
 
 
 def test_lifecycle_by_hand() -> None:
     rule = Lifecycle(birth=0.7, death=0.6, max_missed=5, report=0.8)
-    keep, seen, missed, born = lifecycle_step(torch.tensor([0.9, 0.7, 0.5, 0.3, 0.2]), torch.tensor([2, 3, 0, 5, 4]),
-                                              torch.tensor([0.8, 0.6]), rule)
-    assert missed.tolist() == [0, 0, 1, 6, 5]                    # >= death resets, below it counts a miss
-    assert keep.tolist() == [True, True, True, False, True]      # 5 misses are kept, the 6th exceeds max_missed
-    assert seen.tolist() == [True, False, False, False, False]   # reported only from the report threshold (0.8)
+    keep, seen, missed, born = lifecycle_step(
+        torch.tensor([0.9, 0.7, 0.5, 0.3, 0.2]), torch.tensor([2, 3, 0, 5, 4]), torch.tensor([0.8, 0.6]), rule
+    )
+    assert missed.tolist() == [0, 0, 1, 6, 5]  # >= death resets, below it counts a miss
+    assert keep.tolist() == [True, True, True, False, True]  # 5 misses are kept, the 6th exceeds max_missed
+    assert seen.tolist() == [True, False, False, False, False]  # reported only from the report threshold (0.8)
     assert born.tolist() == [True, False]
     # best total 0.9 + 0.4 pairs object 1 with tracklet 1, but 0.4 is below 0.5
     assert associate(torch.tensor([[0.9, 0.2], [0.8, 0.4]])).tolist() == [0, -1]
@@ -101,8 +115,8 @@ def test_online_tracker_rows_and_ids() -> None:
     tracker = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, max_missed=0, report=0.0))
     first = tracker.step(1, torch.randn(3, 64, 96), (960, 640))
     second = tracker.step(2, torch.randn(3, 64, 96), (960, 640))
-    assert [r[1] for r in first] == list(range(1, 17))                    # every detect query is born
-    assert [r[1] for r in second] == list(range(1, 33))                   # all kept, 16 more born
+    assert [r[1] for r in first] == list(range(1, 17))  # every detect query is born
+    assert [r[1] for r in second] == list(range(1, 33))  # all kept, 16 more born
     frame, tid, x, y, w, h, score = first[0]
     assert frame == 1 and w > 0 and h > 0 and 0 <= score <= 1
     tracker.reset()
@@ -150,9 +164,9 @@ def test_family_tracker_adapter_scales_rows_to_original_pixels() -> None:
     dets = (np.array([[100.0, 60.0, 300.0, 260.0]]), np.array([0.9]))
     frame = SimpleNamespace(number=1, image=image, scale=np.array([10.0, 10.0, 10.0, 10.0]), detections=dets)
     rows = tracker.step(frame)
-    assert len(rows) == 17 and [r[0] for r in rows] == list(range(1, 18))   # 16 anchors + 1 proposal
+    assert len(rows) == 17 and [r[0] for r in rows] == list(range(1, 18))  # 16 anchors + 1 proposal
     direct = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, report=0.0))
-    proposal = torch.tensor([[200 / 960, 160 / 640, 200 / 960, 200 / 640, 0.9]])   # the det box / 10, normalised
+    proposal = torch.tensor([[200 / 960, 160 / 640, 200 / 960, 200 / 640, 0.9]])  # the det box / 10, normalised
     ref = direct.step(1, normalise_image(torch.zeros(3, 64, 96)), (96, 64), proposal)
     for (tid, box, score), (_, rid, x, y, w, h, rscore) in zip(rows, ref):
         assert tid == rid and score == pytest.approx(rscore)
@@ -166,7 +180,7 @@ def test_missed_track_keeps_its_query_and_box() -> None:
     tracker = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, report=0.0))
     tracker.step(1, torch.randn(3, 64, 96), (960, 640))
     content, ref = tracker.content.clone(), tracker.ref.clone()
-    tracker.rule = Lifecycle(birth=1.1, death=1.1, max_missed=3, report=0.0)   # nothing alive, nothing born
+    tracker.rule = Lifecycle(birth=1.1, death=1.1, max_missed=3, report=0.0)  # nothing alive, nothing born
     tracker.step(2, torch.randn(3, 64, 96), (960, 640))
     assert torch.equal(tracker.content, content) and torch.equal(tracker.ref, ref)
     assert tracker.missed.tolist() == [1] * 16

@@ -1,4 +1,5 @@
 """LA-MOTR's SGLA layer update (sec. 3.2) and tracklet update (eq. 2), computed by hand."""
+
 from __future__ import annotations
 
 import math
@@ -12,8 +13,10 @@ from motforge.families.query.sgla import SpatialWeightedAttention, relative_cues
 def test_relative_cues_are_pairwise_differences() -> None:
     obj = torch.tensor([[0.5, 0.5, 0.2, 0.4], [0.1, 0.2, 0.3, 0.4]])
     tck = torch.tensor([[0.4, 0.6, 0.1, 0.2]])
-    assert relative_cues(obj, tck)[:, 0].tolist() == [pytest.approx([0.1, -0.1, 0.1, 0.2]),
-                                                     pytest.approx([-0.3, -0.4, 0.2, 0.2])]
+    assert relative_cues(obj, tck)[:, 0].tolist() == [
+        pytest.approx([0.1, -0.1, 0.1, 0.2]),
+        pytest.approx([-0.3, -0.4, 0.2, 0.2]),
+    ]
 
 
 def test_layer_update_of_association_matrix_by_hand() -> None:
@@ -36,7 +39,7 @@ def test_layer_update_of_association_matrix_by_hand() -> None:
         second.bias.zero_()
     obj = torch.tensor([[1.0, 0.0]])
     tck = torch.tensor([[0.0, 1.0], [1.0, 1.0]])
-    m = torch.tensor([[[0.5, 0.0], [-0.2, 3.0]]])                    # [1, 2, 2]
+    m = torch.tensor([[[0.5, 0.0], [-0.2, 3.0]]])  # [1, 2, 2]
     obj_boxes = torch.tensor([[0.6, 0.5, 0.2, 0.2]])
     tck_boxes = torch.tensor([[0.4, 0.5, 0.2, 0.2], [0.9, 0.5, 0.2, 0.2]])
     _, _, m_next = layer(obj, tck, m, obj_boxes, tck_boxes)

@@ -1,5 +1,6 @@
 """Crash safety and determinism of the label stages: SIGKILL mid-write leaves nothing that looks finished, the rerun
 equals an uninterrupted run byte for byte, and two runs of the same config give byte-identical stores."""
+
 from __future__ import annotations
 
 import hashlib
@@ -16,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from motforge.config import block_defaults
-
 from motforge.datasets.index import build_index, write_index
 from motforge.datasets.layouts import locate
 from motforge.synthdance.generate import SynthConfig, generate_sequence
@@ -36,7 +36,9 @@ def digest(path: Path) -> str:
 @pytest.fixture(scope="module")
 def sequence(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("sd")
-    cfg = SynthConfig(seed=9, sequences={"train": 0, "val": 1, "test": 0}, frames=120, width=320, height=192, dancers=(6, 7))
+    cfg = SynthConfig(
+        seed=9, sequences={"train": 0, "val": 1, "test": 0}, frames=120, width=320, height=192, dancers=(6, 7)
+    )
     generate_sequence(root / "val" / "synthdance0001", "synthdance0001", cfg, progress=False)
     index_path = root / "index.h5"
     write_index(build_index(locate("synthdance", "synthdance", root, "val", "synthdance0001", ["val"])), index_path)
@@ -45,11 +47,42 @@ def sequence(tmp_path_factory) -> Path:
 
 def stage_args(stage: str, index: Path, out: Path, work: Path) -> list[str]:
     if stage == "depth":
-        return ["depth", "--index", str(index), "--depth-config", json.dumps({"backend": "provided", "cache_short_side": 192, "device": "cpu"}), "--out", str(out)]
+        return [
+            "depth",
+            "--index",
+            str(index),
+            "--depth-config",
+            json.dumps({"backend": "provided", "cache_short_side": 192, "device": "cpu"}),
+            "--out",
+            str(out),
+        ]
     if stage == "masks":
-        return ["masks", "--index", str(index), "--masks-config", json.dumps({"backend": "grabcut", "mask_short_side": 192, "device": "cpu", "grabcut": {"iterations": 3, "margin": 0.15}}), "--out", str(out)]
+        return [
+            "masks",
+            "--index",
+            str(index),
+            "--masks-config",
+            json.dumps(
+                {
+                    "backend": "grabcut",
+                    "mask_short_side": 192,
+                    "device": "cpu",
+                    "grabcut": {"iterations": 3, "margin": 0.15},
+                }
+            ),
+            "--out",
+            str(out),
+        ]
     if stage == "detections":
-        return ["detect", "--index", str(index), "--detector", json.dumps(block_defaults("detector", {"backend": "background", "score_threshold": 0.05, "device": "cpu"})), "--out", str(out)]
+        return [
+            "detect",
+            "--index",
+            str(index),
+            "--detector",
+            json.dumps(block_defaults("detector", {"backend": "background", "score_threshold": 0.05, "device": "cpu"})),
+            "--out",
+            str(out),
+        ]
     raise ValueError(stage)
 
 
@@ -99,11 +132,44 @@ def test_label_stages_are_byte_identical_across_runs(sequence, tmp_path):
         folder.mkdir()
         for stage in ("depth", "masks", "detections"):
             assert run(stage_args(stage, sequence, folder / OUTPUT_NAME[stage], folder)).returncode == 0
-        assert run(["depth-bins", "--depth", str(folder / "depth.zarr"), "--bins-config", json.dumps(BINS), "--out", str(folder / "depth_bins.zarr")]).returncode == 0
-        assert run(["instance-depth", "--index", str(sequence), "--masks", str(folder / "masks.h5"), "--depth", str(folder / "depth.zarr"),
-                    "--instance-config", json.dumps({"histogram_bins": 25, "sigma": 3.0}), "--bins-config", json.dumps(BINS),
-                    "--out", str(folder / "instance_depth.h5")]).returncode == 0
-        outputs[attempt] = {name: digest(folder / name) for name in ("depth.zarr", "masks.h5", "detections.h5", "depth_bins.zarr", "instance_depth.h5")}
+        assert (
+            run(
+                [
+                    "depth-bins",
+                    "--depth",
+                    str(folder / "depth.zarr"),
+                    "--bins-config",
+                    json.dumps(BINS),
+                    "--out",
+                    str(folder / "depth_bins.zarr"),
+                ]
+            ).returncode
+            == 0
+        )
+        assert (
+            run(
+                [
+                    "instance-depth",
+                    "--index",
+                    str(sequence),
+                    "--masks",
+                    str(folder / "masks.h5"),
+                    "--depth",
+                    str(folder / "depth.zarr"),
+                    "--instance-config",
+                    json.dumps({"histogram_bins": 25, "sigma": 3.0}),
+                    "--bins-config",
+                    json.dumps(BINS),
+                    "--out",
+                    str(folder / "instance_depth.h5"),
+                ]
+            ).returncode
+            == 0
+        )
+        outputs[attempt] = {
+            name: digest(folder / name)
+            for name in ("depth.zarr", "masks.h5", "detections.h5", "depth_bins.zarr", "instance_depth.h5")
+        }
     assert outputs["a"] == outputs["b"]
 
 
@@ -121,13 +187,22 @@ def test_sigkill_of_a_resumable_depth_job_continues_where_it_stopped(sequence, t
     an uninterrupted run without resume, byte for byte."""
     settings = {"backend": "provided", "cache_short_side": 192, "device": "cpu"}
     reference = tmp_path / "reference" / "depth.zarr"
-    assert run(["depth", "--index", str(sequence), "--depth-config", json.dumps(settings), "--out", str(reference)]).returncode == 0
+    assert (
+        run(
+            ["depth", "--index", str(sequence), "--depth-config", json.dumps(settings), "--out", str(reference)]
+        ).returncode
+        == 0
+    )
     args = ["depth", "--index", str(sequence), "--depth-config", json.dumps({**settings, "resume": True})]
     for attempt in range(5):  # on a very fast machine the job may finish before the kill lands; try again
         out = tmp_path / f"killed{attempt}" / "depth.zarr"
         out.parent.mkdir()
         state = out.parent / ".depth.zarr.resume.npz"
-        process = subprocess.Popen([sys.executable, "-m", "motforge", *args, "--out", str(out), "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "motforge", *args, "--out", str(out), "--no-progress"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.time() + 60
         while time.time() < deadline and process.poll() is None and not state.exists():
             time.sleep(0.005)
@@ -147,15 +222,33 @@ def test_sigkill_of_a_resumable_depth_job_continues_where_it_stopped(sequence, t
 
 
 def test_sigkill_of_a_resumable_mask_job_continues_where_it_stopped(sequence, tmp_path):
-    settings = {"backend": "grabcut", "mask_short_side": 192, "device": "cpu", "grabcut": {"iterations": 3, "margin": 0.15}}
+    settings = {
+        "backend": "grabcut",
+        "mask_short_side": 192,
+        "device": "cpu",
+        "grabcut": {"iterations": 3, "margin": 0.15},
+    }
     reference = tmp_path / "reference" / "masks.h5"
-    assert run(["masks", "--index", str(sequence), "--masks-config", json.dumps(settings), "--out", str(reference)]).returncode == 0
+    assert (
+        run(
+            ["masks", "--index", str(sequence), "--masks-config", json.dumps(settings), "--out", str(reference)]
+        ).returncode
+        == 0
+    )
     args = ["masks", "--index", str(sequence), "--masks-config", json.dumps({**settings, "resume": True})]
     out = tmp_path / "killed" / "masks.h5"
     out.parent.mkdir()
-    process = subprocess.Popen([sys.executable, "-m", "motforge", *args, "--out", str(out), "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "motforge", *args, "--out", str(out), "--no-progress"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 120
-    while time.time() < deadline and process.poll() is None and len(list((out.parent / ".masks.h5.partial").glob("block-*.npz"))) < 2:
+    while (
+        time.time() < deadline
+        and process.poll() is None
+        and len(list((out.parent / ".masks.h5.partial").glob("block-*.npz"))) < 2
+    ):
         time.sleep(0.01)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()

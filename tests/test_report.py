@@ -13,11 +13,12 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import completed_run, run_cli
 from motforge.errors import InputError
 from motforge.evaluate.headline import Headline
 from motforge.report.page import ReportInputs, frame_numbers, read_detailed, render_report
 from motforge.report.tracks import draw_tracks, identity_colour
+
+from conftest import completed_run, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -238,9 +239,10 @@ def test_report_renders_in_chromium_with_every_picture(run, tmp_path):
 
 def test_report_cli_of_a_dataset_without_gt(tmp_path):
     """No evaluation: the page says so and still shows the tracks."""
-    from conftest import write_mini_sequence
     from motforge.datasets.index import build_index, write_index
     from motforge.datasets.layouts import locate
+
+    from conftest import write_mini_sequence
 
     seq = tmp_path / "data" / "test" / "clip1"
     write_mini_sequence(seq, frames=6, width=64, height=48)

@@ -1,5 +1,6 @@
 """Reprocessing with Snakemake's own mechanisms, checked on `snakemake -n` job lists after a complete run of two
 small datasets: one dataset, one sequence, one stage after a teacher config change, and the torchrun launch."""
+
 from __future__ import annotations
 
 import re
@@ -16,11 +17,17 @@ DATASET = """
     format: synthdance
     root: resources/{name}
     splits: [train, val]
-    synth: {{seed: {seed}, sequences: {{train: 1, val: 1, test: 0}}, frames: 20, width: 320, height: 192, dancers: [5, 6]}}
+    synth: {{seed: {seed}, sequences: {{train: 1, val: 1, test: 0}}, frames: 20, width: 320,
+      height: 192, dancers: [5, 6]}}
     models: [baseline]
     default_model: baseline
 """
-TWO_DATASETS = "datasets:" + DATASET.format(name="synthdance", seed=1) + DATASET.format(name="synthmini", seed=2) + "progress: false\n"
+TWO_DATASETS = (
+    "datasets:"
+    + DATASET.format(name="synthdance", seed=1)
+    + DATASET.format(name="synthmini", seed=2)
+    + "progress: false\n"
+)
 
 
 def planned_jobs(output: str) -> list[tuple[str, str]]:
@@ -48,21 +55,53 @@ def test_one_dataset_reruns_all_of_it_and_nothing_else(done):
     outputs = [out for _, out in jobs]
     assert outputs and all("synthmini" in out for out in outputs), [o for o in outputs if "synthmini" not in o]
     rules = {rule for rule, _ in jobs}
-    assert {"generate_synthmini", "prepare_index", "depth", "depth_bins", "masks", "instance_depth", "detect", "track", "evaluate", "headline", "dataset"} <= rules
+    assert {
+        "generate_synthmini",
+        "prepare_index",
+        "depth",
+        "depth_bins",
+        "masks",
+        "instance_depth",
+        "detect",
+        "track",
+        "evaluate",
+        "headline",
+        "dataset",
+    } <= rules
 
 
 def test_one_sequence_reruns_its_stages_and_the_dataset_summaries(done):
-    jobs = dry_run(done, "results/synthmini/complete.txt", "--forcerun", "results/synthmini/seqs/synthdance0002/index.h5")
+    jobs = dry_run(
+        done, "results/synthmini/complete.txt", "--forcerun", "results/synthmini/seqs/synthdance0002/index.h5"
+    )
     per_sequence = [(rule, out) for rule, out in jobs if "/seqs/" in out or "/tracks/" in out]
-    assert per_sequence and all("synthmini/" in out and "synthdance0002" in out for _, out in per_sequence), per_sequence
+    assert per_sequence and all("synthmini/" in out and "synthdance0002" in out for _, out in per_sequence), (
+        per_sequence
+    )
     assert "synthdance0001" not in "".join(out for _, out in jobs) and all("synthmini/" in out for _, out in jobs)
-    assert {rule for rule, _ in per_sequence} == {"prepare_index", "depth", "depth_bins", "masks", "instance_depth", "detect", "track"}
-    assert {rule for rule, out in jobs if "/seqs/" not in out and "/tracks/" not in out} >= {"evaluate", "headline", "dataset"}
+    assert {rule for rule, _ in per_sequence} == {
+        "prepare_index",
+        "depth",
+        "depth_bins",
+        "masks",
+        "instance_depth",
+        "detect",
+        "track",
+    }
+    assert {rule for rule, out in jobs if "/seqs/" not in out and "/tracks/" not in out} >= {
+        "evaluate",
+        "headline",
+        "dataset",
+    }
 
 
 def test_teacher_config_change_reruns_that_stage_and_its_dependents_only(done):
     changed = done / "masks_changed.yaml"
-    changed.write_text(TWO_DATASETS.replace("    default_model: baseline\n", "    default_model: baseline\n    masks: {mask_short_side: 128}\n", 1))
+    changed.write_text(
+        TWO_DATASETS.replace(
+            "    default_model: baseline\n", "    default_model: baseline\n    masks: {mask_short_side: 128}\n", 1
+        )
+    )
     jobs = dry_run(done, config=changed)
     assert sorted({rule for rule, _ in jobs}) == ["dataset", "instance_depth", "instances_quality", "masks", "report"]
     assert all("/synthdance/" in out for _, out in jobs)
@@ -71,7 +110,9 @@ def test_teacher_config_change_reruns_that_stage_and_its_dependents_only(done):
 
 def test_more_than_one_process_launches_torchrun(tmp_path):
     config = tmp_path / "config.yaml"
-    config.write_text(TWO_DATASETS + "models:\n  baseline: {family: bytetrack}\n  dense: {family: dense, train: {processes: 2}}\n")
+    config.write_text(
+        TWO_DATASETS + "models:\n  baseline: {family: bytetrack}\n  dense: {family: dense, train: {processes: 2}}\n"
+    )
     result = run_snakemake(tmp_path, "-n", "-p", "results/synthdance/models/dense/checkpoint.pt", configfile=config)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "torchrun --standalone --nproc-per-node 2 -m motforge train" in result.stdout

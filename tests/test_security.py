@@ -4,6 +4,7 @@ Each hole of the issue has a test with a live payload (shown to run when loaded 
 and checks that the payload did not run, nothing was written outside results/ and logs/, and the error names the
 setting (config key) or the file and line.
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,12 +19,13 @@ import pytest
 import torch
 import yaml
 
-from conftest import ROOT, run_snakemake, write_mini_sequence
 from motforge.config import validate_config
 from motforge.datasets.layouts import discover, locate
 from motforge.errors import ConfigError, InputError
 from motforge.io.weights import UnsafeCheckpointError
 from motforge.names import NAME_PATTERN, name_problem
+
+from conftest import ROOT, run_snakemake, write_mini_sequence
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -58,6 +60,7 @@ def payload(tmp_path) -> tuple[Path, Path, Path]:
 
 
 # ------------------------------------------------------------------ 1. checkpoints are data
+
 
 @pytest.mark.parametrize("kind", [0, 1], ids=["zip", "legacy"])
 def test_motforge_checkpoint_loader_refuses_a_payload(payload, kind):
@@ -160,21 +163,32 @@ def test_ultralytics_safe_load_flag_is_what_stops_the_payload(payload):
     refusals above come from the flag motforge sets, not from the file being unreadable."""
     _ultralytics()
     env = {k: v for k, v in os.environ.items() if k != "ULTRALYTICS_SAFE_LOAD"}
-    code = (f"from ultralytics.nn.tasks import torch_safe_load\n"
-            f"try:\n    torch_safe_load({str(payload[0])!r})\nexcept Exception:\n    pass\n")
+    code = (
+        f"from ultralytics.nn.tasks import torch_safe_load\n"
+        f"try:\n    torch_safe_load({str(payload[0])!r})\nexcept Exception:\n    pass\n"
+    )
     subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=120)
     assert payload[2].exists()
 
 
 # ------------------------------------------------------------------ 2. SAM2 configs
 
+
 def _synth_config(**masks) -> dict:
     ds = {"format": "synthdance", "root": "gen", "masks": {"backend": "sam2", "sam2": masks}}
     return {"datasets": {"s": ds}, "progress": False}
 
 
-@pytest.mark.parametrize("name", ["../../somewhere/evil.yaml", "/abs/evil.yaml", "configs/../../../evil.yaml",
-                                  "configs/sam2.1/../../../../evil.yaml", "sam2.1/sam2.1_hiera_t.yaml"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../../somewhere/evil.yaml",
+        "/abs/evil.yaml",
+        "configs/../../../evil.yaml",
+        "configs/sam2.1/../../../../evil.yaml",
+        "sam2.1/sam2.1_hiera_t.yaml",
+    ],
+)
 def test_sam2_config_escape_is_refused_by_the_schema(name, tmp_path):
     (tmp_path / "sam2.pt").write_bytes(b"")
     with pytest.raises(ConfigError) as err:
@@ -200,8 +214,16 @@ def test_sam2_job_refuses_a_config_outside_the_package(tmp_path):
 
     marker = tmp_path / "hydra-ran"
     evil = tmp_path / "evil.yaml"
-    evil.write_text(yaml.safe_dump({"model": {"_target_": "builtins.dict", "payload": {
-        "_target_": "builtins.open", "file": str(marker), "mode": "w"}}}))
+    evil.write_text(
+        yaml.safe_dump(
+            {
+                "model": {
+                    "_target_": "builtins.dict",
+                    "payload": {"_target_": "builtins.open", "file": str(marker), "mode": "w"},
+                }
+            }
+        )
+    )
     escape = os.path.relpath(evil, Path(sam2.__file__).parent)
     with pytest.raises(ConfigError, match="not a config of the installed sam2 package") as err:
         Sam2Masker(escape, None, "cpu", allow_random=True)
@@ -210,11 +232,29 @@ def test_sam2_job_refuses_a_config_outside_the_package(tmp_path):
 
 # ------------------------------------------------------------------ 3. names
 
+
 def test_name_rule():
     for good in ("dancetrack0001", "MOT17-02", "v_-6Os86HzwCs_c009", "synthdance0001", "_x", "a.b", "gamma_0", "9"):
         assert name_problem(good, "sequence") is None, good
-    for bad in (".", "..", "-rf", "--help", "a/b", "../../../../escape", "v(", "a;b", "$(id)", "x`id`", "{seq}",
-                "a b", "", ".hidden", "a\nb", "é", "x" * 129):
+    for bad in (
+        ".",
+        "..",
+        "-rf",
+        "--help",
+        "a/b",
+        "../../../../escape",
+        "v(",
+        "a;b",
+        "$(id)",
+        "x`id`",
+        "{seq}",
+        "a b",
+        "",
+        ".hidden",
+        "a\nb",
+        "é",
+        "x" * 129,
+    ):
         problem = name_problem(bad, "sequence")
         assert problem is not None and repr(bad) in problem and "letters, digits, '_', '.' and '-'" in problem, bad
     assert name_problem(3, "split") == "split name must be a string, got int 3"
@@ -279,20 +319,26 @@ def test_split_dotdot_is_refused(tmp_path):
 BASE = {"datasets": {"s": {"format": "synthdance", "root": "gen"}}, "progress": False}
 
 
-@pytest.mark.parametrize(("change", "key"), [
-    ({"ablation": {"variants": {"../../../../escape": {"seed": 3}}}}, "ablation.variants.../../../../escape"),
-    ({"ablation": {"variants": {"v(": {"track": {"gamma": 0.0}}}}}, "ablation.variants.v("),
-    ({"ablation": {"base_model": "--help"}}, "ablation.base_model"),
-    ({"datasets": {"-rf": {"format": "synthdance", "root": "gen"}}}, "datasets.-rf"),
-    ({"datasets": {"a;b": {"format": "synthdance", "root": "gen"}}}, "datasets.a;b"),
-    ({"datasets": {"s": {"format": "synthdance", "root": "gen", "splits": ["val", "--help"]}}}, "datasets.s.splits[1]"),
-    ({"datasets": {"s": {"format": "synthdance", "root": "gen", "eval_split": "-rf"}}}, "datasets.s.eval_split"),
-    ({"models": {"base;line": {"family": "bytetrack"}}}, "models.base;line"),
-    ({"datasets": {"s": {"format": "synthdance", "root": "gen/{seq}"}}}, "datasets.s.root"),
-    ({"results": "results/{ds}"}, "results"),
-    ({"logs": "logs}"}, "logs"),
-    ({"results": "-rf"}, "results"),
-])
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"ablation": {"variants": {"../../../../escape": {"seed": 3}}}}, "ablation.variants.../../../../escape"),
+        ({"ablation": {"variants": {"v(": {"track": {"gamma": 0.0}}}}}, "ablation.variants.v("),
+        ({"ablation": {"base_model": "--help"}}, "ablation.base_model"),
+        ({"datasets": {"-rf": {"format": "synthdance", "root": "gen"}}}, "datasets.-rf"),
+        ({"datasets": {"a;b": {"format": "synthdance", "root": "gen"}}}, "datasets.a;b"),
+        (
+            {"datasets": {"s": {"format": "synthdance", "root": "gen", "splits": ["val", "--help"]}}},
+            "datasets.s.splits[1]",
+        ),
+        ({"datasets": {"s": {"format": "synthdance", "root": "gen", "eval_split": "-rf"}}}, "datasets.s.eval_split"),
+        ({"models": {"base;line": {"family": "bytetrack"}}}, "models.base;line"),
+        ({"datasets": {"s": {"format": "synthdance", "root": "gen/{seq}"}}}, "datasets.s.root"),
+        ({"results": "results/{ds}"}, "results"),
+        ({"logs": "logs}"}, "logs"),
+        ({"results": "-rf"}, "results"),
+    ],
+)
 def test_bad_names_and_folders_in_the_config_name_the_key(change, key, tmp_path):
     config = {**copy.deepcopy(BASE), **copy.deepcopy(change)}
     validate_config(copy.deepcopy(BASE), SCHEMA, tmp_path)  # the base is fine
@@ -323,8 +369,14 @@ def test_every_rule_passes_values_that_no_parser_reads_as_flags(tmp_path):
     from motforge.cli import build_parser
 
     (tmp_path / "config.yaml").write_text(DRY)
-    result = run_snakemake(tmp_path, "-n", "-p", "results/synthdance/complete.txt", "results/synthdance/eval/dense",
-                           configfile=tmp_path / "config.yaml")
+    result = run_snakemake(
+        tmp_path,
+        "-n",
+        "-p",
+        "results/synthdance/complete.txt",
+        "results/synthdance/eval/dense",
+        configfile=tmp_path / "config.yaml",
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     commands = [line.split("Shell command:", 1)[1] for line in result.stdout.splitlines() if "Shell command:" in line]
     parsed = {}
@@ -350,9 +402,22 @@ def test_every_rule_passes_values_that_no_parser_reads_as_flags(tmp_path):
 def test_a_bad_sequence_folder_stops_the_workflow_at_parse_time(tmp_path):
     """The refusal reaches the terminal with the folder named; nothing runs and nothing is written."""
     _dataset(tmp_path, folders=("dancetrack0001", "x;touch pwned"))
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump({
-        "datasets": {"d": {"format": "dancetrack", "root": "DanceTrack", "splits": ["val"], "gt_splits": ["val"],
-                           "eval_split": "val"}}, "progress": False}))
+    (tmp_path / "config.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "datasets": {
+                    "d": {
+                        "format": "dancetrack",
+                        "root": "DanceTrack",
+                        "splits": ["val"],
+                        "gt_splits": ["val"],
+                        "eval_split": "val",
+                    }
+                },
+                "progress": False,
+            }
+        )
+    )
     before = sorted(p.name for p in tmp_path.iterdir())
     result = run_snakemake(tmp_path, "-n", configfile=tmp_path / "config.yaml")
     assert result.returncode != 0

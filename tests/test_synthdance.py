@@ -1,4 +1,5 @@
 """synthdance: DanceTrack layout, determinism, and ground truth consistent with what is drawn."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,7 +15,9 @@ from motforge.datasets.mot_text import read_mot_table, read_seqinfo
 from motforge.synthdance.camera import Camera
 from motforge.synthdance.generate import SynthConfig, generate_sequence, sequence_names, write_seqmap
 
-SMALL = SynthConfig(seed=3, sequences={"train": 1, "val": 1, "test": 1}, frames=30, width=320, height=192, dancers=(6, 8))
+SMALL = SynthConfig(
+    seed=3, sequences={"train": 1, "val": 1, "test": 1}, frames=30, width=320, height=192, dancers=(6, 8)
+)
 
 
 @pytest.fixture(scope="module")

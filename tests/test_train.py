@@ -1,4 +1,5 @@
 """Training the dense model from the caches: determinism, resume after SIGKILL, the online tracker end to end."""
+
 from __future__ import annotations
 
 import csv
@@ -14,18 +15,18 @@ import pytest
 import torch
 
 from motforge.config import block_defaults, model_defaults
+from motforge.datasets.frame_cache import open_frame_cache, write_frame_cache
 from motforge.datasets.index import build_index, write_index
 from motforge.datasets.layouts import locate
 from motforge.depth.bins import write_depth_bins
 from motforge.depth.teacher import run_depth_teacher
 from motforge.detect.stage import run_detector
+from motforge.families.dense.model import COMPONENTS, DenseTracker
+from motforge.families.dense.train import train_dense
 from motforge.masks.instance_depth import instance_depths
 from motforge.masks.stage import run_masks
-from motforge.families.dense.model import COMPONENTS, DenseTracker
 from motforge.synthdance.generate import SynthConfig, generate_sequence
 from motforge.training.clips import ClipDataset, ClipSettings, SequenceFiles
-from motforge.datasets.frame_cache import open_frame_cache, write_frame_cache
-from motforge.families.dense.train import train_dense
 from motforge.training.loop import load_checkpoint
 
 BINS = {"num_bins": 150, "d_min": 1e-3, "d_max": 256.0, "fg_weight": 6, "train_short_side": 96, "stride": 8}
@@ -34,11 +35,29 @@ BINS = {"num_bins": 150, "d_min": 1e-3, "d_max": 256.0, "fg_weight": 6, "train_s
 def model_config(steps: int, **train) -> dict:
     """A tiny dense model; everything not set here comes from the family's schema defaults."""
     return model_defaults(
-        "dense", backbone="small", channels=16, embed_dim=32, histogram_bins=25,
-        input={"width": 160, "height": 96}, components={c: True for c in COMPONENTS},
-        clip={"length": 3, "max_interval": 2}, augment={"flip": 0.5, "crop": 0.2, "occlusion": 0.1, "id_swap": 0.1},
-        train={"steps": steps, "batch_clips": 1, "lr": 1e-3, "weight_decay": 5e-4, "identity_warmup_steps": 2, "checkpoint_every": 4,
-               "seed": 0, "workers": 0, "threads": 1, "amp": True, "device": "cpu", **train},
+        "dense",
+        backbone="small",
+        channels=16,
+        embed_dim=32,
+        histogram_bins=25,
+        input={"width": 160, "height": 96},
+        components={c: True for c in COMPONENTS},
+        clip={"length": 3, "max_interval": 2},
+        augment={"flip": 0.5, "crop": 0.2, "occlusion": 0.1, "id_swap": 0.1},
+        train={
+            "steps": steps,
+            "batch_clips": 1,
+            "lr": 1e-3,
+            "weight_decay": 5e-4,
+            "identity_warmup_steps": 2,
+            "checkpoint_every": 4,
+            "seed": 0,
+            "workers": 0,
+            "threads": 1,
+            "amp": True,
+            "device": "cpu",
+            **train,
+        },
     )
 
 
@@ -46,18 +65,48 @@ def model_config(steps: int, **train) -> dict:
 def caches(tmp_path_factory) -> list[SequenceFiles]:
     """One tiny synthdance train sequence with every cache the trainer reads."""
     root = tmp_path_factory.mktemp("sd")
-    cfg = SynthConfig(seed=7, sequences={"train": 1, "val": 0, "test": 0}, frames=16, width=160, height=96, dancers=(5, 6))
+    cfg = SynthConfig(
+        seed=7, sequences={"train": 1, "val": 0, "test": 0}, frames=16, width=160, height=96, dancers=(5, 6)
+    )
     generate_sequence(root / "train" / "synthdance0001", "synthdance0001", cfg, progress=False)
     index = build_index(locate("synthdance", "synthdance", root, "train", "synthdance0001", ["train"]))
     out = root / "cache"
     write_index(index, out / "index.h5")
     write_frame_cache(index, 160, 96, out / "frames.zarr", progress=False)
-    run_depth_teacher(index, block_defaults("depth", {"backend": "provided", "cache_short_side": 96, "device": "cpu"}), out / "depth.zarr", progress=False)
+    run_depth_teacher(
+        index,
+        block_defaults("depth", {"backend": "provided", "cache_short_side": 96, "device": "cpu"}),
+        out / "depth.zarr",
+        progress=False,
+    )
     write_depth_bins(out / "depth.zarr", out / "depth_bins.zarr", BINS, progress=False)
-    masks = run_masks(index, block_defaults("masks", {"backend": "box", "mask_short_side": 96}), out / "masks.h5", progress=False)
-    instance_depths(index, masks, out / "depth.zarr", {"histogram_bins": 25, "sigma": 3.0}, BINS, out / "instance_depth.h5", progress=False)
-    run_detector(index, block_defaults("detector", {"backend": "background", "score_threshold": 0.05}), out / "detections.h5", progress=False)
-    return [SequenceFiles(out / "index.h5", out / "frames.zarr", out / "depth_bins.zarr", out / "instance_depth.h5", out / "detections.h5")]
+    masks = run_masks(
+        index, block_defaults("masks", {"backend": "box", "mask_short_side": 96}), out / "masks.h5", progress=False
+    )
+    instance_depths(
+        index,
+        masks,
+        out / "depth.zarr",
+        {"histogram_bins": 25, "sigma": 3.0},
+        BINS,
+        out / "instance_depth.h5",
+        progress=False,
+    )
+    run_detector(
+        index,
+        block_defaults("detector", {"backend": "background", "score_threshold": 0.05}),
+        out / "detections.h5",
+        progress=False,
+    )
+    return [
+        SequenceFiles(
+            out / "index.h5",
+            out / "frames.zarr",
+            out / "depth_bins.zarr",
+            out / "instance_depth.h5",
+            out / "detections.h5",
+        )
+    ]
 
 
 def test_clips_are_a_function_of_seed_and_item(caches):
@@ -72,8 +121,18 @@ def test_clips_are_a_function_of_seed_and_item(caches):
 
 #: the trainer's documented loss weights (FDTA / MOTRv3 detection 2 / 5 / 2, QDTrack embed 0.25, the rest 1), two of
 #: them overridden by the config of the test below
-WEIGHTS = {"cls": 2.0, "l1": 3.0, "giou": 2.0, "pld": 1.0, "depth": 1.0, "qd_embed": 0.5, "qd_aux": 1.0, "ia": 1.0,
-           "inst_depth": 1.0, "assoc": 1.0}
+WEIGHTS = {
+    "cls": 2.0,
+    "l1": 3.0,
+    "giou": 2.0,
+    "pld": 1.0,
+    "depth": 1.0,
+    "qd_embed": 0.5,
+    "qd_aux": 1.0,
+    "ia": 1.0,
+    "inst_depth": 1.0,
+    "assoc": 1.0,
+}
 
 
 def test_training_is_deterministic_on_cpu(caches, tmp_path):
@@ -106,9 +165,31 @@ def test_training_is_deterministic_on_cpu(caches, tmp_path):
 def test_resume_after_sigkill(caches, tmp_path):
     """Kill the training process after its first checkpoint, run again: it resumes and finishes."""
     cfg = model_config(40, checkpoint_every=8)
-    args = [sys.executable, "-m", "motforge", "train", "--index", str(caches[0].index), "--frames", str(caches[0].frames),
-            "--depth-bins", str(caches[0].depth_bins), "--instance-depth", str(caches[0].instance_depth), "--detections", str(caches[0].detections),
-            "--model-config", json.dumps(cfg), "--bins-config", json.dumps(BINS), "--resume", str(tmp_path / "resume"), "--out", str(tmp_path / "out"), "--no-progress"]
+    args = [
+        sys.executable,
+        "-m",
+        "motforge",
+        "train",
+        "--index",
+        str(caches[0].index),
+        "--frames",
+        str(caches[0].frames),
+        "--depth-bins",
+        str(caches[0].depth_bins),
+        "--instance-depth",
+        str(caches[0].instance_depth),
+        "--detections",
+        str(caches[0].detections),
+        "--model-config",
+        json.dumps(cfg),
+        "--bins-config",
+        json.dumps(BINS),
+        "--resume",
+        str(tmp_path / "resume"),
+        "--out",
+        str(tmp_path / "out"),
+        "--no-progress",
+    ]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 120
     while not (tmp_path / "resume" / "last.pt").exists() and time.time() < deadline and process.poll() is None:
@@ -126,7 +207,10 @@ def test_resume_after_sigkill(caches, tmp_path):
     assert uninterrupted["steps"] == 40
     # clips and RoI jitter are functions of (seed, step), optimiser state is in the checkpoint: the resumed run ends
     # on exactly the weights of the uninterrupted one (CPU, deterministic algorithms)
-    resumed, straight = load_checkpoint(tmp_path / "out" / "checkpoint.pt"), load_checkpoint(tmp_path / "u" / "checkpoint.pt")
+    resumed, straight = (
+        load_checkpoint(tmp_path / "out" / "checkpoint.pt"),
+        load_checkpoint(tmp_path / "u" / "checkpoint.pt"),
+    )
     assert all(torch.equal(resumed["model"][k], straight["model"][k]) for k in straight["model"])
     losses = lambda folder: [r["total"] for r in csv.DictReader(open(folder / "train_log.csv"))]  # noqa: E731
     assert losses(tmp_path / "out") == losses(tmp_path / "u")
@@ -137,11 +221,12 @@ def test_dense_tracker_runs_on_a_trained_checkpoint(caches, tmp_path):
     proposals, on a sequence declared twice the size of the model input (the frame cache is 160 x 96, the GT and
     the output in 320 x 192 pixels): every GT row must come back as one output row on the GT box, and each GT
     identity must keep one output id for the whole sequence."""
+    from scipy.optimize import linear_sum_assignment
+    from torchvision.ops import box_iou
+
     from motforge.datasets.index import SequenceIndex, read_index
     from motforge.families import registry
     from motforge.tracking.runner import run_tracker
-    from scipy.optimize import linear_sum_assignment
-    from torchvision.ops import box_iou
 
     cfg = model_config(3)
     train_dense(caches, cfg, BINS, tmp_path / "m", tmp_path / "r", progress=False)
@@ -159,7 +244,9 @@ def test_dense_tracker_runs_on_a_trained_checkpoint(caches, tmp_path):
 
     cfg["track"]["proposals"] = "detections"  # the GT boxes; default weights: embedding, IoU, association, gamma 0.2
     tracker = registry().get("dense", "family").tracker(cfg, tmp_path / "m" / "checkpoint.pt", threads=1)
-    frames, ids, boxes, scores = run_tracker(index, tracker, GTProposals(), open_frame_cache(caches[0].frames), progress=False)
+    frames, ids, boxes, scores = run_tracker(
+        index, tracker, GTProposals(), open_frame_cache(caches[0].frames), progress=False
+    )
     assert len(frames) == len(gt["frame"]) > 0
     identity: dict[int, int] = {}
     for t in np.unique(gt["frame"]):

@@ -15,13 +15,13 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import ROOT, run_cli, run_snakemake
-from motforge.config import block_defaults
-from motforge.config import validate_config
+from motforge.config import block_defaults, validate_config
 from motforge.datasets.index import read_index
 from motforge.datasets.layouts import discover
 from motforge.datasets.video import decode_video, list_videos
 from motforge.errors import ConfigError, InputError
+
+from conftest import ROOT, run_cli, run_snakemake
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -98,7 +98,9 @@ def test_video_folder_through_prepare(tmp_path):
             "--no-progress",
         )
         assert result.returncode == 0, result.stderr
-        config = json.dumps(block_defaults("dataset", {"format": "video", "root": str(footage), "splits": ["test"], "gt_splits": []}))
+        config = json.dumps(
+            block_defaults("dataset", {"format": "video", "root": str(footage), "splits": ["test"], "gt_splits": []})
+        )
         result = run_cli(
             "prepare",
             "--dataset",
@@ -261,7 +263,7 @@ def test_hog_finds_the_people_of_vtest():
 # ---- show tracks ------------------------------------------------------------------------------------------------
 
 
-def _grey_sequence(tmp_path: Path, frames: int = 5) -> "SequenceIndex":  # noqa: F821
+def _grey_sequence(tmp_path: Path, frames: int = 5) -> SequenceIndex:  # noqa: F821
     from motforge.datasets.index import build_index
     from motforge.datasets.layouts import locate
 

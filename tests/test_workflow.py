@@ -1,4 +1,5 @@
 """A tiny end-to-end Snakemake run on synthdance: real DAG, real stages, rerun semantics."""
+
 from __future__ import annotations
 
 import re
@@ -6,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, completed_run, run_snakemake
 from motforge.evaluate.headline import Headline
+
+from conftest import ROOT, completed_run, run_snakemake
 
 # the module's fixture runs the whole tiny DAG inside the first test: more than the default 600 s on a busy 2-core box
 pytestmark = pytest.mark.timeout(1800)
@@ -54,7 +56,10 @@ def test_headline_written(tiny_run):
     assert (eval_dir / "pedestrian_summary.txt").is_file() and (eval_dir / "pedestrian_detailed.csv").is_file()
     for seq in ("synthdance0001", "synthdance0002", "synthdance0003"):
         assert (tiny_run / "results" / "synthdance" / "seqs" / seq / "index.h5").is_file()
-    assert sorted(p.name for p in (tiny_run / "results" / "synthdance" / "tracks" / "baseline").iterdir()) == ["synthdance0002.txt", "synthdance0003.txt"]
+    assert sorted(p.name for p in (tiny_run / "results" / "synthdance" / "tracks" / "baseline").iterdir()) == [
+        "synthdance0002.txt",
+        "synthdance0003.txt",
+    ]
     assert (tiny_run / "logs" / "synthdance" / "detect" / "synthdance0002.log").is_file()
 
 
@@ -77,8 +82,18 @@ def test_detector_parameter_change_reruns_detection_onwards(tiny_run, tmp_path):
     changed.write_text(TINY.replace("    synth:", "    detector: {score_threshold: 0.2}\n    synth:"))
     result = run_snakemake(tiny_run, "-n", configfile=changed)
     # the dense model (every model of the dataset is evaluated for the report) trains on the detector's pseudo boxes
-    assert _jobs(result.stdout) == {"detect": 3, "det_db": 1, "detections_quality": 1, "track": 4, "train": 1,
-                                    "evaluate": 2, "headline": 1, "report": 1, "dataset": 1, "all": 1}
+    assert _jobs(result.stdout) == {
+        "detect": 3,
+        "det_db": 1,
+        "detections_quality": 1,
+        "track": 4,
+        "train": 1,
+        "evaluate": 2,
+        "headline": 1,
+        "report": 1,
+        "dataset": 1,
+        "all": 1,
+    }
 
 
 def test_dense_model_trains_tracks_and_evaluates_through_the_dag(tiny_run):
@@ -88,7 +103,12 @@ def test_dense_model_trains_tracks_and_evaluates_through_the_dag(tiny_run):
     import csv
     import math
 
-    result = run_snakemake(tiny_run, "results/synthdance/eval/dense", "results/synthdance/models/dense/loss_curves.png", configfile=tiny_run / "config.yaml")
+    result = run_snakemake(
+        tiny_run,
+        "results/synthdance/eval/dense",
+        "results/synthdance/models/dense/loss_curves.png",
+        configfile=tiny_run / "config.yaml",
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     results = tiny_run / "results" / "synthdance"
     headline = Headline.read(results / "eval" / "dense" / "hota.txt")
@@ -115,7 +135,9 @@ def test_lint_is_clean():
 
 def test_slurm_profile_dry_run_needs_no_cluster(tmp_path):
     (tmp_path / "config.yaml").write_text(TINY)
-    result = run_snakemake(tmp_path, "-n", "--workflow-profile", str(ROOT / "profiles" / "slurm"), configfile=tmp_path / "config.yaml")
+    result = run_snakemake(
+        tmp_path, "-n", "--workflow-profile", str(ROOT / "profiles" / "slurm"), configfile=tmp_path / "config.yaml"
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     jobs = _jobs(result.stdout)
     assert jobs.get("depth") == 3 and jobs.get("track", 0) >= 2 and jobs.get("evaluate", 0) >= 1, jobs

@@ -6,6 +6,7 @@ command line says everything the stage depends on. Errors in the input end with 
 file and line (or config key) and exit status 2. ``--plugin=<module>`` (before the subcommand) imports a module
 that registers tracker families or teacher backends, as ``plugins:`` in config.yaml does for the workflow.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,13 @@ STAGES = ("synthdance", "datasets", "depth", "masks", "detect", "families", "eva
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m motforge", description=__doc__.splitlines()[0])
-    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="import MODULE first (registers families/backends)")
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE first (registers families/backends)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="<stage>")
 
     def add(name: str, func, help_text: str) -> argparse.ArgumentParser:  # noqa: ANN001

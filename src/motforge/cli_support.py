@@ -1,4 +1,5 @@
 """What every stage's subcommands share: JSON-object arguments and the signature of ``add_commands``."""
+
 from __future__ import annotations
 
 import argparse

@@ -4,6 +4,7 @@ Errors name the key path (``datasets.synthdance.detector.backend``) so a typo fa
 a teacher job. Cross-field checks that a schema cannot express (a default model that is not configured, a missing
 dataset root) live here too.
 """
+
 from __future__ import annotations
 
 import copy
@@ -52,7 +53,9 @@ def _fill_defaults(instance: Any, schema: dict, root: dict) -> None:
             _fill_defaults(instance[key], sub_resolved, root)
     for branch in schema.get("allOf", []):
         condition = branch.get("if")
-        if condition is not None and jsonschema.Draft202012Validator({**condition, "$defs": root.get("$defs", {})}).is_valid(instance):
+        if condition is not None and jsonschema.Draft202012Validator(
+            {**condition, "$defs": root.get("$defs", {})}
+        ).is_valid(instance):
             _fill_defaults(instance, branch.get("then", {}), root)
     extra = schema.get("additionalProperties")
     if isinstance(extra, dict):
@@ -108,6 +111,7 @@ def _merge_under(values: dict, defaults: dict) -> None:
 def _resolve_extends(models: dict) -> None:
     """``extends: <model>`` gives a model every setting of that model it does not set itself (e.g. another seed of
     the default model without copying its block); resolved before validation, so the result is an ordinary model."""
+
     def resolve(name: str, chain: tuple[str, ...]) -> dict:
         model = models[name]
         base = model.get("extends") if isinstance(model, dict) else None
@@ -116,7 +120,9 @@ def _resolve_extends(models: dict) -> None:
         if base not in models:
             raise ConfigError(f"models.{name}.extends", f"model {base!r} is not defined under models")
         if base in chain:
-            raise ConfigError(f"models.{name}.extends", f"models extend each other in a cycle: {' -> '.join(chain + (base,))}")
+            raise ConfigError(
+                f"models.{name}.extends", f"models extend each other in a cycle: {' -> '.join(chain + (base,))}"
+            )
         del model["extends"]
         _merge_under(model, resolve(base, chain + (base,)))
         return model
@@ -139,7 +145,9 @@ def assemble_schema(schema_path: str | Path = SCHEMA_PATH) -> dict:
     branches = defs["model"]["allOf"] = []
     for family in families.registry().all():
         defs[f"{family.name}_model"] = family.schema()
-        branches.append({"if": {"properties": {"family": {"const": family.name}}}, "then": {"$ref": f"#/$defs/{family.name}_model"}})
+        branches.append(
+            {"if": {"properties": {"family": {"const": family.name}}}, "then": {"$ref": f"#/$defs/{family.name}_model"}}
+        )
     defs["model"]["properties"]["family"]["enum"] = families.registry().names()
     for teacher, backends in TEACHERS.items():
         names = backends.names()
@@ -176,7 +184,9 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH, base_di
         if isinstance(ds, dict) and ds.get("format") in FORMAT_DEFAULTS:
             _merge_under(ds, FORMAT_DEFAULTS[ds["format"]])
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: (len(list(e.absolute_path)), str(list(e.absolute_path))))
+    errors = sorted(
+        validator.iter_errors(config), key=lambda e: (len(list(e.absolute_path)), str(list(e.absolute_path)))
+    )
     if errors:
         raise ConfigError(_key_path(errors[0]), _message(errors[0]))
     _fill_defaults(config, schema, schema)
@@ -190,6 +200,7 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH, base_di
 def _check_names(config: dict) -> None:
     """Names that become folders and command-line values (motforge.names), and folder settings that become parts of
     Snakemake file patterns, checked before anything else reads them (types are left to the schema)."""
+
     def check(problem: str | None, key: str) -> None:
         if problem:
             raise ConfigError(key, problem)
@@ -202,8 +213,9 @@ def _check_names(config: dict) -> None:
         value = config.get(key)
         check(braces_problem(value, "folder"), key)
         if isinstance(value, str) and value.startswith("-"):
-            raise ConfigError(key, f"folder {value!r} starts with '-', which a command line would read as an option "
-                                   f"(write ./{value})")
+            raise ConfigError(
+                key, f"folder {value!r} starts with '-', which a command line would read as an option (write ./{value})"
+            )
     models = config.get("models")
     for name in models if isinstance(models, dict) else {}:
         check(name_problem(name, "model"), f"models.{name}")
@@ -241,8 +253,11 @@ def _cross_checks(config: dict, base_dir: Path) -> None:
             if ds["eval_split"] not in ds["splits"]:
                 raise ConfigError(f"{key}.eval_split", f"{ds['eval_split']!r} is not among splits {ds['splits']}")
             if ds["eval_split"] not in ds["gt_splits"]:
-                raise ConfigError(f"{key}.eval_split", f"{ds['eval_split']!r} has no ground truth (not in gt_splits; "
-                                  "leave eval_split out or set it to null for a dataset without ground truth)")
+                raise ConfigError(
+                    f"{key}.eval_split",
+                    f"{ds['eval_split']!r} has no ground truth (not in gt_splits; "
+                    "leave eval_split out or set it to null for a dataset without ground truth)",
+                )
         elif ds["annotation_only"]:
             raise ConfigError(f"{key}.eval_split", "annotation_only datasets exist to be evaluated; name the split")
         if ds["format"] == "video" and ds["eval_split"] not in (None, ds["splits"][0]):
@@ -260,7 +275,9 @@ def _cross_checks(config: dict, base_dir: Path) -> None:
             if lo > hi:
                 raise ConfigError(f"{key}.synth.dancers", f"minimum {lo} is larger than maximum {hi}")
             if ds["annotation_only"]:
-                raise ConfigError(f"{key}.annotation_only", "synthdance is generated with images; annotation_only makes no sense")
+                raise ConfigError(
+                    f"{key}.annotation_only", "synthdance is generated with images; annotation_only makes no sense"
+                )
         else:
             root = base_dir / ds["root"]
             if ds["format"] == "video" and root.is_file():
@@ -275,7 +292,11 @@ def _cross_checks(config: dict, base_dir: Path) -> None:
         if not bins["d_min"] < bins["d_max"]:
             raise ConfigError(f"{key}.labels.depth_bins.d_min", f"{bins['d_min']} must be below d_max {bins['d_max']}")
         if ds["annotation_only"]:
-            needs_images = [m for m in ds["models"] if families.registry().get(models[m]["family"], f"models.{m}.family").needs_images]
+            needs_images = [
+                m
+                for m in ds["models"]
+                if families.registry().get(models[m]["family"], f"models.{m}.family").needs_images
+            ]
             if needs_images:
                 raise ConfigError(f"{key}.models", f"annotation_only datasets have no images to run {needs_images} on")
         for model_name in ds["models"]:
@@ -290,7 +311,10 @@ def _check_teachers(name: str, ds: dict, base_dir: Path, allow_downloads: bool) 
     context = ConfigContext(key, ds, base_dir, allow_downloads)
     if ds["masks"]["backend"] != "none":
         if ds["depth"]["backend"] == "none":
-            raise ConfigError(f"{key}.masks.backend", "instance-depth labels need a depth teacher: set depth.backend too (or masks.backend: none)")
+            raise ConfigError(
+                f"{key}.masks.backend",
+                "instance-depth labels need a depth teacher: set depth.backend too (or masks.backend: none)",
+            )
         if ds["annotation_only"]:
             raise ConfigError(f"{key}.masks.backend", "annotation_only datasets have no images to segment")
     if ds["detector"]["train"]["enabled"] and ds["detector"]["backend"] != "ultralytics":

@@ -1,4 +1,5 @@
 """Errors that carry the file, the line and what is wrong, so a user can fix the input without a debugger."""
+
 from __future__ import annotations
 
 from pathlib import Path

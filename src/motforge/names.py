@@ -7,6 +7,7 @@ would leave its folder), must not start with ``-`` (an option parser would read 
 braces (Snakemake wildcards), regex or shell characters. Checked when the workflow is parsed (config keys, seqmap
 lines, folder listings) and again where a job receives one.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,10 @@ import re
 #: letters, digits, ``_``, ``.``, ``-``; the first character a letter, digit or ``_`` (so never ``.``, ``..``, ``-x``)
 NAME_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 NAME_MAX_LENGTH = 128
-ALLOWED = ("letters, digits, '_', '.' and '-', starting with a letter, digit or '_' "
-           f"(so never '.', '..', '/' or a leading '-'), at most {NAME_MAX_LENGTH} characters")
+ALLOWED = (
+    "letters, digits, '_', '.' and '-', starting with a letter, digit or '_' "
+    f"(so never '.', '..', '/' or a leading '-'), at most {NAME_MAX_LENGTH} characters"
+)
 _NAME = re.compile(NAME_PATTERN)
 
 

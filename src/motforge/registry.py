@@ -3,6 +3,7 @@
 Built-in entries are modules imported on first use (so parsing the workflow does not import torch or the model
 code); plugins add entries with :meth:`Registry.register` from a module named under ``plugins:`` in config.yaml.
 """
+
 from __future__ import annotations
 
 import importlib

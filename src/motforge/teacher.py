@@ -1,4 +1,5 @@
 """The interface every teacher backend (depth, masks, detector) satisfies, and the context a run receives."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

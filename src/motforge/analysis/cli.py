@@ -1,4 +1,6 @@
-"""``python -m motforge`` subcommands of this stage: label quality, pictures for a person to check, and the depth-cue analysis."""
+"""``python -m motforge`` subcommands of this stage: label quality, pictures for a person to check, and the
+depth-cue analysis."""
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +29,9 @@ def cmd_quality(args: argparse.Namespace) -> None:
     if args.kind == "detections":
         from motforge.detect.quality import detection_quality
 
-        report = detection_quality(args.index, args.detections, args.out, score_threshold=_quality_config(args)["score_threshold"])
+        report = detection_quality(
+            args.index, args.detections, args.out, score_threshold=_quality_config(args)["score_threshold"]
+        )
         print(json.dumps(report["overall"]))
         return
     from motforge.masks.quality import instance_quality
@@ -35,8 +39,16 @@ def cmd_quality(args: argparse.Namespace) -> None:
     if not (len(args.index) == len(args.masks or []) == len(args.instance_depth or [])):
         raise MotforgeError("quality instances needs --masks and --instance-depth per --index")
     settings = _quality_config(args)
-    report = instance_quality(args.index, args.masks, args.instance_depth, args.depth, args.out, settings["compare_backends"],
-                              settings["frame_step"], settings.get("grabcut"))
+    report = instance_quality(
+        args.index,
+        args.masks,
+        args.instance_depth,
+        args.depth,
+        args.out,
+        settings["compare_backends"],
+        settings["frame_step"],
+        settings.get("grabcut"),
+    )
     print(json.dumps(report["methods"]))
 
 
@@ -81,10 +93,10 @@ def cmd_show(args: argparse.Namespace) -> None:
 
 def cmd_depth_cue(args: argparse.Namespace) -> None:
     from motforge.analysis.depth_cue import depth_cue, predicted_instance_depth, summarise
-    from motforge.datasets.index import read_index
-    from motforge.io.atomic import write_text_atomic
-    from motforge.families.dense.train import load_dense
     from motforge.datasets.frame_cache import open_frame_cache
+    from motforge.datasets.index import read_index
+    from motforge.families.dense.train import load_dense
+    from motforge.io.atomic import write_text_atomic
 
     if len(args.index) != len(args.instance_depth) or (args.checkpoint and len(args.frames or []) != len(args.index)):
         raise MotforgeError("depth-cue needs one --instance-depth (and, with --checkpoint, one --frames) per --index")
@@ -94,7 +106,9 @@ def cmd_depth_cue(args: argparse.Namespace) -> None:
     samples: dict = {}
     for i, (index_path, labels) in enumerate(zip(args.index, args.instance_depth)):
         index = read_index(index_path)
-        predicted = predicted_instance_depth(model, index, open_frame_cache(args.frames[i])) if model is not None else None
+        predicted = (
+            predicted_instance_depth(model, index, open_frame_cache(args.frames[i])) if model is not None else None
+        )
         for name, values in depth_cue(index, labels, predicted, args.min_iou).items():
             for key, v in values.items():
                 samples.setdefault(name, {}).setdefault(key, []).extend(v)
@@ -104,7 +118,12 @@ def cmd_depth_cue(args: argparse.Namespace) -> None:
 
 
 def add_commands(add: AddCommand) -> None:
-    p = add("quality", cmd_quality, "label quality against synthdance ground truth (depth: AbsRel, delta<1.25; instances: mask IoU, instance-depth AbsRel)")
+    p = add(
+        "quality",
+        cmd_quality,
+        "label quality against synthdance ground truth (depth: AbsRel, delta<1.25; instances: mask IoU, "
+        "instance-depth AbsRel)",
+    )
     p.add_argument("kind", choices=["depth", "instances", "detections"])
     p.add_argument("--index", type=Path, nargs="+", required=True)
     p.add_argument("--depth", type=Path, nargs="+")
@@ -127,11 +146,19 @@ def add_commands(add: AddCommand) -> None:
     p.add_argument("--frame", type=int, help="frame to draw (PNG output)")
     p.add_argument("--out", type=Path, required=True, help="out.png (one frame) or out.mp4 (whole sequence)")
 
-    p = add("depth-cue", cmd_depth_cue, "how well instance depth (labels, and a model's head on GT boxes) separates overlapping objects")
+    p = add(
+        "depth-cue",
+        cmd_depth_cue,
+        "how well instance depth (labels, and a model's head on GT boxes) separates overlapping objects",
+    )
     p.add_argument("--index", type=Path, nargs="+", required=True)
     p.add_argument("--instance-depth", type=Path, nargs="+", required=True, help="instance_depth.h5 per --index")
     p.add_argument("--frames", type=Path, nargs="+", help="frame cache per --index at the model's input size")
-    p.add_argument("--checkpoint", type=Path, help="a dense model's checkpoint.pt (without it only the labels are measured)")
-    p.add_argument("--gamma", type=float, default=0.2, help="the tracker's depth weight, to express the median gap as a penalty")
+    p.add_argument(
+        "--checkpoint", type=Path, help="a dense model's checkpoint.pt (without it only the labels are measured)"
+    )
+    p.add_argument(
+        "--gamma", type=float, default=0.2, help="the tracker's depth weight, to express the median gap as a penalty"
+    )
     p.add_argument("--min-iou", type=float, default=0.1, help="boxes overlapping more than this form a pair")
     p.add_argument("--out", type=Path, required=True)

@@ -11,6 +11,7 @@ trained model's instance-depth head (run on the GT boxes, so detection errors do
 - ``separable``: share of overlapping pairs whose gap exceeds the 90th percentile of ``self_step``.
 Depth values are the training target: FDTA's normalised disparity (0..1 of the sequence maximum).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,8 +21,8 @@ import torch
 from torchvision.ops import box_iou
 
 from motforge.datasets.index import SequenceIndex
-from motforge.masks.instance_depth import FROM_MASK, read_instance_depth
 from motforge.families.dense.model import DenseTracker
+from motforge.masks.instance_depth import FROM_MASK, read_instance_depth
 
 
 def predicted_instance_depth(model: DenseTracker, index: SequenceIndex, frames, batch: int = 16) -> np.ndarray:
@@ -32,7 +33,10 @@ def predicted_instance_depth(model: DenseTracker, index: SequenceIndex, frames, 
     width, height = frames.attrs["size"]
     scale = torch.tensor([width / index.width, height / index.height] * 2, dtype=torch.float32)
     gt = index.gt
-    xyxy = torch.from_numpy(np.stack([gt["x"], gt["y"], gt["x"] + gt["w"], gt["y"] + gt["h"]], axis=1).astype(np.float32)) * scale
+    xyxy = (
+        torch.from_numpy(np.stack([gt["x"], gt["y"], gt["x"] + gt["w"], gt["y"] + gt["h"]], axis=1).astype(np.float32))
+        * scale
+    )
     model.eval()
     with torch.no_grad():
         for t0 in range(1, index.seq_length + 1, batch):
@@ -48,14 +52,18 @@ def predicted_instance_depth(model: DenseTracker, index: SequenceIndex, frames, 
     return out
 
 
-def depth_cue(index: SequenceIndex, labels_path: str | Path, predicted: np.ndarray | None, min_iou: float = 0.1) -> dict[str, dict[str, list[float]]]:
+def depth_cue(
+    index: SequenceIndex, labels_path: str | Path, predicted: np.ndarray | None, min_iou: float = 0.1
+) -> dict[str, dict[str, list[float]]]:
     """Raw samples of pair gaps and per-object steps for the labels (and the prediction, when given)."""
     inst = read_instance_depth(labels_path)
     label = np.where(inst["source"] == FROM_MASK, inst["fdta_value"] / 255.0, np.nan).astype(np.float64)
     series = {"label": label} | ({"model": predicted.astype(np.float64)} if predicted is not None else {})
     gt = index.gt
     frames, ids = gt["frame"], gt["id"]
-    xyxy = torch.from_numpy(np.stack([gt["x"], gt["y"], gt["x"] + gt["w"], gt["y"] + gt["h"]], axis=1).astype(np.float32))
+    xyxy = torch.from_numpy(
+        np.stack([gt["x"], gt["y"], gt["x"] + gt["w"], gt["y"] + gt["h"]], axis=1).astype(np.float32)
+    )
     samples = {name: {"pair_gap": [], "self_step": [], "pair_order": []} for name in series}
     pairs: list[tuple[int, int]] = []
     for t in np.unique(frames):
@@ -65,12 +73,18 @@ def depth_cue(index: SequenceIndex, labels_path: str | Path, predicted: np.ndarr
             a, b = np.nonzero(np.triu(iou > min_iou, k=1))
             pairs += list(zip(rows[a], rows[b]))
     previous = {(int(frames[r]), int(ids[r])): r for r in range(len(frames))}
-    steps = [(previous[(int(frames[r]) - 1, int(ids[r]))], r) for r in range(len(frames)) if (int(frames[r]) - 1, int(ids[r])) in previous]
+    steps = [
+        (previous[(int(frames[r]) - 1, int(ids[r]))], r)
+        for r in range(len(frames))
+        if (int(frames[r]) - 1, int(ids[r])) in previous
+    ]
     for name, values in series.items():
         for a, b in pairs:
             if np.isfinite(values[a]) and np.isfinite(values[b]) and np.isfinite(label[a]) and np.isfinite(label[b]):
                 samples[name]["pair_gap"].append(abs(values[a] - values[b]))
-                samples[name]["pair_order"].append(float(np.sign(values[a] - values[b]) == np.sign(label[a] - label[b])))
+                samples[name]["pair_order"].append(
+                    float(np.sign(values[a] - values[b]) == np.sign(label[a] - label[b]))
+                )
         for a, b in steps:
             if np.isfinite(values[a]) and np.isfinite(values[b]):
                 samples[name]["self_step"].append(abs(values[a] - values[b]))

@@ -1,4 +1,5 @@
 """``python -m motforge`` subcommands of this stage: converting raw sequences into index.h5."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,10 @@ def cmd_prepare(args: argparse.Namespace) -> None:
     source = locate(args.dataset, ds["format"], ds["root"], args.split, args.seq, ds["gt_splits"], decoded_dir=decoded)
     index = build_index(source, annotation_only=ds["annotation_only"])
     write_index(index, args.out)
-    print(f"{index.name} ({index.split}): {index.seq_length} frames {index.width}x{index.height} @ {index.fps:g} fps, {index.num_boxes} GT boxes")
+    print(
+        f"{index.name} ({index.split}): {index.seq_length} frames {index.width}x{index.height} @ {index.fps:g} "
+        f"fps, {index.num_boxes} GT boxes"
+    )
 
 
 def cmd_decode_video(args: argparse.Namespace) -> None:
@@ -41,8 +45,8 @@ def cmd_summary(args: argparse.Namespace) -> None:
 
 
 def cmd_frames(args: argparse.Namespace) -> None:
-    from motforge.datasets.index import read_index
     from motforge.datasets.frame_cache import write_frame_cache
+    from motforge.datasets.index import read_index
 
     index = read_index(args.index)
     write_frame_cache(index, args.width, args.height, args.out, progress=not args.no_progress)

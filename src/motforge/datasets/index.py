@@ -4,6 +4,7 @@ Every later stage reads a sequence through this file, so benchmark quirks (BFT's
 DanceTrack's wrong seqinfo size for dancetrack0041) are settled once, here. Sizes come from the image headers, not
 the ini; in annotation-only mode (no images on disk) they come from seqinfo.ini.
 """
+
 from __future__ import annotations
 
 import re
@@ -66,7 +67,9 @@ class SequenceIndex:
 
     def gt_rows(self) -> np.ndarray:
         """GT as [N, 9] float64 in MOTChallenge column order."""
-        return np.stack([self.gt[k].astype(np.float64) for k in GT_FIELDS], axis=1) if self.num_boxes else np.zeros((0, 9))
+        return (
+            np.stack([self.gt[k].astype(np.float64) for k in GT_FIELDS], axis=1) if self.num_boxes else np.zeros((0, 9))
+        )
 
 
 def _empty_gt() -> dict[str, np.ndarray]:
@@ -92,7 +95,10 @@ def _frame_listing(source: SequenceSource, seq_length: int | None, ini_ext: str 
         if frame not in numbered:
             width = max(digits) if digits else DEFAULT_DIGITS.get(source.format, 6)
             ext = ini_ext or ".jpg"
-            raise InputError(source.img_dir / f"{frame:0{width}d}{ext}", f"missing frame image: frame {frame} of seqLength {seq_length}")
+            raise InputError(
+                source.img_dir / f"{frame:0{width}d}{ext}",
+                f"missing frame image: frame {frame} of seqLength {seq_length}",
+            )
         files.append(numbered[frame])
     return files, seq_length
 
@@ -113,8 +119,9 @@ def _image_size(path: Path, check_end: bool = True) -> tuple[int, int]:
             if check_end and kind in END_MARKERS:
                 handle.seek(max(0, handle.seek(0, 2) - TAIL_BYTES))
                 if END_MARKERS[kind] not in handle.read():
-                    raise InputError(path, f"truncated {kind} image: no end-of-image marker in its last {TAIL_BYTES} "
-                                     "bytes")
+                    raise InputError(
+                        path, f"truncated {kind} image: no end-of-image marker in its last {TAIL_BYTES} bytes"
+                    )
     except InputError:
         raise
     except Exception as exc:  # PIL raises several types for broken files
@@ -132,8 +139,11 @@ def _image_sizes(img_dir: Path, files: list[str], check_end: bool = True) -> tup
         if widths[i] <= 0 or heights[i] <= 0:
             raise InputError(path, "image has zero size")
         if (widths[i], heights[i]) != (widths[0], heights[0]):
-            raise InputError(path, f"frame {i + 1} is {widths[i]}x{heights[i]}, but frame 1 ({files[0]}) is "
-                             f"{widths[0]}x{heights[0]}; every frame of a sequence must have one size")
+            raise InputError(
+                path,
+                f"frame {i + 1} is {widths[i]}x{heights[i]}, but frame 1 ({files[0]}) is "
+                f"{widths[0]}x{heights[0]}; every frame of a sequence must have one size",
+            )
     return widths, heights
 
 
@@ -142,8 +152,9 @@ def _image_folder(source: SequenceSource, info: SeqInfo) -> Path:
     inside the sequence folder."""
     folder = Path(info.im_dir.strip().rstrip("/\\"))
     if not info.im_dir.strip() or folder.is_absolute() or ".." in folder.parts:
-        raise InputError(info.path, f"imDir = {info.im_dir!r} must name a folder inside {source.seq_dir}",
-                         info.im_dir_line)
+        raise InputError(
+            info.path, f"imDir = {info.im_dir!r} must name a folder inside {source.seq_dir}", info.im_dir_line
+        )
     return source.seq_dir / folder
 
 
@@ -186,7 +197,9 @@ def _read_gt(source: SequenceSource, seq_length: int) -> dict[str, np.ndarray] |
     path = source.gt_path
     if path is None or not path.is_file():
         if source.needs_gt:
-            raise InputError(path or source.seq_dir, f"gt.txt is missing, but split {source.split!r} needs ground truth")
+            raise InputError(
+                path or source.seq_dir, f"gt.txt is missing, but split {source.split!r} needs ground truth"
+            )
         return None
     min_columns = 6 if source.rewrite_flags else 9
     table = read_mot_table(path, min_columns=min_columns, max_columns=10, seq_length=seq_length)

@@ -6,6 +6,7 @@ parsed, so sequence names come from seqmaps or folder listings, never from runni
 name must follow motforge.names (no '.', '..', '/', leading '-', braces...): it becomes a folder under results/ and a
 command-line value; a bad one is refused naming the seqmap line or the listed folder.
 """
+
 from __future__ import annotations
 
 import re
@@ -55,7 +56,9 @@ def _find_seqmap(root: Path, split: str, dataset_format: str) -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
-def _listed_sequences(root: Path, split: str, dataset_format: str, seqmap: Path | None) -> tuple[list[str], Path | None]:
+def _listed_sequences(
+    root: Path, split: str, dataset_format: str, seqmap: Path | None
+) -> tuple[list[str], Path | None]:
     split_dir = root / split
     seqmap = seqmap or _find_seqmap(root, split, dataset_format)
     if seqmap is not None:
@@ -67,7 +70,11 @@ def _listed_sequences(root: Path, split: str, dataset_format: str, seqmap: Path 
             if problem:
                 raise InputError(seqmap, problem, seqmap_line(seqmap, name))
             if not (split_dir / name).is_dir():
-                raise InputError(seqmap, f"seqmap names sequence {name!r} but {split_dir / name} does not exist", seqmap_line(seqmap, name))
+                raise InputError(
+                    seqmap,
+                    f"seqmap names sequence {name!r} but {split_dir / name} does not exist",
+                    seqmap_line(seqmap, name),
+                )
         return names, seqmap
     if not split_dir.is_dir():
         raise InputError(split_dir, f"split folder for split {split!r} is missing (and no seqmap was found)")
@@ -81,8 +88,10 @@ def _check_listed(folder: Path, names: list[str]) -> None:
     for name in names:
         problem = name_problem(name, "sequence")
         if problem:
-            raise InputError(folder, f"folder {name!r} in this split folder: {problem} (rename it, or list the "
-                                     "sequences in a seqmap)")
+            raise InputError(
+                folder,
+                f"folder {name!r} in this split folder: {problem} (rename it, or list the sequences in a seqmap)",
+            )
 
 
 def discover(
@@ -95,7 +104,9 @@ def discover(
 ) -> list[SequenceSource]:
     """All sequences of the requested splits, in seqmap (or sorted folder) order."""
     if dataset_format not in FORMATS:
-        raise ConfigError(f"datasets.{dataset}.format", f"unknown format {dataset_format!r}; choose one of {', '.join(FORMATS)}")
+        raise ConfigError(
+            f"datasets.{dataset}.format", f"unknown format {dataset_format!r}; choose one of {', '.join(FORMATS)}"
+        )
     root = Path(root)
     if dataset_format == "video":  # a file or a folder of files; see motforge.datasets.video
         from motforge.datasets.video import discover_videos
@@ -131,15 +142,18 @@ def _check_splits_and_names(sources: list[SequenceSource], splits: list[str], ro
     not as a missing rule or an argparse message in a later job."""
     for split in splits:
         if not any(s.split == split for s in sources):
-            raise InputError(root / split, f"split {split!r} has no sequences (an empty folder, or a seqmap with "
-                             "only its header)")
+            raise InputError(
+                root / split, f"split {split!r} has no sequences (an empty folder, or a seqmap with only its header)"
+            )
     for s in sources:
         problem = name_problem(s.name, "sequence")
         if problem:
             raise InputError(s.seq_dir, f"{problem} (rename the folder and its seqmap line)")
 
 
-def _mot_style_source(dataset: str, dataset_format: str, root: Path, split: str, name: str, needs_gt: bool) -> SequenceSource:
+def _mot_style_source(
+    dataset: str, dataset_format: str, root: Path, split: str, name: str, needs_gt: bool
+) -> SequenceSource:
     seq_dir = root / split / name
     return SequenceSource(
         dataset=dataset,
@@ -203,9 +217,21 @@ def _discover_mot17(dataset: str, root: Path, split: str, needs_gt: bool) -> lis
         variants.setdefault(base, {})[match.group(1) if match else ""] = folder
     sources = []
     for base, by_detector in variants.items():
-        chosen = next((by_detector[d] for d in MOT17_PREFERRED_VARIANT if d in by_detector), next(iter(by_detector.values())))
+        chosen = next(
+            (by_detector[d] for d in MOT17_PREFERRED_VARIANT if d in by_detector), next(iter(by_detector.values()))
+        )
         sources.append(
-            SequenceSource(dataset, "mot17", base, split, chosen, chosen / "img1", chosen / "gt" / "gt.txt", chosen / "seqinfo.ini", needs_gt)
+            SequenceSource(
+                dataset,
+                "mot17",
+                base,
+                split,
+                chosen,
+                chosen / "img1",
+                chosen / "gt" / "gt.txt",
+                chosen / "seqinfo.ini",
+                needs_gt,
+            )
         )
     return sources
 
@@ -236,5 +262,7 @@ def _check_unique(sources: list[SequenceSource], dataset: str) -> None:
     seen: dict[str, str] = {}
     for s in sources:
         if s.name in seen:
-            raise ConfigError(f"datasets.{dataset}.splits", f"sequence {s.name!r} occurs in splits {seen[s.name]!r} and {s.split!r}")
+            raise ConfigError(
+                f"datasets.{dataset}.splits", f"sequence {s.name!r} occurs in splits {seen[s.name]!r} and {s.split!r}"
+            )
         seen[s.name] = s.split

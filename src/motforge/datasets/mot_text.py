@@ -3,6 +3,7 @@
 TrackEval sniffs the delimiter from the first line only and silently misreads the rest when they differ; these
 readers instead stop at the first bad line and say which file, which line and what is wrong.
 """
+
 from __future__ import annotations
 
 import configparser
@@ -71,19 +72,29 @@ def read_mot_table(
             comma = "," in line
             delimiter_name = "comma" if comma else "whitespace"
         elif comma and "," not in line:
-            raise InputError(path, f"mixed delimiters: line uses whitespace but line {line_numbers[0]} uses commas", number)
+            raise InputError(
+                path, f"mixed delimiters: line uses whitespace but line {line_numbers[0]} uses commas", number
+            )
         elif not comma and "," in line:
-            raise InputError(path, f"mixed delimiters: line uses commas but line {line_numbers[0]} uses whitespace", number)
+            raise InputError(
+                path, f"mixed delimiters: line uses commas but line {line_numbers[0]} uses whitespace", number
+            )
         fields = _split_line(line, comma)
         if comma and re.search(r"\S\s+\S", re.sub(r"\s*,\s*", ",", line)):
             raise InputError(path, "mixed delimiters: fields separated by both commas and spaces", number)
         if width is None:
             if not min_columns <= len(fields) <= max_columns:
                 expected = f"{min_columns}" if min_columns == max_columns else f"{min_columns} to {max_columns}"
-                raise InputError(path, f"wrong column count: {len(fields)} {delimiter_name}-separated fields, expected {expected}", number)
+                raise InputError(
+                    path,
+                    f"wrong column count: {len(fields)} {delimiter_name}-separated fields, expected {expected}",
+                    number,
+                )
             width = len(fields)
         elif len(fields) != width:
-            raise InputError(path, f"wrong column count: {len(fields)} fields, but line {line_numbers[0]} has {width}", number)
+            raise InputError(
+                path, f"wrong column count: {len(fields)} fields, but line {line_numbers[0]} has {width}", number
+            )
         try:
             rows.append([float(field) for field in fields])
         except ValueError:
@@ -211,7 +222,9 @@ def read_seqmap(path: str | Path) -> list[str]:
         raise InputError(path, f"cannot read seqmap: {exc}") from None
     if not lines or lines[0].strip().split(",")[0].strip() != "name":
         first = lines[0].strip() if lines else ""
-        raise InputError(path, f"seqmap must start with the header 'name' (TrackEval skips the first line), found {first!r}", 1)
+        raise InputError(
+            path, f"seqmap must start with the header 'name' (TrackEval skips the first line), found {first!r}", 1
+        )
     names: list[str] = []
     for number, raw in enumerate(lines[1:], start=2):
         name = raw.strip().split(",")[0].strip()

@@ -18,8 +18,8 @@ import cv2
 from tqdm import tqdm
 
 from motforge.datasets.layouts import SequenceSource
-from motforge.names import name_problem
 from motforge.errors import ConfigError, InputError
+from motforge.names import name_problem
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".webm")
 #: a sequence name becomes a path component and a Snakemake wildcard value (workflow/rules/common.smk)

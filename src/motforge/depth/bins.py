@@ -3,6 +3,7 @@
 Labels live at the resolution of the trainer's stride-``stride`` feature map for an input whose short side is
 ``train_short_side`` (FDTA supervises its depth head there), which is what makes them small on disk.
 """
+
 from __future__ import annotations
 
 import math
@@ -45,7 +46,13 @@ def sequence_max(store) -> float:
     return peak
 
 
-def write_depth_bins(depth_store: str | Path, out: str | Path, settings: dict, original_size: tuple[int, int] | None = None, progress: bool = True) -> dict:
+def write_depth_bins(
+    depth_store: str | Path,
+    out: str | Path,
+    settings: dict,
+    original_size: tuple[int, int] | None = None,
+    progress: bool = True,
+) -> dict:
     """Bin every frame of ``depth_store`` into ``out``; returns the attributes written."""
     store = open_frame_store(depth_store)
     width, height = original_size or tuple(store.attrs["original_size"])
@@ -55,14 +62,24 @@ def write_depth_bins(depth_store: str | Path, out: str | Path, settings: dict, o
         raise ValueError("uint8 labels hold at most 254 foreground bins")
     peak = sequence_max(store)
     attrs = {
-        "num_bins": k, "d_min": d_min, "d_max": d_max, "fg_weight": float(settings["fg_weight"]),
-        "train_short_side": int(settings["train_short_side"]), "stride": int(settings["stride"]),
-        "label_size": list(size), "sequence_max": peak, "source": Path(depth_store).name, "source_kind": store.attrs["kind"],
-        "source_backend": store.attrs["backend"], "scale": "disparity / sequence max * 255 (255 = nearest)",
+        "num_bins": k,
+        "d_min": d_min,
+        "d_max": d_max,
+        "fg_weight": float(settings["fg_weight"]),
+        "train_short_side": int(settings["train_short_side"]),
+        "stride": int(settings["stride"]),
+        "label_size": list(size),
+        "sequence_max": peak,
+        "source": Path(depth_store).name,
+        "source_kind": store.attrs["kind"],
+        "source_backend": store.attrs["backend"],
+        "scale": "disparity / sequence max * 255 (255 = nearest)",
     }
     frames = store.shape[0]
     with create_frame_store(out, frames, size[1], size[0], "uint8", attrs) as bins:
-        for t0 in tqdm(range(0, frames, READ_BATCH), desc=f"bins {Path(depth_store).parent.name}", disable=not progress):
+        for t0 in tqdm(
+            range(0, frames, READ_BATCH), desc=f"bins {Path(depth_store).parent.name}", disable=not progress
+        ):
             block = to_disparity(store[t0 : t0 + READ_BATCH], store.attrs["kind"])
             scaled = normalise_disparity(block, peak) if peak > 0 else np.zeros_like(block)
             resized = np.stack([cv2.resize(m, size, interpolation=cv2.INTER_AREA) for m in scaled])

@@ -1,4 +1,5 @@
 """``python -m motforge`` subcommands of this stage: the depth teacher and FDTA depth bins."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,15 +13,23 @@ def cmd_depth(args: argparse.Namespace) -> None:
     from motforge.depth.teacher import run_depth_teacher
 
     index = read_index(args.index)
-    attrs = run_depth_teacher(index, args.depth_config, args.out, allow_downloads=args.allow_downloads, progress=not args.no_progress)
-    print(f"{index.name}: {index.seq_length} depth frames ({attrs['backend']}, {attrs['kind']}) at {attrs['cache_size'][0]}x{attrs['cache_size'][1]} -> {args.out}")
+    attrs = run_depth_teacher(
+        index, args.depth_config, args.out, allow_downloads=args.allow_downloads, progress=not args.no_progress
+    )
+    print(
+        f"{index.name}: {index.seq_length} depth frames ({attrs['backend']}, {attrs['kind']}) at "
+        f"{attrs['cache_size'][0]}x{attrs['cache_size'][1]} -> {args.out}"
+    )
 
 
 def cmd_depth_bins(args: argparse.Namespace) -> None:
     from motforge.depth.bins import write_depth_bins
 
     attrs = write_depth_bins(args.depth, args.out, args.bins_config, progress=not args.no_progress)
-    print(f"LID bins K={attrs['num_bins']} at {attrs['label_size'][0]}x{attrs['label_size'][1]} (sequence max {attrs['sequence_max']:.4g}) -> {args.out}")
+    print(
+        f"LID bins K={attrs['num_bins']} at {attrs['label_size'][0]}x{attrs['label_size'][1]} (sequence max "
+        f"{attrs['sequence_max']:.4g}) -> {args.out}"
+    )
 
 
 def add_commands(add: AddCommand) -> None:

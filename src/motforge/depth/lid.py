@@ -7,6 +7,7 @@ index(d) = floor(-0.5 + 0.5 sqrt(1 + 8 (d - d_min) / bin_size)), inverting the b
 
 The trainer imports these same functions, so labels and predictions share one definition of the bins.
 """
+
 from __future__ import annotations
 
 import numpy as np

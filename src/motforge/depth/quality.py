@@ -3,6 +3,7 @@
 Per sequence: least-squares scale and shift of the teacher's disparity onto the GT disparity (1 / depth) over valid
 pixels, then AbsRel and delta < 1.25 on depth. Frames are subsampled evenly to keep this cheap.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,9 @@ def depth_errors(teacher: np.ndarray, kind: str, gt_depth: np.ndarray) -> tuple[
     return abs_rel, delta1, int(valid.sum())
 
 
-def depth_quality(index_paths: list[Path], depth_paths: list[Path], out: str | Path, frames_per_sequence: int = 40) -> dict:
+def depth_quality(
+    index_paths: list[Path], depth_paths: list[Path], out: str | Path, frames_per_sequence: int = 40
+) -> dict:
     per_sequence = {}
     backend = None
     for index_path, depth_path in zip(index_paths, depth_paths):
@@ -42,12 +45,30 @@ def depth_quality(index_paths: list[Path], depth_paths: list[Path], out: str | P
         store = open_frame_store(depth_path)
         backend = store.attrs["backend"]
         size = tuple(store.attrs["cache_size"])
-        frames = np.unique(np.linspace(1, index.seq_length, min(frames_per_sequence, index.seq_length)).round().astype(int))
+        frames = np.unique(
+            np.linspace(1, index.seq_length, min(frames_per_sequence, index.seq_length)).round().astype(int)
+        )
         teacher = np.stack([store[t - 1].astype(np.float32) for t in frames])
-        gt = np.stack([cv2.resize(read_provided_depth(provided_depth_path(index, int(t))), size, interpolation=cv2.INTER_NEAREST) for t in frames])
+        gt = np.stack(
+            [
+                cv2.resize(
+                    read_provided_depth(provided_depth_path(index, int(t))), size, interpolation=cv2.INTER_NEAREST
+                )
+                for t in frames
+            ]
+        )
         abs_rel, delta1, pixels = depth_errors(teacher, store.attrs["kind"], gt)
         per_sequence[index.name] = {"abs_rel": abs_rel, "delta1": delta1, "frames": int(len(frames)), "pixels": pixels}
-    mean = {k: float(np.mean([v[k] for v in per_sequence.values()])) for k in ("abs_rel", "delta1")} if per_sequence else {}
-    report = {"backend": backend, "alignment": "least-squares scale+shift in disparity, per sequence", "mean": mean, "sequences": per_sequence}
+    mean = (
+        {k: float(np.mean([v[k] for v in per_sequence.values()])) for k in ("abs_rel", "delta1")}
+        if per_sequence
+        else {}
+    )
+    report = {
+        "backend": backend,
+        "alignment": "least-squares scale+shift in disparity, per sequence",
+        "mean": mean,
+        "sequences": per_sequence,
+    }
     write_text_atomic(out, json.dumps(report, indent=2) + "\n")
     return report

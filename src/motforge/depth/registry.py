@@ -7,6 +7,7 @@
 
 ``none`` is not a backend: it leaves the depth stages out of the DAG.
 """
+
 from __future__ import annotations
 
 from motforge.registry import Registry

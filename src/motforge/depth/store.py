@@ -3,6 +3,7 @@
 Written into a temporary folder window by window (frames are preallocated from the frame count) and renamed into
 place after a ``complete`` attribute is set, so readers can tell a finished store from a killed job's leftovers.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -32,7 +33,9 @@ def _compressor(dtype: str) -> BloscCodec:
 
 
 @contextlib.contextmanager
-def create_frame_store(path: str | Path, frames: int, height: int, width: int, dtype: str, attrs: dict) -> Iterator[zarr.Array]:
+def create_frame_store(
+    path: str | Path, frames: int, height: int, width: int, dtype: str, attrs: dict
+) -> Iterator[zarr.Array]:
     """Yield a preallocated [frames, height, width] array in a temporary store; rename it into ``path`` on success."""
     with atomic_path(path, directory=True) as tmp:
         array = zarr.create_array(
@@ -67,8 +70,9 @@ def frame_bytes(path: str | Path) -> int:
 
 
 @contextlib.contextmanager
-def resumable_frame_store(path: str | Path, frames: int, height: int, width: int, dtype: str, attrs: dict,
-                          fingerprint: str) -> Iterator[tuple[zarr.Array, dict | None, Callable[[dict], None]]]:
+def resumable_frame_store(
+    path: str | Path, frames: int, height: int, width: int, dtype: str, attrs: dict, fingerprint: str
+) -> Iterator[tuple[zarr.Array, dict | None, Callable[[dict], None]]]:
     """Like ``create_frame_store``, but a killed job's work survives: the store grows in ``.<name>.partial`` beside
     ``path`` and the producer's position (frames done, plus whatever it needs to continue exactly, e.g. a streaming
     window's state) is saved by ``save_state`` into ``.<name>.resume.npz`` after each finished window. A rerun with
@@ -82,8 +86,15 @@ def resumable_frame_store(path: str | Path, frames: int, height: int, width: int
         remove_path(partial)
         remove_path(state_file)
         path.parent.mkdir(parents=True, exist_ok=True)
-        array = zarr.create_array(store=str(partial), shape=(frames, height, width), chunks=(1, height, width), dtype=dtype,
-                                  compressors=_compressor(dtype), fill_value=0, overwrite=True)
+        array = zarr.create_array(
+            store=str(partial),
+            shape=(frames, height, width),
+            chunks=(1, height, width),
+            dtype=dtype,
+            compressors=_compressor(dtype),
+            fill_value=0,
+            overwrite=True,
+        )
         array.attrs.update({**attrs, "complete": False, "resume_fingerprint": fingerprint})
     else:
         array = zarr.open_array(str(partial), mode="r+")

@@ -7,6 +7,7 @@ on the first window's scale. Slots 2..9 repeat the previous window's last 8 fram
 blended linearly. Aligned frames are handed to ``sink`` as soon as they are final, so at most one window of depth
 and 8 pending frames are held, whatever the sequence length (the reference runner keeps the whole video).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -124,6 +125,7 @@ def stream_depth(
         return window, indices, consumed
 
     if forward_windows is None:
+
         def forward_windows(windows: list[list]) -> np.ndarray:
             return np.stack([np.asarray(forward(w), dtype=np.float32) for w in windows])
 
@@ -150,8 +152,15 @@ def stream_depth(
             if progress is not None:
                 progress(min(STEP, num_frames - start))
             if save is not None and start + STEP < num_frames:
-                save({"next_start": start + STEP, "written": written, "consumed": consumed_then,
-                      "keyframe_indices": np.array([indices[k] for k in KEYFRAMES]),
-                      "reference": np.stack(reference), "pending": pending})
+                save(
+                    {
+                        "next_start": start + STEP,
+                        "written": written,
+                        "consumed": consumed_then,
+                        "keyframe_indices": np.array([indices[k] for k in KEYFRAMES]),
+                        "reference": np.stack(reference),
+                        "pending": pending,
+                    }
+                )
     if pending is not None:
         emit(pending)

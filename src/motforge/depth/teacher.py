@@ -1,5 +1,6 @@
 """The depth teacher stage: run the configured backend (``depth.registry``) over one sequence into depth.zarr,
 resumable after a kill."""
+
 from __future__ import annotations
 
 import contextlib
@@ -13,16 +14,27 @@ from tqdm import tqdm
 
 from motforge.datasets.index import SequenceIndex
 from motforge.depth.bins import to_disparity
-from motforge.depth.store import cache_size, create_frame_store, resumable_frame_store
 from motforge.depth.registry import DEPTH_BACKENDS
+from motforge.depth.store import cache_size, create_frame_store, resumable_frame_store
 
-def run_depth_teacher(index: SequenceIndex, settings: dict, out: str | Path, allow_downloads: bool = False, progress: bool = True) -> dict:
+
+def run_depth_teacher(
+    index: SequenceIndex, settings: dict, out: str | Path, allow_downloads: bool = False, progress: bool = True
+) -> dict:
     """Write ``out`` (depth.zarr: float16 [T, h, w] at the cache resolution) and return its attributes."""
     backend = settings["backend"]
     size = cache_size(index.width, index.height, int(settings["cache_short_side"]))
     bar = tqdm(total=index.seq_length, desc=f"depth {index.name}", disable=not progress, mininterval=2.0)
-    attrs, produce = DEPTH_BACKENDS.get(backend, "depth.backend").open(index, settings, size, allow_downloads, bar.update)
-    attrs = {**attrs, "sequence": index.name, "frames": index.seq_length, "cache_size": list(size), "original_size": [index.width, index.height]}
+    attrs, produce = DEPTH_BACKENDS.get(backend, "depth.backend").open(
+        index, settings, size, allow_downloads, bar.update
+    )
+    attrs = {
+        **attrs,
+        "sequence": index.name,
+        "frames": index.seq_length,
+        "cache_size": list(size),
+        "original_size": [index.width, index.height],
+    }
     written = np.zeros(index.seq_length, dtype=bool)
     peak = 0.0
     if settings.get("resume"):
@@ -34,7 +46,10 @@ def run_depth_teacher(index: SequenceIndex, settings: dict, out: str | Path, all
         if state is not None:  # an earlier run of this job saved its position: continue from there
             written[: int(state["written"])] = True
             peak = float(state["peak"])
-            print(f"depth {index.name}: resuming after frame {int(state['written'])} of {index.seq_length}", file=sys.stderr)
+            print(
+                f"depth {index.name}: resuming after frame {int(state['written'])} of {index.seq_length}",
+                file=sys.stderr,
+            )
 
         def sink(t0: int, depth: np.ndarray) -> None:
             nonlocal peak

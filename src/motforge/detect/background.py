@@ -2,10 +2,12 @@
 
 Dancers hold positions for seconds, so a subtractor that learns online absorbs them into the background. Instead the
 background model is primed with the per-pixel median of frames sampled across the whole sequence (people move, the
-stage does not), then each frame is compared with it at a small learning rate; foreground blobs become boxes. Confidence grows with how solidly a box is filled
+stage does not), then each frame is compared with it at a small learning rate; foreground blobs become boxes.
+Confidence grows with how solidly a box is filled
 with foreground and with blob size above the minimum area: fragments get low scores, which is what ByteTrack's
 second association stage is for.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -77,10 +79,16 @@ def _blobs_to_boxes(mask: np.ndarray, params: BackgroundParams) -> tuple[np.ndar
     return np.asarray(boxes, dtype=np.float32).reshape(-1, 4), np.asarray(scores, dtype=np.float32)
 
 
-def detect_background(index: SequenceIndex, params: BackgroundParams, score_threshold: float, progress: bool = True) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def detect_background(
+    index: SequenceIndex, params: BackgroundParams, score_threshold: float, progress: bool = True
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per-frame (boxes xyxy, scores, classes) for every frame of the sequence."""
-    subtractor = cv2.createBackgroundSubtractorMOG2(history=params.history, varThreshold=params.var_threshold, detectShadows=False)
-    warm = np.unique(np.linspace(1, index.seq_length, num=min(params.warmup_frames, index.seq_length)).round().astype(int))
+    subtractor = cv2.createBackgroundSubtractorMOG2(
+        history=params.history, varThreshold=params.var_threshold, detectShadows=False
+    )
+    warm = np.unique(
+        np.linspace(1, index.seq_length, num=min(params.warmup_frames, index.seq_length)).round().astype(int)
+    )
     samples = np.stack(list(prefetch_frames(index.frame_path(int(t)) for t in warm)))
     background = np.median(samples, axis=0).astype(np.uint8)
     del samples
@@ -91,7 +99,9 @@ def detect_background(index: SequenceIndex, params: BackgroundParams, score_thre
     close_k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (params.close_kernel, 3 * params.close_kernel))
     results = []
     frames = prefetch_frames(index.frame_path(t) for t in range(1, index.seq_length + 1))
-    for frame in tqdm(frames, total=index.seq_length, desc=f"detect {index.name}", disable=not progress, mininterval=2.0):
+    for frame in tqdm(
+        frames, total=index.seq_length, desc=f"detect {index.name}", disable=not progress, mininterval=2.0
+    ):
         mask = subtractor.apply(frame, learningRate=params.learning_rate)
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, open_k)
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, close_k)
@@ -114,7 +124,9 @@ class BackgroundBackend:
 
     def detect(self, index: SequenceIndex, block: dict, run) -> tuple[list, dict]:  # noqa: ANN001
         params = BackgroundParams(**block["background"])
-        return detect_background(index, params, float(block["score_threshold"]), progress=run.progress), {"model": "opencv-mog2"}
+        return detect_background(index, params, float(block["score_threshold"]), progress=run.progress), {
+            "model": "opencv-mog2"
+        }
 
 
 ENTRY = BackgroundBackend()

@@ -1,4 +1,5 @@
 """Box helpers shared by the detector backends: letterboxing, YOLOX grid decoding, NMS through torchvision."""
+
 from __future__ import annotations
 
 import functools
@@ -17,7 +18,9 @@ def letterbox(image: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, flo
     no normalisation. Returns the network input and the resize ratio."""
     height, width = size
     ratio = min(height / image.shape[0], width / image.shape[1])
-    resized = cv2.resize(image, (int(image.shape[1] * ratio), int(image.shape[0] * ratio)), interpolation=cv2.INTER_LINEAR)
+    resized = cv2.resize(
+        image, (int(image.shape[1] * ratio), int(image.shape[0] * ratio)), interpolation=cv2.INTER_LINEAR
+    )
     padded = np.full((height, width, 3), PAD_VALUE, dtype=np.uint8)
     padded[: resized.shape[0], : resized.shape[1]] = resized
     return np.ascontiguousarray(padded.transpose(2, 0, 1), dtype=np.float32), ratio
@@ -42,7 +45,10 @@ def decode_yolox(raw: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     network pixels: [A, 5 + C] with cx, cy, w, h decoded."""
     grids, strides = yolox_grids(size)
     if raw.shape[0] != grids.shape[0]:
-        raise ValueError(f"YOLOX output has {raw.shape[0]} anchors but a {size[1]}x{size[0]} input has {grids.shape[0]} (strides 8/16/32)")
+        raise ValueError(
+            f"YOLOX output has {raw.shape[0]} anchors but a {size[1]}x{size[0]} input has {grids.shape[0]} "
+            f"(strides 8/16/32)"
+        )
     out = raw.astype(np.float32).copy()
     out[:, :2] = (out[:, :2] + grids) * strides
     out[:, 2:4] = np.exp(out[:, 2:4]) * strides
@@ -54,7 +60,10 @@ def decode_candidates(raw: np.ndarray, size: tuple[int, int], score_threshold: f
     result as decoding everything, without exponentiating thousands of background anchors per frame."""
     grids, strides = yolox_grids(size)
     if raw.shape[0] != grids.shape[0]:
-        raise ValueError(f"YOLOX output has {raw.shape[0]} anchors but a {size[1]}x{size[0]} input has {grids.shape[0]} (strides 8/16/32)")
+        raise ValueError(
+            f"YOLOX output has {raw.shape[0]} anchors but a {size[1]}x{size[0]} input has {grids.shape[0]} "
+            f"(strides 8/16/32)"
+        )
     keep = np.flatnonzero(raw[:, 4] >= score_threshold)
     out = raw[keep].astype(np.float32)
     out[:, :2] = (out[:, :2] + grids[keep]) * strides[keep]
@@ -62,7 +71,9 @@ def decode_candidates(raw: np.ndarray, size: tuple[int, int], score_threshold: f
     return out
 
 
-def postprocess(decoded: np.ndarray, ratio: float, score_threshold: float, nms_threshold: float, classes: list[int] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def postprocess(
+    decoded: np.ndarray, ratio: float, score_threshold: float, nms_threshold: float, classes: list[int] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Score = objectness x class score; threshold; class-aware NMS; boxes back to original pixels (xyxy)."""
     cls_scores = decoded[:, 5:]
     labels = cls_scores.argmax(axis=1)
@@ -74,6 +85,8 @@ def postprocess(decoded: np.ndarray, ratio: float, score_threshold: float, nms_t
     boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1) / ratio
     scores, labels = scores[keep], labels[keep]
     if len(boxes):
-        kept = batched_nms(torch.from_numpy(boxes).float(), torch.from_numpy(scores).float(), torch.from_numpy(labels), nms_threshold).numpy()
+        kept = batched_nms(
+            torch.from_numpy(boxes).float(), torch.from_numpy(scores).float(), torch.from_numpy(labels), nms_threshold
+        ).numpy()
         boxes, scores, labels = boxes[kept], scores[kept], labels[kept]
     return boxes.astype(np.float32), scores.astype(np.float32), labels.astype(np.int16)

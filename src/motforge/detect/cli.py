@@ -1,4 +1,5 @@
 """``python -m motforge`` subcommands of this stage: detector pseudo-boxes and their exports."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,9 @@ def cmd_detect(args: argparse.Namespace) -> None:
 
     index = read_index(args.index)
     dets = run_detector(index, args.detector, args.out, dataset_root=args.dataset_root, progress=not args.no_progress)
-    print(f"{index.name}: {len(dets.scores)} boxes in {dets.num_frames} frames ({args.detector['backend']}) -> {args.out}")
+    print(
+        f"{index.name}: {len(dets.scores)} boxes in {dets.num_frames} frames ({args.detector['backend']}) -> {args.out}"
+    )
 
 
 def cmd_export(args: argparse.Namespace) -> None:
@@ -59,7 +62,9 @@ def add_commands(add: AddCommand) -> None:
     p.add_argument("--dataset-root", type=Path, help="dataset root (det_db keys are relative to it)")
     p.add_argument("--out", type=Path, required=True)
 
-    p = add("export", cmd_export, "export GT or detections for other tools: MOTRv2 det_db, Ultralytics dataset, COCO JSON")
+    p = add(
+        "export", cmd_export, "export GT or detections for other tools: MOTRv2 det_db, Ultralytics dataset, COCO JSON"
+    )
     p.add_argument("kind", choices=["det-db", "yolo", "coco"])
     p.add_argument("--index", type=Path, nargs="+", required=True)
     p.add_argument("--detections", type=Path, nargs="+", help="detections.h5 per --index (det-db)")

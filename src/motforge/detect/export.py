@@ -1,5 +1,6 @@
 """Export a dataset's GT for training detectors elsewhere: the Ultralytics layout (images linked, not copied) and
 COCO JSON, so YOLOX or YOLO can be trained on DanceTrack and the `yolox` / `ultralytics` backends pointed at it."""
+
 from __future__ import annotations
 
 import json
@@ -38,7 +39,10 @@ def export_yolo(indexes: list[SequenceIndex], out: str | Path) -> Path:
                     x2, y2 = min(width, float(gt["x"][r] + gt["w"][r])), min(height, float(gt["y"][r] + gt["h"][r]))
                     if x2 - x1 < 1 or y2 - y1 < 1:
                         continue
-                    lines.append(f"0 {(x1 + x2) / 2 / width:.6f} {(y1 + y2) / 2 / height:.6f} {(x2 - x1) / width:.6f} {(y2 - y1) / height:.6f}\n")
+                    lines.append(
+                        f"0 {(x1 + x2) / 2 / width:.6f} {(y1 + y2) / 2 / height:.6f} {(x2 - x1) / width:.6f} "
+                        f"{(y2 - y1) / height:.6f}\n"
+                    )
                 (labels / f"{stem}.txt").write_text("".join(lines))
         # Ultralytics needs both a train and a val entry; a missing one falls back to the split that exists
         train = "train" if "train" in splits else splits[0]

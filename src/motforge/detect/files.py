@@ -4,6 +4,7 @@ det_db: ``{"DanceTrack/train/dancetrack0016/img1/00001863.txt": ["x,y,w,h,score\
 image path relative to the data root with ``.jpg`` replaced by ``.txt``, values top-left xywh in pixels and a score
 (a sixth field with a class is accepted on import); every frame has a key (``[]`` when empty), or MOTRv2 raises.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,8 @@ from motforge.io.atomic import write_text_atomic
 
 
 def det_db_key(index: SequenceIndex, frame: int, root: str | Path, prefix: str | None = None) -> str:
-    """Key of a frame: its image path relative to the folder above the dataset root (``prefix`` replaces the root's name)."""
+    """Key of a frame: its image path relative to the folder above the dataset root (``prefix`` replaces the root's
+    name)."""
     root = Path(root).resolve()
     relative = (Path(index.img_dir) / str(index.frame_files[frame - 1])).resolve().relative_to(root)
     name = prefix if prefix else root.name
@@ -56,10 +58,15 @@ def parse_det_db_entry(path: Path, key: str, lines: object) -> tuple[np.ndarray,
     boxes, scores, classes = [], [], []
     for i, line in enumerate(lines, start=1):
         if not isinstance(line, str):
-            raise InputError(path, f"key {key!r}, entry {i}: expected a string 'x,y,w,h,score', got {type(line).__name__}")
+            raise InputError(
+                path, f"key {key!r}, entry {i}: expected a string 'x,y,w,h,score', got {type(line).__name__}"
+            )
         fields = line.strip().split(",")
         if len(fields) not in (5, 6):
-            raise InputError(path, f"key {key!r}, entry {i}: {len(fields)} fields in {line.strip()!r}, expected x,y,w,h,score[,class]")
+            raise InputError(
+                path,
+                f"key {key!r}, entry {i}: {len(fields)} fields in {line.strip()!r}, expected x,y,w,h,score[,class]",
+            )
         try:
             values = [float(f) for f in fields]
         except ValueError:
@@ -80,7 +87,10 @@ def detect_from_det_db(index: SequenceIndex, settings: dict, root: str | Path, s
     for t in range(1, index.seq_length + 1):
         key = det_db_key(index, t, root, settings.get("prefix") or None)
         if key not in data:
-            raise InputError(path, f"no entry for frame key {key!r} (every frame needs a key, [] when empty; check detector.file.prefix)")
+            raise InputError(
+                path,
+                f"no entry for frame key {key!r} (every frame needs a key, [] when empty; check detector.file.prefix)",
+            )
         boxes, scores, classes = parse_det_db_entry(path, key, data[key])
         keep = scores >= score_threshold
         results.append((boxes[keep], scores[keep], classes[keep]))
@@ -97,7 +107,11 @@ def detect_from_det_txt(index: SequenceIndex, score_threshold: float, path: str 
     starts = np.searchsorted(values[:, 0], np.arange(1, index.seq_length + 2))
     for t in range(1, index.seq_length + 1):
         rows = values[starts[t - 1] : starts[t]]
-        boxes = np.stack([rows[:, 2], rows[:, 3], rows[:, 2] + rows[:, 4], rows[:, 3] + rows[:, 5]], axis=1) if len(rows) else np.zeros((0, 4))
+        boxes = (
+            np.stack([rows[:, 2], rows[:, 3], rows[:, 2] + rows[:, 4], rows[:, 3] + rows[:, 5]], axis=1)
+            if len(rows)
+            else np.zeros((0, 4))
+        )
         keep = rows[:, 6] >= score_threshold
         results.append((boxes[keep], rows[keep, 6], np.zeros(int(keep.sum()), np.int16)))
     return results, {"model": str(path), "format": "det_txt"}

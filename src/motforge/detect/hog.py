@@ -142,7 +142,9 @@ class HogBackend:
 
     def detect(self, index: SequenceIndex, block: dict, run) -> tuple[list, dict]:  # noqa: ANN001
         params = HogParams(**block["hog"])
-        return detect_hog(index, params, float(block["score_threshold"]), progress=run.progress), {"model": "opencv-hog-default-people"}
+        return detect_hog(index, params, float(block["score_threshold"]), progress=run.progress), {
+            "model": "opencv-hog-default-people"
+        }
 
 
 ENTRY = HogBackend()

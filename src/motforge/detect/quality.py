@@ -1,5 +1,6 @@
 """Detector pseudo-box quality against GT with pycocotools' COCOeval: AP50, AP[.5:.95], and recall at IoU 0.5 of
 the stored boxes (which are already cut at the pseudo-label threshold)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -23,13 +24,30 @@ def coco_ground_truth(indexes: list[SequenceIndex]) -> tuple[dict, dict[tuple[st
         for t in range(1, index.seq_length + 1):
             image_id = len(images) + 1
             image_ids[(index.name, t)] = image_id
-            images.append({"id": image_id, "file_name": str(index.frame_path(t)), "width": int(index.widths[t - 1]), "height": int(index.heights[t - 1])})
+            images.append(
+                {
+                    "id": image_id,
+                    "file_name": str(index.frame_path(t)),
+                    "width": int(index.widths[t - 1]),
+                    "height": int(index.heights[t - 1]),
+                }
+            )
         gt = index.gt
         for row in range(index.num_boxes):
             x, y, w, h = (float(gt[k][row]) for k in ("x", "y", "w", "h"))
             ignore = int(gt["consider"][row] == 0 or gt["cls"][row] not in (1, -1))
-            annotations.append({"id": len(annotations) + 1, "image_id": image_ids[(index.name, int(gt["frame"][row]))], "category_id": 1,
-                                "bbox": [x, y, w, h], "area": w * h, "iscrowd": ignore, "ignore": ignore, "track_id": int(gt["id"][row])})
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": image_ids[(index.name, int(gt["frame"][row]))],
+                    "category_id": 1,
+                    "bbox": [x, y, w, h],
+                    "area": w * h,
+                    "iscrowd": ignore,
+                    "ignore": ignore,
+                    "track_id": int(gt["id"][row]),
+                }
+            )
     return {"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "person"}]}, image_ids
 
 
@@ -50,7 +68,9 @@ def _evaluate(gt_dict: dict, detections: list[dict]) -> dict:
     return {"AP": float(evaluator.stats[0]), "AP50": float(evaluator.stats[1]), "recall50": float(max(recall, 0.0))}
 
 
-def detection_quality(index_paths: list[Path], detection_paths: list[Path], out: str | Path, score_threshold: float = 0.05) -> dict:
+def detection_quality(
+    index_paths: list[Path], detection_paths: list[Path], out: str | Path, score_threshold: float = 0.05
+) -> dict:
     indexes = [read_index(p) for p in index_paths]
     gt_dict, image_ids = coco_ground_truth(indexes)
     detections, backend = [], ""
@@ -60,7 +80,14 @@ def detection_quality(index_paths: list[Path], detection_paths: list[Path], out:
         for t in range(1, index.seq_length + 1):
             boxes, scores, _ = dets.frame(t)
             for (x1, y1, x2, y2), s in zip(boxes, scores):
-                detections.append({"image_id": image_ids[(index.name, t)], "category_id": 1, "bbox": [float(x1), float(y1), float(x2 - x1), float(y2 - y1)], "score": float(s)})
+                detections.append(
+                    {
+                        "image_id": image_ids[(index.name, t)],
+                        "category_id": 1,
+                        "bbox": [float(x1), float(y1), float(x2 - x1), float(y2 - y1)],
+                        "score": float(s),
+                    }
+                )
     overall = _evaluate(gt_dict, detections)
     report = {
         "backend": backend,
@@ -69,7 +96,8 @@ def detection_quality(index_paths: list[Path], detection_paths: list[Path], out:
         "gt_boxes": int(sum(1 for a in gt_dict["annotations"] if not a["iscrowd"])),
         "detections": len(detections),
         "overall": overall,
-        "metric_notes": "COCOeval bbox, maxDets 1000; recall50 = recall at IoU 0.5 of all stored boxes (score >= threshold)",
+        "metric_notes": "COCOeval bbox, maxDets 1000; recall50 = recall at IoU 0.5 of all stored boxes (score "
+        ">= threshold)",
     }
     write_text_atomic(out, json.dumps(report, indent=2) + "\n")
     return report

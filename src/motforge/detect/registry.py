@@ -4,6 +4,7 @@ context)``, ``uses_gpu(block)`` (see :class:`motforge.teacher.TeacherBackend`) a
 [n]) for every frame with scores >= ``block['score_threshold']``; ``extra`` are attributes stored with the boxes
 (e.g. the model file). ``run`` is a :class:`DetectRun` (device key, dataset root, progress, timings).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

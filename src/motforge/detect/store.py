@@ -2,6 +2,7 @@
 
 Frame t (1-based) owns rows offsets[t-1]:offsets[t]. Boxes are xyxy in original image pixels, with score and class.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ import h5py
 import numpy as np
 
 from motforge.io.atomic import atomic_path
-from motforge.io.h5attrs import open_complete, new_dataset, plain_attrs
+from motforge.io.h5attrs import new_dataset, open_complete, plain_attrs
 
 STORE_VERSION = 1
 
@@ -34,14 +35,18 @@ class Detections:
         return self.boxes[lo:hi], self.scores[lo:hi], self.classes[lo:hi]
 
     @classmethod
-    def from_frames(cls, per_frame: list[tuple[np.ndarray, np.ndarray, np.ndarray]], attrs: dict) -> "Detections":
+    def from_frames(cls, per_frame: list[tuple[np.ndarray, np.ndarray, np.ndarray]], attrs: dict) -> Detections:
         counts = [len(b) for b, _, _ in per_frame]
         offsets = np.zeros(len(per_frame) + 1, dtype=np.int64)
         offsets[1:] = np.cumsum(counts)
+
         def cat(i: int, shape: tuple, dtype) -> np.ndarray:
             parts = [np.asarray(f[i], dtype=dtype).reshape(shape) for f in per_frame]
             return np.concatenate(parts) if parts else np.zeros(shape, dtype)
-        return cls(cat(0, (-1, 4), np.float64), cat(1, (-1,), np.float64), cat(2, (-1,), np.int16), offsets, dict(attrs))
+
+        return cls(
+            cat(0, (-1, 4), np.float64), cat(1, (-1,), np.float64), cat(2, (-1,), np.int16), offsets, dict(attrs)
+        )
 
 
 def write_detections(dets: Detections, path: str | Path) -> None:

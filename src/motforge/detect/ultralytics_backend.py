@@ -7,6 +7,7 @@ Ultralytics is imported. It also sets ULTRALYTICS_SAFE_LOAD=1: Ultralytics other
 ``weights_only=True`` against an allow-list of Ultralytics/torch model classes and builds model YAMLs without
 ``eval`` (the flag is read once, when ``ultralytics.utils`` is imported, hence :func:`import_ultralytics`).
 """
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,8 @@ import numpy as np
 from tqdm import tqdm
 
 from motforge.datasets.index import SequenceIndex
-from motforge.io.checkpoints import not_a_checkpoint_reason
 from motforge.errors import ConfigError, MissingWeightsError, MotforgeError
+from motforge.io.checkpoints import not_a_checkpoint_reason
 from motforge.io.weights import UnsafeCheckpointError, is_refusal, refusal_reason
 
 MODEL_KEY = "detector.ultralytics.model"
@@ -67,13 +68,17 @@ def open_model(factory, path: str | Path, setting: str):
 def load_yolo(model_path: str | Path):
     path = Path(model_path)
     if not path.is_file():
-        raise MissingWeightsError(f"Ultralytics model not found: {path}. Give the path of a local .pt file (a bare name such as "
-                                  "'yolov8n.pt' would be downloaded, which motforge never does at run time).")
+        raise MissingWeightsError(
+            f"Ultralytics model not found: {path}. Give the path of a local .pt file (a bare name such as "
+            "'yolov8n.pt' would be downloaded, which motforge never does at run time)."
+        )
     try:
         import_ultralytics()
         from ultralytics import RTDETR, YOLO
     except ImportError as exc:
-        raise MissingWeightsError("the ultralytics backend needs the ultralytics package (pip install ultralytics)") from exc
+        raise MissingWeightsError(
+            "the ultralytics backend needs the ultralytics package (pip install ultralytics)"
+        ) from exc
     factory = RTDETR if "rtdetr" in path.name.lower() else YOLO
     try:
         return open_model(factory, path, f"config key '{MODEL_KEY}'")
@@ -97,8 +102,10 @@ def _why_not_ultralytics(path: Path, exc: Exception) -> str:
     except Exception:
         obj = None
     if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
-        return (f"it holds a bare state_dict ({len(obj)} tensors); Ultralytics needs the .pt its train/export writes "
-                "(model object and metadata)")
+        return (
+            f"it holds a bare state_dict ({len(obj)} tensors); Ultralytics needs the .pt its train/export writes "
+            "(model object and metadata)"
+        )
     return str(exc).strip().splitlines()[0][:300]
 
 
@@ -107,11 +114,21 @@ def check_classes(model, path: str | Path, classes: list[int] | None) -> None:
     names = getattr(model, "names", None) or {}
     unknown = [c for c in classes or [] if c not in names]
     if unknown:
-        raise ConfigError(CLASSES_KEY, f"class ids {unknown} do not exist in {path}, which has {len(names)} classes "
-                                       f"({', '.join(f'{k}={v}' for k, v in list(names.items())[:5])}...)")
+        raise ConfigError(
+            CLASSES_KEY,
+            f"class ids {unknown} do not exist in {path}, which has {len(names)} classes "
+            f"({', '.join(f'{k}={v}' for k, v in list(names.items())[:5])}...)",
+        )
 
 
-def detect_ultralytics(index: SequenceIndex, settings: dict, score_threshold: float, progress: bool = True, timings: dict | None = None, model=None):
+def detect_ultralytics(
+    index: SequenceIndex,
+    settings: dict,
+    score_threshold: float,
+    progress: bool = True,
+    timings: dict | None = None,
+    model=None,
+):
     load_start = time.perf_counter()
     model = model if model is not None else load_yolo(settings["model"])
     check_classes(model, settings["model"], settings.get("classes"))
@@ -124,10 +141,23 @@ def detect_ultralytics(index: SequenceIndex, settings: dict, score_threshold: fl
     bar = tqdm(total=len(paths), desc=f"ultralytics {index.name}", disable=not progress, mininterval=2.0)
     for i in range(0, len(paths), batch):
         chunk = paths[i : i + batch]
-        for r in model.predict(source=chunk, conf=score_threshold, iou=float(settings["nms"]), classes=settings.get("classes"), device=settings.get("device", "cpu"),
-                               imgsz=settings.get("imgsz", 640), stream=True, save=False, verbose=False):
+        for r in model.predict(
+            source=chunk,
+            conf=score_threshold,
+            iou=float(settings["nms"]),
+            classes=settings.get("classes"),
+            device=settings.get("device", "cpu"),
+            imgsz=settings.get("imgsz", 640),
+            stream=True,
+            save=False,
+            verbose=False,
+        ):
             boxes = r.boxes
-            results[position[str(r.path)]] = (boxes.xyxy.cpu().numpy().astype(np.float32), boxes.conf.cpu().numpy().astype(np.float32), boxes.cls.cpu().numpy().astype(np.int16))
+            results[position[str(r.path)]] = (
+                boxes.xyxy.cpu().numpy().astype(np.float32),
+                boxes.conf.cpu().numpy().astype(np.float32),
+                boxes.cls.cpu().numpy().astype(np.int16),
+            )
         bar.update(len(chunk))
     bar.close()
     if timings is not None:
@@ -136,7 +166,11 @@ def detect_ultralytics(index: SequenceIndex, settings: dict, score_threshold: fl
     missing = [paths[i] for i, r in enumerate(results) if r is None]
     if missing:
         raise RuntimeError(f"Ultralytics returned no result for {missing[0]}")
-    return results, {"model": str(settings["model"]), "imgsz": settings.get("imgsz", 640), "nms": float(settings["nms"])}
+    return results, {
+        "model": str(settings["model"]),
+        "imgsz": settings.get("imgsz", 640),
+        "nms": float(settings["nms"]),
+    }
 
 
 class UltralyticsBackend:
@@ -149,14 +183,18 @@ class UltralyticsBackend:
 
         model = block["ultralytics"]["model"]
         if not block["train"]["enabled"] and not (model and (context.base_dir / model).is_file()):
-            raise ConfigError(f"{key}.ultralytics.model", f"{model!r} is not a local .pt file (bare names would be downloaded)")
+            raise ConfigError(
+                f"{key}.ultralytics.model", f"{model!r} is not a local .pt file (bare names would be downloaded)"
+            )
 
     def uses_gpu(self, block: dict) -> bool:
         return True
 
     def detect(self, index: SequenceIndex, block: dict, run) -> tuple[list, dict]:  # noqa: ANN001
         settings = {**block["ultralytics"], "device": run.device(block)}
-        return detect_ultralytics(index, settings, float(block["score_threshold"]), progress=run.progress, timings=run.timings)
+        return detect_ultralytics(
+            index, settings, float(block["score_threshold"]), progress=run.progress, timings=run.timings
+        )
 
 
 ENTRY = UltralyticsBackend()

@@ -1,5 +1,6 @@
 """`yolox`: a YOLOX model exported to ONNX (decode_in_inference off, as YOLOX's export script does), run with
 onnxruntime, with YOLOX's own preprocessing and decoding. The input size is read from the model."""
+
 from __future__ import annotations
 
 import time
@@ -13,7 +14,6 @@ from motforge.detect.boxes import decode_candidates, letterbox, postprocess
 from motforge.errors import ConfigError, MissingWeightsError
 from motforge.io.frames import prefetch_frames, read_frame
 
-
 YOLOX_KEY = "detector.yolox.model"
 
 
@@ -21,12 +21,19 @@ class YoloxOnnx:
     def __init__(self, model_path: str | Path, device: str = "cpu") -> None:
         path = Path(model_path)
         if not path.is_file():
-            raise MissingWeightsError(f"YOLOX ONNX model not found: {path}. Export one with YOLOX's tools/export_onnx.py and set detector.yolox.model to it.")
+            raise MissingWeightsError(
+                f"YOLOX ONNX model not found: {path}. Export one with YOLOX's tools/export_onnx.py and set "
+                f"detector.yolox.model to it."
+            )
         try:
             import onnxruntime as ort
         except ImportError as exc:
-            raise MissingWeightsError("the yolox backend needs onnxruntime (pip install onnxruntime or onnxruntime-gpu)") from exc
-        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device.startswith("cuda") else ["CPUExecutionProvider"]
+            raise MissingWeightsError(
+                "the yolox backend needs onnxruntime (pip install onnxruntime or onnxruntime-gpu)"
+            ) from exc
+        providers = (
+            ["CUDAExecutionProvider", "CPUExecutionProvider"] if device.startswith("cuda") else ["CPUExecutionProvider"]
+        )
         options = ort.SessionOptions()
         providers = [p for p in providers if p in ort.get_available_providers()]
         try:
@@ -55,8 +62,10 @@ def check_yolox_output(shape: list, size: tuple[int, int], path: Path) -> int:
         cause = "channels-first like an Ultralytics (YOLOv8/11) export: use the ultralytics backend with its .pt"
     else:
         cause = "not the layout of a YOLOX head exported with decode_in_inference off"
-    raise ConfigError(YOLOX_KEY, f"{path}: output {list(shape)} is not [1, {anchors}, 5 + classes] for input "
-                                 f"{size[0]}x{size[1]}: {cause}")
+    raise ConfigError(
+        YOLOX_KEY,
+        f"{path}: output {list(shape)} is not [1, {anchors}, 5 + classes] for input {size[0]}x{size[1]}: {cause}",
+    )
 
     def run(self, image: np.ndarray) -> tuple[np.ndarray, float]:
         tensor, ratio = letterbox(image, self.size)
@@ -64,25 +73,32 @@ def check_yolox_output(shape: list, size: tuple[int, int], path: Path) -> int:
         return raw, ratio
 
 
-def detect_yolox(index: SequenceIndex, settings: dict, score_threshold: float, progress: bool = True, timings: dict | None = None):
+def detect_yolox(
+    index: SequenceIndex, settings: dict, score_threshold: float, progress: bool = True, timings: dict | None = None
+):
     load_start = time.perf_counter()
     model = YoloxOnnx(settings["model"], settings.get("device", "cpu"))
     load_seconds = time.perf_counter() - load_start
     classes = settings.get("classes")
     unknown = [c for c in classes or [] if not 0 <= c < model.num_classes]
     if unknown:
-        raise ConfigError("detector.yolox.classes", f"class ids {unknown} do not exist in {model.path}, which has "
-                                                    f"{model.num_classes} classes")
+        raise ConfigError(
+            "detector.yolox.classes",
+            f"class ids {unknown} do not exist in {model.path}, which has {model.num_classes} classes",
+        )
     results = []
     model_time = 0.0
     paths = (index.frame_path(t) for t in range(1, index.seq_length + 1))
     inputs = prefetch_frames(paths, load=lambda path: letterbox(read_frame(path), model.size))  # overlaps the network
-    for tensor, ratio in tqdm(inputs, total=index.seq_length, desc=f"yolox {index.name}", disable=not progress,
-                              mininterval=2.0):
+    for tensor, ratio in tqdm(
+        inputs, total=index.seq_length, desc=f"yolox {index.name}", disable=not progress, mininterval=2.0
+    ):
         start = time.perf_counter()
         raw = model.session.run(None, {model.input_name: tensor[None]})[0][0]
         model_time += time.perf_counter() - start
-        boxes, scores, labels = postprocess(decode_candidates(raw, model.size, score_threshold), ratio, score_threshold, float(settings["nms"]), classes)
+        boxes, scores, labels = postprocess(
+            decode_candidates(raw, model.size, score_threshold), ratio, score_threshold, float(settings["nms"]), classes
+        )
         results.append((boxes, scores, labels))
     if timings is not None:
         timings["model_seconds"] = model_time
@@ -107,7 +123,9 @@ class YoloxBackend:
 
     def detect(self, index: SequenceIndex, block: dict, run) -> tuple[list, dict]:  # noqa: ANN001
         settings = {**block["yolox"], "device": run.device(block)}
-        return detect_yolox(index, settings, float(block["score_threshold"]), progress=run.progress, timings=run.timings)
+        return detect_yolox(
+            index, settings, float(block["score_threshold"]), progress=run.progress, timings=run.timings
+        )
 
 
 ENTRY = YoloxBackend()

@@ -1,5 +1,6 @@
 """The ablation table: headline metrics of every run, grouped by variant, as mean and standard deviation over
 seeds (run-to-run HOTA varies by about a point on DanceTrack, so single runs prove little), plus a bar plot."""
+
 from __future__ import annotations
 
 import csv
@@ -37,7 +38,9 @@ def write_ablation(eval_dirs: list[Path], names: list[str], out: str | Path) -> 
             row[f"{metric}_mean"] = round(float(values.mean()), 3)
             row[f"{metric}_std"] = round(float(values.std(ddof=1)) if len(values) > 1 else 0.0, 3)
         for metric in DELTA_METRICS:
-            row[f"{metric}_delta"] = round(paired_delta([getattr(h, metric) for h in headlines], [getattr(h, metric) for h in first]), 3)
+            row[f"{metric}_delta"] = round(
+                paired_delta([getattr(h, metric) for h in headlines], [getattr(h, metric) for h in first]), 3
+            )
         rows.append(row)
     out = Path(out)
     with atomic_path(out) as tmp:
@@ -46,10 +49,19 @@ def write_ablation(eval_dirs: list[Path], names: list[str], out: str | Path) -> 
             writer.writeheader()
             writer.writerows(rows)
     _plot(out.with_suffix(".png"), rows)
-    lines = [f"{'variant':28s} " + " ".join(f"{m:>14s}" for m in METRICS) + " " + " ".join(f"{'d' + m:>7s}" for m in DELTA_METRICS)]
+    lines = [
+        f"{'variant':28s} "
+        + " ".join(f"{m:>14s}" for m in METRICS)
+        + " "
+        + " ".join(f"{'d' + m:>7s}" for m in DELTA_METRICS)
+    ]
     for r in rows:
-        lines.append(f"{r['variant']:28s} " + " ".join(f"{r[m + '_mean']:7.2f}+-{r[m + '_std']:5.2f}" for m in METRICS)
-                     + " " + " ".join(f"{r[m + '_delta']:+7.2f}" for m in DELTA_METRICS))
+        lines.append(
+            f"{r['variant']:28s} "
+            + " ".join(f"{r[m + '_mean']:7.2f}+-{r[m + '_std']:5.2f}" for m in METRICS)
+            + " "
+            + " ".join(f"{r[m + '_delta']:+7.2f}" for m in DELTA_METRICS)
+        )
     return "\n".join(lines)
 
 

@@ -1,4 +1,5 @@
 """``python -m motforge`` subcommands of this stage: TrackEval scores, headlines and ablation tables."""
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,15 @@ def cmd_eval_gt(args: argparse.Namespace) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from motforge.evaluate.trackeval_runner import evaluate_folders
 
-    headline = evaluate_folders(args.gt_folder, args.seqmap, args.tracks, args.out, benchmark=args.benchmark, preproc=not args.no_preproc, cores=args.cores)
+    headline = evaluate_folders(
+        args.gt_folder,
+        args.seqmap,
+        args.tracks,
+        args.out,
+        benchmark=args.benchmark,
+        preproc=not args.no_preproc,
+        cores=args.cores,
+    )
     print(headline.lines(), end="")
 
 
@@ -54,7 +63,11 @@ def add_commands(add: AddCommand) -> None:
     p.add_argument("--index", type=Path, nargs="+", required=True)
     p.add_argument("--out", type=Path, required=True)
 
-    p = add("evaluate", cmd_evaluate, "TrackEval HOTA/CLEAR/Identity on MOTChallenge-style folders; prints the hota.txt lines")
+    p = add(
+        "evaluate",
+        cmd_evaluate,
+        "TrackEval HOTA/CLEAR/Identity on MOTChallenge-style folders; prints the hota.txt lines",
+    )
     p.add_argument("--gt-folder", type=Path, required=True, help="DIR with <seq>/gt/gt.txt and <seq>/seqinfo.ini")
     p.add_argument("--seqmap", type=Path, required=True, help="seqmap file (first line: name)")
     p.add_argument("--tracks", type=Path, required=True, help="DIR with <seq>.txt result files")
@@ -69,7 +82,9 @@ def add_commands(add: AddCommand) -> None:
 
     p = add("ablation", cmd_ablation, "collect evaluation folders of ablation runs into a mean/std table and a plot")
     p.add_argument("--eval-dir", type=Path, nargs="+", required=True)
-    p.add_argument("--name", nargs="+", required=True, help="variant name per --eval-dir (runs of one variant share a name)")
+    p.add_argument(
+        "--name", nargs="+", required=True, help="variant name per --eval-dir (runs of one variant share a name)"
+    )
     p.add_argument("--out", type=Path, required=True, help="ablation.csv (a .png is written beside it)")
 
     p = add("submission", cmd_submission, "zip result files (one <seq>.txt each) for the DanceTrack/SportsMOT servers")

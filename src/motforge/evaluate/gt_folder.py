@@ -1,4 +1,5 @@
 """Write the GT folder TrackEval reads (``<seq>/gt/gt.txt``, ``<seq>/seqinfo.ini``, ``seqmap.txt``) from indexes."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,7 +12,9 @@ def _gt_text(index: SequenceIndex) -> str:
     rows = index.gt_rows()
     lines = []
     for r in rows:
-        lines.append(f"{int(r[0])},{int(r[1])},{r[2]:.7g},{r[3]:.7g},{r[4]:.7g},{r[5]:.7g},{int(r[6])},{int(r[7])},{r[8]:.7g}\n")
+        lines.append(
+            f"{int(r[0])},{int(r[1])},{r[2]:.7g},{r[3]:.7g},{r[4]:.7g},{r[5]:.7g},{int(r[6])},{int(r[7])},{r[8]:.7g}\n"
+        )
     return "".join(lines)
 
 

@@ -1,4 +1,5 @@
 """The headline metrics file (hota.txt): one header line and one line of COMBINED values."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
@@ -28,7 +29,7 @@ class Headline:
         write_text_atomic(path, self.lines())
 
     @classmethod
-    def read(cls, path: str | Path) -> "Headline":
+    def read(cls, path: str | Path) -> Headline:
         text = Path(path).read_text().split("\n")
         names = text[0].split()
         if names != [f.name for f in fields(cls)] or len(text) < 2:

@@ -4,6 +4,7 @@ TrackEval wants a fixed folder layout (GT_FOLDER/<seq>/gt/gt.txt + seqinfo.ini, 
 <seq>.txt) and writes into its package folder unless told otherwise; this module builds that layout in a temporary
 folder from the user's files, runs the official evaluator, and keeps the summary and per-sequence tables.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -31,7 +32,11 @@ def validate_tracker_file(path: Path, seq_length: int) -> None:
         classes = table.values[:, 7]
         bad = np.flatnonzero(classes > 1)
         if bad.size:
-            raise InputError(path, f"class column is {classes[bad[0]]:g}; tracker rows must carry -1 or 1 there", int(table.lines[bad[0]]))
+            raise InputError(
+                path,
+                f"class column is {classes[bad[0]]:g}; tracker rows must carry -1 or 1 there",
+                int(table.lines[bad[0]]),
+            )
 
 
 def evaluate_folders(

@@ -4,11 +4,12 @@ The workflow, the config validation and the CLI only ask a family (its schema, w
 inputs it reads, train, track); none of them branches on a family's name. ``registry()`` returns every family by
 name; a plugin module registers another with ``registry().register(MyFamily())``.
 """
+
 from __future__ import annotations
 
 from motforge.families.interface import CACHED_INPUTS, Family, TrainFiles
-from motforge.tracking.interface import FrameInputs, OnlineTracker, TrackRow
 from motforge.registry import Registry
+from motforge.tracking.interface import FrameInputs, OnlineTracker, TrackRow
 
 _FAMILIES: Registry[Family] = Registry(
     "tracker family",

@@ -1,4 +1,5 @@
 """``python -m motforge`` subcommands of this stage: training a model of any family and running its online tracker."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,20 +20,30 @@ def cmd_train(args: argparse.Namespace) -> None:
     for name, values in given.items():
         if values and len(values) != n:
             raise MotforgeError(f"train needs one --{name.replace('_', '-')} per --index (got {len(values)} for {n})")
-    files = [TrainFiles(index, {name: values[i] for name, values in given.items() if values}) for i, index in enumerate(args.index)]
+    files = [
+        TrainFiles(index, {name: values[i] for name, values in given.items() if values})
+        for i, index in enumerate(args.index)
+    ]
     missing = [name for name in family.train_inputs(args.model_config) if not given[name]]
     if missing:
-        raise MotforgeError(f"the {family.name} family trains on {', '.join('--' + m.replace('_', '-') for m in missing)}")
-    summary = family.train(files, args.model_config, args.bins_config, args.out, args.resume, progress=not args.no_progress)
-    print(f"trained {summary['steps']} steps (resumed from {summary['resumed_from']}), data wait {summary['data_wait_share']:.1%} -> {args.out}")
+        raise MotforgeError(
+            f"the {family.name} family trains on {', '.join('--' + m.replace('_', '-') for m in missing)}"
+        )
+    summary = family.train(
+        files, args.model_config, args.bins_config, args.out, args.resume, progress=not args.no_progress
+    )
+    print(
+        f"trained {summary['steps']} steps (resumed from {summary['resumed_from']}), data wait "
+        f"{summary['data_wait_share']:.1%} -> {args.out}"
+    )
 
 
 def cmd_track(args: argparse.Namespace) -> None:
     """The model's family builds its online tracker; the runner feeds it the inputs the family asked for."""
+    from motforge.datasets.frame_cache import open_frame_cache
     from motforge.datasets.index import read_index
     from motforge.detect.store import read_detections
     from motforge.families import registry
-    from motforge.datasets.frame_cache import open_frame_cache
     from motforge.tracking.results import write_results
     from motforge.tracking.runner import run_tracker
 
@@ -40,7 +51,9 @@ def cmd_track(args: argparse.Namespace) -> None:
     model = args.model_config
     family = registry().get(model.get("family", ""), "model.family")
     needs = family.track_inputs(model)
-    missing = [name for name in needs if getattr(args, name) is None] + (["checkpoint"] if family.trains and args.checkpoint is None else [])
+    missing = [name for name in needs if getattr(args, name) is None] + (
+        ["checkpoint"] if family.trains and args.checkpoint is None else []
+    )
     if missing:
         raise MotforgeError(f"the {family.name} family needs {', '.join('--' + m.replace('_', '-') for m in missing)}")
     # Snakemake (and SLURM job scripts) export the job's thread allotment as OMP_NUM_THREADS
@@ -55,7 +68,9 @@ def cmd_track(args: argparse.Namespace) -> None:
 
 def add_commands(add: AddCommand) -> None:
     p = add("train", cmd_train, "train a dense model from the caches (resumes from --resume/last.pt after a kill)")
-    p.add_argument("--index", type=Path, action="append", required=True, help="index.h5 of a training sequence (repeat)")
+    p.add_argument(
+        "--index", type=Path, action="append", required=True, help="index.h5 of a training sequence (repeat)"
+    )
     p.add_argument("--frames", type=Path, action="append", help="frame cache per --index (repeat)")
     p.add_argument("--depth-bins", type=Path, action="append", help="depth_bins.zarr per --index (repeat)")
     p.add_argument("--instance-depth", type=Path, action="append", help="instance_depth.h5 per --index (repeat)")

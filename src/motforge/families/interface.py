@@ -3,6 +3,7 @@
 A family says which cached inputs it reads by name (:data:`CACHED_INPUTS`); the workflow turns those names into
 paths, so a new family needs no workflow change.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ CACHED_INPUTS = {
     "depth_bins": "results/<ds>/seqs/<seq>/depth_bins.zarr (FDTA LID bin labels)",
     "instance_depth": "results/<ds>/seqs/<seq>/instance_depth.h5 (DepTR-MOT soft labels)",
 }
+
 
 @dataclass(frozen=True)
 class TrainFiles:
@@ -53,8 +55,9 @@ class Family(Protocol):
         """(width, height) of the frame cache the family reads, or None when it reads no frames."""
         ...
 
-    def train(self, files: list[TrainFiles], model: dict, bins: dict, out_dir: Path, resume_dir: Path,
-              progress: bool) -> dict[str, Any]:
+    def train(
+        self, files: list[TrainFiles], model: dict, bins: dict, out_dir: Path, resume_dir: Path, progress: bool
+    ) -> dict[str, Any]:
         """Train from the caches; write ``out_dir/checkpoint.pt`` (+ logs); return a summary."""
         ...
 

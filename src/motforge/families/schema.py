@@ -1,4 +1,5 @@
 """Read a family's or backend's schema fragment (``schema.yaml`` beside its module)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -3,6 +3,7 @@
 Every stage writes into a temporary sibling of its output (same filesystem, so the final rename is atomic) and
 renames it into place only after the content is complete. On any exception the temporary path is removed.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -8,7 +8,6 @@ and a checkpoint of another model size as hundreds of lines of size mismatches. 
 from __future__ import annotations
 
 import pickle
-
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path

@@ -1,4 +1,5 @@
 """One device resolver for every stage: 'auto', 'cpu', 'cuda' or 'cuda:N', with errors that name the config key."""
+
 from __future__ import annotations
 
 import torch

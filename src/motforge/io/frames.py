@@ -1,4 +1,5 @@
 """Read a sequence's frames in order with decoding in a background thread, so I/O overlaps with compute."""
+
 from __future__ import annotations
 
 import queue

@@ -1,4 +1,5 @@
 """HDF5 attributes as plain Python values (scalars as scalars, arrays as lists)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -5,6 +5,7 @@ Used for every checkpoint motforge opens itself (dense-model checkpoints, backbo
 weights) and to report the refusals of third-party loaders (SAM2's ``build_sam2``, Ultralytics with
 ``ULTRALYTICS_SAFE_LOAD=1``) the same way.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -49,5 +50,7 @@ def load_weights(path: str | Path, setting: str) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if not is_refusal(exc):  # a damaged file, not a refused one
-            raise MotforgeError(f"{setting}: {path} is not a readable PyTorch checkpoint ({refusal_reason(exc)})") from None
+            raise MotforgeError(
+                f"{setting}: {path} is not a readable PyTorch checkpoint ({refusal_reason(exc)})"
+            ) from None
         raise UnsafeCheckpointError(path, setting, refusal_reason(exc)) from None

@@ -4,6 +4,7 @@
 crop around it (CPU, no weights). ``sam2``: SAM2's image predictor with every box of a frame in one ``predict`` call,
 frames batched, bfloat16 autocast on CUDA.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,8 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from motforge.io.checkpoints import load_into, load_torch_file, state_dict_of
 from motforge.errors import MissingWeightsError
+from motforge.io.checkpoints import load_into, load_torch_file, state_dict_of
 from motforge.masks.sam2_configs import check_sam2_config
 
 
@@ -31,7 +32,9 @@ def box_masks(image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndar
     return masks, np.ones(len(boxes), dtype=np.float32)
 
 
-def grabcut_masks(image: np.ndarray, boxes: np.ndarray, iterations: int = 3, margin: float = 0.15, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def grabcut_masks(
+    image: np.ndarray, boxes: np.ndarray, iterations: int = 3, margin: float = 0.15, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """GrabCut per box on a crop with ``margin`` (fraction of the box) of context; score = foreground share kept.
     GrabCut's k-means draws from OpenCV's global RNG, so it is reset to ``seed`` (callers pass the frame number):
     a frame's masks then never depend on which frames ran before it, and a resumed job equals an uninterrupted one."""
@@ -93,11 +96,15 @@ class Sam2Masker:
             from sam2.build_sam import build_sam2
             from sam2.sam2_image_predictor import SAM2ImagePredictor
         except ImportError as exc:
-            raise MissingWeightsError("the sam2 backend needs the sam2 package (SAM2_BUILD_CUDA=0 pip install --no-build-isolation sam2)") from exc
+            raise MissingWeightsError(
+                "the sam2 backend needs the sam2 package (SAM2_BUILD_CUDA=0 pip install --no-build-isolation sam2)"
+            ) from exc
         if not allow_random and not (checkpoint and Path(checkpoint).is_file()):
             raise MissingWeightsError(
-                f"SAM2 checkpoint not found: {checkpoint or '(masks.sam2.checkpoint is not set)'}. Download "
-                "sam2.1_hiera_tiny.pt (or small / base_plus / large) from the SAM2 release page and set masks.sam2.checkpoint."
+                f"SAM2 checkpoint not found: {checkpoint or '(masks.sam2.checkpoint is not set)'}. Download "(
+                    "sam2.1_hiera_tiny.pt (or small / base_plus / large) from the SAM2 release page and set "
+                    "masks.sam2.checkpoint."
+                )
             )
         check_sam2_config(config, "masks.sam2.config")
         self.device = torch.device(device)
@@ -124,7 +131,9 @@ class Sam2Masker:
         """Masks and scores for the images given to :meth:`encode`, all boxes of an image in one call (each image
         must have at least one box: callers leave frames without boxes out of the batch)."""
         with self.torch.inference_mode(), self._autocast():
-            masks_list, scores_list, _ = self.predictor.predict_batch(box_batch=[b.astype(np.float32) for b in boxes_per_image], multimask_output=False)
+            masks_list, scores_list, _ = self.predictor.predict_batch(
+                box_batch=[b.astype(np.float32) for b in boxes_per_image], multimask_output=False
+            )
         out = []
         for boxes, masks, scores in zip(boxes_per_image, masks_list, scores_list):
             masks = np.asarray(masks).reshape(len(boxes), -1, masks.shape[-2], masks.shape[-1])[:, 0] > 0
@@ -217,7 +226,10 @@ class Sam2Backend:
         check_sam2_config(block["sam2"]["config"], f"{key}.sam2.config")
         checkpoint = block["sam2"]["checkpoint"]
         if not (checkpoint and (context.base_dir / checkpoint).is_file()):
-            raise ConfigError(f"{key}.sam2.checkpoint", f"SAM2 weights {checkpoint!r} not found (download sam2.1_hiera_*.pt from the SAM2 release)")
+            raise ConfigError(
+                f"{key}.sam2.checkpoint",
+                f"SAM2 weights {checkpoint!r} not found (download sam2.1_hiera_*.pt from the SAM2 release)",
+            )
 
     def uses_gpu(self, block: dict) -> bool:
         return True
@@ -226,7 +238,9 @@ class Sam2Backend:
         from motforge.io.device import resolve_device
 
         sam = block["sam2"]
-        masker = sam2_masker or Sam2Masker(sam["config"], sam["checkpoint"], str(resolve_device(block["device"], device_key)))
+        masker = sam2_masker or Sam2Masker(
+            sam["config"], sam["checkpoint"], str(resolve_device(block["device"], device_key))
+        )
         return _Sam2BatchMasker(masker, int(sam["batch_size"]), sam["config"])
 
 

@@ -5,6 +5,7 @@ depth), median and spread; values filtered to mean +- ``sigma`` std, min-max nor
 histogrammed into ``bins`` bins summing to 1 (the soft label) with its mode; the median on FDTA's 0..255 scale
 and its LID bin; and a quality score. A row whose mask is empty falls back to its box and says so.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,7 +20,7 @@ from motforge.depth.bins import sequence_max, to_disparity
 from motforge.depth.lid import lid_index
 from motforge.depth.store import open_frame_store
 from motforge.io.atomic import atomic_path
-from motforge.io.h5attrs import open_complete, new_dataset, plain_attrs
+from motforge.io.h5attrs import new_dataset, open_complete, plain_attrs
 from motforge.masks.stage import frame_rows, gt_boxes_xyxy
 from motforge.masks.store import MaskTable
 
@@ -37,22 +38,54 @@ def soft_label(values: np.ndarray, bins: int, sigma: float) -> dict:
     hist, _ = np.histogram(normalised, bins=bins, range=(0.0, 1.0))
     hist = hist.astype(np.float64) / hist.sum()
     mode = lo + (int(np.argmax(hist)) + 0.5) / bins * span
-    return {"mean": mean, "median": float(np.median(values)), "spread": std, "hist": hist, "hist_min": lo, "hist_max": hi, "mode": mode}
+    return {
+        "mean": mean,
+        "median": float(np.median(values)),
+        "spread": std,
+        "hist": hist,
+        "hist_min": lo,
+        "hist_max": hi,
+        "mode": mode,
+    }
 
 
-def instance_depths(index: SequenceIndex, masks: MaskTable, depth_store_path: str | Path, settings: dict, bin_settings: dict, out: str | Path, progress: bool = True) -> dict:
+def instance_depths(
+    index: SequenceIndex,
+    masks: MaskTable,
+    depth_store_path: str | Path,
+    settings: dict,
+    bin_settings: dict,
+    out: str | Path,
+    progress: bool = True,
+) -> dict:
     store = open_frame_store(depth_store_path)
     kind = store.attrs["kind"]
     _, dh, dw = store.shape
     peak = sequence_max(store)
     nbins, sigma = int(settings["histogram_bins"]), float(settings["sigma"])
     n = index.num_boxes
-    columns = {k: np.full(n, np.nan, np.float32) for k in ("mean", "median", "spread", "mode", "hist_min", "hist_max", "fdta_value", "area_ratio", "valid_fraction", "quality")}
+    columns = {
+        k: np.full(n, np.nan, np.float32)
+        for k in (
+            "mean",
+            "median",
+            "spread",
+            "mode",
+            "hist_min",
+            "hist_max",
+            "fdta_value",
+            "area_ratio",
+            "valid_fraction",
+            "quality",
+        )
+    }
     hist = np.zeros((n, nbins), np.float32)
     fdta_bin = np.full(n, int(bin_settings["num_bins"]), np.int16)
     source = np.full(n, NO_PIXELS, np.int8)
     scale = dw / index.width
-    for t, rows in tqdm(frame_rows(index).items(), desc=f"instance depth {index.name}", disable=not progress, mininterval=2.0):
+    for t, rows in tqdm(
+        frame_rows(index).items(), desc=f"instance depth {index.name}", disable=not progress, mininterval=2.0
+    ):
         depth = store[t - 1].astype(np.float32)
         decoded = masks.rows(rows)
         boxes = np.round(gt_boxes_xyxy(index, rows, scale)).astype(int)
@@ -80,11 +113,24 @@ def instance_depths(index: SequenceIndex, masks: MaskTable, depth_store_path: st
             hist[row] = label["hist"]
             value = float(to_disparity(np.array([label["median"]]), kind)[0]) / peak * 255.0 if peak > 0 else np.nan
             columns["fdta_value"][row] = value
-            fdta_bin[row] = lid_index(np.array([value]), int(bin_settings["num_bins"]), float(bin_settings["d_min"]), float(bin_settings["d_max"]))[0]
+            fdta_bin[row] = lid_index(
+                np.array([value]),
+                int(bin_settings["num_bins"]),
+                float(bin_settings["d_min"]),
+                float(bin_settings["d_max"]),
+            )[0]
             score = float(masks.scores[row]) if source[row] == FROM_MASK else 0.5
-            columns["quality"][row] = min(1.0, columns["area_ratio"][row] / AREA_RATIO_FULL) * columns["valid_fraction"][row] * score
-    attrs = {"kind": kind, "histogram_bins": nbins, "sigma": sigma, "mask_backend": masks.attrs.get("backend", ""), "sequence_max": peak,
-             "source_codes": "0 mask, 1 box fallback (empty mask), 2 no pixels"}
+            columns["quality"][row] = (
+                min(1.0, columns["area_ratio"][row] / AREA_RATIO_FULL) * columns["valid_fraction"][row] * score
+            )
+    attrs = {
+        "kind": kind,
+        "histogram_bins": nbins,
+        "sigma": sigma,
+        "mask_backend": masks.attrs.get("backend", ""),
+        "sequence_max": peak,
+        "source_codes": "0 mask, 1 box fallback (empty mask), 2 no pixels",
+    }
     with atomic_path(out) as tmp:
         with h5py.File(tmp, "w") as f:
             for key, values in columns.items():
@@ -95,7 +141,12 @@ def instance_depths(index: SequenceIndex, masks: MaskTable, depth_store_path: st
             f.attrs.update(attrs)
             f.attrs["rows"] = n
             f.attrs["complete"] = True
-    return {"rows": n, "from_mask": int((source == FROM_MASK).sum()), "from_box": int((source == FROM_BOX).sum()), "no_pixels": int((source == NO_PIXELS).sum())}
+    return {
+        "rows": n,
+        "from_mask": int((source == FROM_MASK).sum()),
+        "from_box": int((source == FROM_BOX).sum()),
+        "no_pixels": int((source == NO_PIXELS).sum()),
+    }
 
 
 def read_instance_depth(path: str | Path) -> dict[str, np.ndarray]:

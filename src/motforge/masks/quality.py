@@ -6,6 +6,7 @@ the GT instance depth (median GT depth inside the GT mask), after a per-sequence
 disparity space (the alignment of the depth label quality). The configured backend is read from masks.h5 /
 instance_depth.h5; the comparison backends are run here on the same frames.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,16 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.logical_and(a, b).sum() / union) if union else float("nan")
 
 
-def instance_quality(index_paths, mask_paths, inst_paths, depth_paths, out, compare: list[str], frame_step: int = 5, grabcut: dict | None = None) -> dict:
+def instance_quality(
+    index_paths,
+    mask_paths,
+    inst_paths,
+    depth_paths,
+    out,
+    compare: list[str],
+    frame_step: int = 5,
+    grabcut: dict | None = None,
+) -> dict:
     grabcut = grabcut or {"iterations": 3, "margin": 0.15}
     per_method: dict[str, dict[str, list]] = {}
     configured = None
@@ -56,13 +66,21 @@ def instance_quality(index_paths, mask_paths, inst_paths, depth_paths, out, comp
             if (t - 1) % frame_step:
                 continue
             gt_ids = cv2.imread(str(_gt_mask_path(index, t)), cv2.IMREAD_UNCHANGED)
-            gt_depth = cv2.resize(read_provided_depth(provided_depth_path(index, t)), (dw, dh), interpolation=cv2.INTER_NEAREST)
+            gt_depth = cv2.resize(
+                read_provided_depth(provided_depth_path(index, t)), (dw, dh), interpolation=cv2.INTER_NEAREST
+            )
             teacher = store[t - 1].astype(np.float32)
-            image = cv2.resize(read_frame(index.frame_path(t)), (masks.width, masks.height), interpolation=cv2.INTER_AREA)
+            image = cv2.resize(
+                read_frame(index.frame_path(t)), (masks.width, masks.height), interpolation=cv2.INTER_AREA
+            )
             boxes = gt_boxes_xyxy(index, rows, masks.width / index.width)
             predicted = {configured: masks.rows(rows)}
             for method in methods[1:]:
-                predicted[method] = box_masks(image, boxes)[0] if method == "box" else grabcut_masks(image, boxes, int(grabcut["iterations"]), float(grabcut["margin"]), seed=t)[0]
+                predicted[method] = (
+                    box_masks(image, boxes)[0]
+                    if method == "box"
+                    else grabcut_masks(image, boxes, int(grabcut["iterations"]), float(grabcut["margin"]), seed=t)[0]
+                )
             gt_small = cv2.resize(gt_ids, (masks.width, masks.height), interpolation=cv2.INTER_NEAREST)
             gt_depth_ids = cv2.resize(gt_ids, (dw, dh), interpolation=cv2.INTER_NEAREST)
             depth_boxes = np.round(gt_boxes_xyxy(index, rows, dw / index.width)).astype(int)
@@ -82,7 +100,9 @@ def instance_quality(index_paths, mask_paths, inst_paths, depth_paths, out, comp
                     if method == configured:
                         seq_labels[method].append(float(inst["median"][row]))
                     else:
-                        small = cv2.resize(mask.astype(np.uint8), (dw, dh), interpolation=cv2.INTER_NEAREST).astype(bool)
+                        small = cv2.resize(mask.astype(np.uint8), (dw, dh), interpolation=cv2.INTER_NEAREST).astype(
+                            bool
+                        )
                         values = teacher[small] if small.any() else box_values.ravel()
                         seq_labels[method].append(float(np.median(values)) if values.size else np.nan)
         gt_arr = np.asarray(seq_gt)

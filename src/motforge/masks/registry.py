@@ -8,6 +8,7 @@ object with:
 
 ``none`` is not a backend: it leaves masks and instance-depth labels out of the DAG.
 """
+
 from __future__ import annotations
 
 from motforge.registry import Registry

@@ -5,6 +5,7 @@ sequence continues where it stopped instead of starting over.
 ``block-<n>.npz`` per saved batch of frames (GT rows, RLE counts, scores, areas), each written completely or not at
 all. A rerun with another fingerprint discards the folder; the finished masks.h5 removes it.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,16 +36,27 @@ class MaskBlocks:
         for path in sorted(self.folder.glob("block-*.npz")):
             try:
                 with np.load(path) as b:
-                    blocks.append((b["frames"], unpack_counts(b["counts"], b["offsets"]), b["rows"], b["scores"], b["areas"]))
+                    blocks.append(
+                        (b["frames"], unpack_counts(b["counts"], b["offsets"]), b["rows"], b["scores"], b["areas"])
+                    )
             except Exception:
                 path.unlink()
         return blocks
 
-    def save(self, frames: list[int], rows: np.ndarray, counts: list[bytes], scores: np.ndarray, areas: np.ndarray) -> None:
+    def save(
+        self, frames: list[int], rows: np.ndarray, counts: list[bytes], scores: np.ndarray, areas: np.ndarray
+    ) -> None:
         flat, offsets = pack_counts(counts)
         with atomic_path(self.folder / f"block-{self._next:06d}.npz") as tmp, open(tmp, "wb") as f:
-            np.savez(f, frames=np.asarray(frames, np.int64), rows=rows.astype(np.int64), counts=flat, offsets=offsets,
-                     scores=scores.astype(np.float32), areas=areas.astype(np.int64))
+            np.savez(
+                f,
+                frames=np.asarray(frames, np.int64),
+                rows=rows.astype(np.int64),
+                counts=flat,
+                offsets=offsets,
+                scores=scores.astype(np.float32),
+                areas=areas.astype(np.int64),
+            )
         self._next += 1
 
     def finish(self) -> None:

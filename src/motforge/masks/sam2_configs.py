@@ -5,6 +5,7 @@
 refuses ``..`` and absolute paths even without sam2 installed; here the name must also be one of the package's
 own files (sam2 1.1 ships ``configs/sam2/``, ``configs/sam2.1/`` and ``configs/sam2.1_training/``).
 """
+
 from __future__ import annotations
 
 import importlib.util

@@ -1,4 +1,5 @@
 """Masks and instance depths drawn over a frame, for a person to check the soft labels."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,7 +34,9 @@ def draw_masks(index: SequenceIndex, masks: MaskTable, instance: dict | None, fr
                 text += " (box)"
         cv2.putText(image, text, (x0, max(10, y0 - 3)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, 1, cv2.LINE_AA)
     blended = cv2.addWeighted(image, 0.55, overlay, 0.45, 0)
-    title = f"{index.name} #{frame}  masks: {masks.attrs.get('backend', '')}" + ("  label: median depth in mask" if instance is not None else "")
+    title = f"{index.name} #{frame}  masks: {masks.attrs.get('backend', '')}" + (
+        "  label: median depth in mask" if instance is not None else ""
+    )
     cv2.putText(blended, title, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
     return blended
 

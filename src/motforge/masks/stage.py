@@ -1,4 +1,5 @@
 """The mask stage: every GT box of a sequence -> one mask (COCO RLE) in masks.h5, aligned with index.h5's GT rows."""
+
 from __future__ import annotations
 
 import sys
@@ -51,7 +52,11 @@ def run_masks(index: SequenceIndex, settings: dict, out: str | Path, progress: b
         areas[rows] = masks.reshape(len(rows), -1).sum(axis=1)
         empty[rows] = areas[rows] == 0
 
-    blocks = MaskBlocks(out, {"settings": settings, "sequence": index.name, "rows": n, "size": [width, height]}) if settings.get("resume") else None
+    blocks = (
+        MaskBlocks(out, {"settings": settings, "sequence": index.name, "rows": n, "size": [width, height]})
+        if settings.get("resume")
+        else None
+    )
     done: set[int] = set()
     for frames, block_counts, rows, block_scores, block_areas in blocks.load() if blocks else []:
         for row, c in zip(rows, block_counts):
@@ -89,7 +94,11 @@ def run_masks(index: SequenceIndex, settings: dict, out: str | Path, progress: b
         batch.clear()
 
     for t, image in zip(frames_with_boxes, images):
-        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA) if (width, height) != image.shape[1::-1] else image
+        image = (
+            cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+            if (width, height) != image.shape[1::-1]
+            else image
+        )
         rows = rows_of[t]
         batch.append((t, image, rows, gt_boxes_xyxy(index, rows, scale)))
         if len(batch) == masker.batch_size:

@@ -3,6 +3,7 @@
 RLE ``counts`` strings are stored as one flat byte table plus offsets (no variable-length object arrays), so the
 file stays readable from any HDF5 tool and reads one frame's rows without touching the rest.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from motforge.io.atomic import atomic_path
-from motforge.io.h5attrs import open_complete, new_dataset, plain_attrs
+from motforge.io.h5attrs import new_dataset, open_complete, plain_attrs
 
 STORE_VERSION = 1
 
@@ -74,11 +75,15 @@ def write_masks(table: MaskTable, path: str | Path) -> None:
             new_dataset(f, "empty", data=table.empty.astype(bool))
             new_dataset(f, "area", data=table.areas.astype(np.int64))
             f.attrs.update(table.attrs)
-            f.attrs.update(height=table.height, width=table.width, rows=len(table.counts), version=STORE_VERSION, complete=True)
+            f.attrs.update(
+                height=table.height, width=table.width, rows=len(table.counts), version=STORE_VERSION, complete=True
+            )
 
 
 def read_masks(path: str | Path) -> MaskTable:
     with open_complete(path, "masks", "masks") as f:
         counts = unpack_counts(f["rle_counts"][:], f["rle_offsets"][:])
         attrs = plain_attrs(f.attrs)
-        return MaskTable(int(f.attrs["height"]), int(f.attrs["width"]), counts, f["score"][:], f["empty"][:], f["area"][:], attrs)
+        return MaskTable(
+            int(f.attrs["height"]), int(f.attrs["width"]), counts, f["score"][:], f["empty"][:], f["area"][:], attrs
+        )

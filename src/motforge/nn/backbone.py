@@ -2,6 +2,7 @@
 
 Pretrained weights come only from a local file (``pretrained``); nothing is downloaded.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -25,7 +26,9 @@ class SmallCNN(nn.Module):
     def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 96, 128)) -> None:
         super().__init__()
         chans = (3,) + widths
-        self.stages = nn.ModuleList(nn.Sequential(conv_bn(chans[i], chans[i + 1], 2), conv_bn(chans[i + 1], chans[i + 1], 1)) for i in range(5))
+        self.stages = nn.ModuleList(
+            nn.Sequential(conv_bn(chans[i], chans[i + 1], 2), conv_bn(chans[i + 1], chans[i + 1], 1)) for i in range(5)
+        )
         self.out_channels = list(widths[2:])
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -64,7 +67,9 @@ class BackboneFPN(nn.Module):
         if pretrained:
             path = Path(pretrained)
             if not path.is_file():
-                raise MissingWeightsError(f"backbone weights not found: {path} (set model.pretrained to a local file or leave it empty)")
+                raise MissingWeightsError(
+                    f"backbone weights not found: {path} (set model.pretrained to a local file or leave it empty)"
+                )
             state = load_weights(path, "config key 'models.<model>.pretrained'")
             missing, unexpected = self.body.load_state_dict(state, strict=False)
             if len(unexpected) == len(state):

@@ -1,4 +1,5 @@
 """``python -m motforge`` subcommands of this stage: the per-dataset HTML report."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,9 +12,18 @@ def cmd_report(args: argparse.Namespace) -> None:
     from motforge.report.page import ReportInputs, write_report
 
     inputs = ReportInputs(
-        dataset=args.dataset, default_model=args.default_model or "", eval_dirs=args.eval or [],
-        quality=args.quality or [], training=args.training or [], tracks=args.tracks or [], ablation=args.ablation,
-        index=args.index, depth=args.depth, bins=args.bins, masks=args.masks, instance_depth=args.instance_depth,
+        dataset=args.dataset,
+        default_model=args.default_model or "",
+        eval_dirs=args.eval or [],
+        quality=args.quality or [],
+        training=args.training or [],
+        tracks=args.tracks or [],
+        ablation=args.ablation,
+        index=args.index,
+        depth=args.depth,
+        bins=args.bins,
+        masks=args.masks,
+        instance_depth=args.instance_depth,
         frames=args.frames,
     )
     print(f"-> {write_report(inputs, args.out)}")

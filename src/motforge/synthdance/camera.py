@@ -3,6 +3,7 @@
 World frame: X right, Y up, Z forward along the floor; the camera sits at (0, height, 0). Depth is the camera-z
 coordinate in metres (what depth sensors and Video Depth Anything's metric models report).
 """
+
 from __future__ import annotations
 
 import math
@@ -53,7 +54,8 @@ class Camera:
         return plane_z / (c - s * b)
 
     def background_depth(self, wall_z: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Per-pixel depth of the floor (Y=0) and back wall (Z=wall_z), with each pixel's world X, Z and a floor flag."""
+        """Per-pixel depth of the floor (Y=0) and back wall (Z=wall_z), with each pixel's world X, Z and a floor
+        flag."""
         s, c = self._trig()
         v, u = np.mgrid[0 : self.height, 0 : self.width].astype(np.float64)
         a = (u - self.cx) / self.focal

@@ -3,6 +3,7 @@
 Dancers hold formation positions, then swap places every couple of seconds (a random permutation, so paths cross
 in front of and behind each other), sway to a shared beat, spin now and then, and some enter or leave the stage.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """``python -m motforge`` subcommands of this stage: generating synthdance sequences."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,9 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
 def add_commands(add: AddCommand) -> None:
     p = add("generate", cmd_generate, "render one synthdance sequence (or write a split's seqmap)")
-    p.add_argument("--synth", type=json_object, default={}, help="generator settings as JSON (config datasets.<ds>.synth)")
+    p.add_argument(
+        "--synth", type=json_object, default={}, help="generator settings as JSON (config datasets.<ds>.synth)"
+    )
     p.add_argument("--seq", help="sequence name, e.g. synthdance0001")
     p.add_argument("--out", type=Path, help="sequence folder to create")
     p.add_argument("--root", type=Path, help="dataset root (with --seqmap-split)")

@@ -3,6 +3,7 @@
 The dancer is a vertical billboard standing on the floor at (x, z); its parts are polygons, thick lines and circles
 in metres on that plane, projected with the full camera model so size follows depth and the pitch adds keystone.
 """
+
 from __future__ import annotations
 
 import math
@@ -66,7 +67,13 @@ def draw_dancer(
     parts_lines: list[tuple[int, list[tuple[float, float]], float]] = []
     for side in (-1.0, 1.0):
         foot_x = side * 0.1 * w + side * stride * 0.12
-        parts_lines.append((LEGS, [pt(side * 0.08 * w, hip_y), pt(side * 0.09 * w + stride * side * 0.06, knee_y), pt(foot_x, 0.06)], 0.12))
+        parts_lines.append(
+            (
+                LEGS,
+                [pt(side * 0.08 * w, hip_y), pt(side * 0.09 * w + stride * side * 0.06, knee_y), pt(foot_x, 0.06)],
+                0.12,
+            )
+        )
         parts_lines.append((SHOES, [pt(foot_x - 0.02, 0.04), pt(foot_x + 0.03 * side, 0.02)], 0.09))
         sx, sy = side * shoulder_x, shoulder_y
         ex = sx + side * 0.29 * math.sin(arm_angle) * turn
@@ -76,8 +83,24 @@ def draw_dancer(
         parts_lines.append((ARMS, [pt(sx, sy), pt(ex, ey), pt(hx, hy)], 0.08))
     polygons = [
         (SKIRT, [pt(-0.15 * w, waist_y), pt(0.15 * w, waist_y), pt(0.27 * w, 0.7), pt(-0.27 * w, 0.7)]),
-        (TORSO, [pt(-shoulder_x, shoulder_y + 0.02), pt(shoulder_x, shoulder_y + 0.02), pt(0.14 * w, waist_y), pt(-0.14 * w, waist_y)]),
-        (BELT, [pt(-0.15 * w, waist_y + 0.035), pt(0.15 * w, waist_y + 0.035), pt(0.15 * w, waist_y - 0.03), pt(-0.15 * w, waist_y - 0.03)]),
+        (
+            TORSO,
+            [
+                pt(-shoulder_x, shoulder_y + 0.02),
+                pt(shoulder_x, shoulder_y + 0.02),
+                pt(0.14 * w, waist_y),
+                pt(-0.14 * w, waist_y),
+            ],
+        ),
+        (
+            BELT,
+            [
+                pt(-0.15 * w, waist_y + 0.035),
+                pt(0.15 * w, waist_y + 0.035),
+                pt(0.15 * w, waist_y - 0.03),
+                pt(-0.15 * w, waist_y - 0.03),
+            ],
+        ),
     ]
     head_centre = pt(side_lean, head_y)
     head_radius = 0.11 * h
@@ -98,7 +121,9 @@ def draw_dancer(
     labels = np.zeros((canvas_h, canvas_w), dtype=np.uint8)
 
     def local(points: list[tuple[float, float]]) -> np.ndarray:
-        px, py, _ = camera.project(np.array([p[0] for p in points]), np.array([p[1] for p in points]), np.full(len(points), z))
+        px, py, _ = camera.project(
+            np.array([p[0] for p in points]), np.array([p[1] for p in points]), np.full(len(points), z)
+        )
         return np.round(np.stack([(px - left) * SCALE, (py - top) * SCALE], axis=1)).astype(np.int32)
 
     for label, points in polygons[:2]:
@@ -106,16 +131,45 @@ def draw_dancer(
     for label, points, thickness in parts_lines:
         if label == ARMS and facing:
             continue  # arms in front of the torso are drawn after it
-        cv2.polylines(labels, [local(points)], False, int(label), thickness=max(1, int(round(thickness * pixels_per_metre))), lineType=cv2.LINE_8, shift=SHIFT)
+        cv2.polylines(
+            labels,
+            [local(points)],
+            False,
+            int(label),
+            thickness=max(1, int(round(thickness * pixels_per_metre))),
+            lineType=cv2.LINE_8,
+            shift=SHIFT,
+        )
     cv2.fillPoly(labels, [local(polygons[2][1])], BELT, lineType=cv2.LINE_8, shift=SHIFT)
     centre = local([head_centre])[0]
     radius = int(round(head_radius * pixels_per_metre * SCALE))
-    cv2.circle(labels, (int(centre[0]), int(centre[1])), radius, FACE if facing else HAIR, -1, lineType=cv2.LINE_8, shift=SHIFT)
+    cv2.circle(
+        labels, (int(centre[0]), int(centre[1])), radius, FACE if facing else HAIR, -1, lineType=cv2.LINE_8, shift=SHIFT
+    )
     if facing:  # hair cap over the top of the face
-        cv2.ellipse(labels, (int(centre[0]), int(centre[1] - radius * 0.25)), (radius, int(radius * 0.8)), 0, 180, 360, HAIR, -1, lineType=cv2.LINE_8, shift=SHIFT)
+        cv2.ellipse(
+            labels,
+            (int(centre[0]), int(centre[1] - radius * 0.25)),
+            (radius, int(radius * 0.8)),
+            0,
+            180,
+            360,
+            HAIR,
+            -1,
+            lineType=cv2.LINE_8,
+            shift=SHIFT,
+        )
         for label, points, thickness in parts_lines:
             if label == ARMS:
-                cv2.polylines(labels, [local(points)], False, int(label), thickness=max(1, int(round(thickness * pixels_per_metre))), lineType=cv2.LINE_8, shift=SHIFT)
+                cv2.polylines(
+                    labels,
+                    [local(points)],
+                    False,
+                    int(label),
+                    thickness=max(1, int(round(thickness * pixels_per_metre))),
+                    lineType=cv2.LINE_8,
+                    shift=SHIFT,
+                )
     rows = top + np.arange(canvas_h, dtype=np.float64)
     row_depth = camera.ray_depth_to_plane_z(rows, z).astype(np.float32)
     sprite_depth = row_depth[:, None] - PART_BULGE[labels]

@@ -4,6 +4,7 @@ Per sequence: img1/00000001.jpg, gt/gt.txt (frame,id,x,y,w,h,1,1,visibility), se
 (uint16 millimetres, lossless), masks/00000001.png (uint16 instance id, 0 = background). The test split, like
 DanceTrack's, ships no gt/ and no masks/. Everything is a deterministic function of (seed, sequence index).
 """
+
 from __future__ import annotations
 
 import math
@@ -40,7 +41,7 @@ class SynthConfig:
     noise: float = 2.0
 
     @classmethod
-    def from_dict(cls, values: dict) -> "SynthConfig":
+    def from_dict(cls, values: dict) -> SynthConfig:
         values = dict(values)
         if "dancers" in values:
             values["dancers"] = tuple(values["dancers"])
@@ -82,7 +83,13 @@ def generate_sequence(out_dir: str | Path, name: str, cfg: SynthConfig, progress
         raise ValueError(f"{name!r} is not a sequence of this synthdance config")
     split = dict(sequence_names(cfg))[name]
     rng = np.random.default_rng([cfg.seed, index[name]])
-    camera = Camera(cfg.width, cfg.height, hfov_deg=float(rng.uniform(56, 66)), cam_height=float(rng.uniform(2.3, 3.0)), pitch_deg=float(rng.uniform(8, 13)))
+    camera = Camera(
+        cfg.width,
+        cfg.height,
+        hfov_deg=float(rng.uniform(56, 66)),
+        cam_height=float(rng.uniform(2.3, 3.0)),
+        pitch_deg=float(rng.uniform(8, 13)),
+    )
     stage, stage_depth = render_stage(camera, rng)
     shared = costume_palette(rng)
     count = int(rng.integers(cfg.dancers[0], cfg.dancers[1] + 1))
@@ -102,8 +109,12 @@ def generate_sequence(out_dir: str | Path, name: str, cfg: SynthConfig, progress
             for path, palette in sorted(zip(paths, palettes), key=lambda pp: -pp[0].z[t]):
                 seconds = t / cfg.fps
                 arm_lift = 0.5 + 0.5 * math.sin(2 * math.pi * beat_hz * seconds + path.beat_phase)
-                stride = math.sin(2 * math.pi * 1.5 * seconds + path.beat_phase) * min(1.0, abs(np.gradient(path.x)[t]) * cfg.fps)
-                sprite = draw_dancer(camera, path.x[t], path.z[t], path.yaw[t], path.height, path.build, arm_lift, stride)
+                stride = math.sin(2 * math.pi * 1.5 * seconds + path.beat_phase) * min(
+                    1.0, abs(np.gradient(path.x)[t]) * cfg.fps
+                )
+                sprite = draw_dancer(
+                    camera, path.x[t], path.z[t], path.yaw[t], path.height, path.build, arm_lift, stride
+                )
                 if sprite is None:
                     continue
                 _composite(frame, depth, ids, sprite, palette, path.ident)

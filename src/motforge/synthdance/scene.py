@@ -1,4 +1,5 @@
 """The static stage (perspective plank floor and curtain) and the shared costume palette of a sequence."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -5,6 +5,7 @@ embedding/IoU/association/depth score for ``dense``); stage 2 gives the eligible
 tracked) the low-score detections by IoU. Both stages are optimal assignments (scipy's Hungarian solver) keeping
 pairs at or above the stage's threshold (ByteTrack, Zhang et al. 2022, Algorithm 1).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,7 +32,11 @@ def assign(similarity: np.ndarray, minimum: float) -> tuple[list[tuple[int, int]
     pairs = [(int(r), int(c)) for r, c in zip(rows, cols) if similarity[r, c] >= minimum]
     matched_rows = {r for r, _ in pairs}
     matched_cols = {c for _, c in pairs}
-    return pairs, [r for r in range(n_rows) if r not in matched_rows], [c for c in range(n_cols) if c not in matched_cols]
+    return (
+        pairs,
+        [r for r in range(n_rows) if r not in matched_rows],
+        [c for c in range(n_cols) if c not in matched_cols],
+    )
 
 
 @dataclass(frozen=True)
@@ -42,8 +47,9 @@ class TwoStageMatches:
     unmatched_high: list[int]  # high-score detections left for births
 
 
-def two_stage_association(high_similarity: np.ndarray, high_minimum: float, low_iou: np.ndarray, low_minimum: float,
-                          low_eligible: np.ndarray) -> TwoStageMatches:
+def two_stage_association(
+    high_similarity: np.ndarray, high_minimum: float, low_iou: np.ndarray, low_minimum: float, low_eligible: np.ndarray
+) -> TwoStageMatches:
     """``high_similarity`` [tracks, high dets]; ``low_iou`` [tracks, low dets]; ``low_eligible`` [tracks] marks the
     tracks that may take a low-score detection (ByteTrack: those tracked in the previous frame)."""
     high, free_tracks, free_high = assign(high_similarity, high_minimum)

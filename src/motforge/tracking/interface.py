@@ -1,4 +1,5 @@
 """The interface of every family's online tracker and the per-frame inputs it receives (shared by the runner)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 Noise scales with box height (weights 1/20 for position, 1/160 for velocity), so small far-away boxes are not
 over-trusted and large near ones are not over-smoothed.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,8 +34,18 @@ def initiate(measurement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean [8] and covariance [8, 8] of a new track from one xyah measurement."""
     mean = np.concatenate([measurement, np.zeros(4)])
     h = measurement[3]
-    std = np.array([2 * STD_POSITION * h, 2 * STD_POSITION * h, 1e-2, 2 * STD_POSITION * h,
-                    10 * STD_VELOCITY * h, 10 * STD_VELOCITY * h, 1e-5, 10 * STD_VELOCITY * h])
+    std = np.array(
+        [
+            2 * STD_POSITION * h,
+            2 * STD_POSITION * h,
+            1e-2,
+            2 * STD_POSITION * h,
+            10 * STD_VELOCITY * h,
+            10 * STD_VELOCITY * h,
+            1e-5,
+            10 * STD_VELOCITY * h,
+        ]
+    )
     return mean, np.diag(std**2)
 
 
@@ -43,8 +54,19 @@ def predict(means: np.ndarray, covs: np.ndarray) -> tuple[np.ndarray, np.ndarray
     if len(means) == 0:
         return means, covs
     h = means[:, 3]
-    std = np.stack([STD_POSITION * h, STD_POSITION * h, np.full_like(h, 1e-2), STD_POSITION * h,
-                    STD_VELOCITY * h, STD_VELOCITY * h, np.full_like(h, 1e-5), STD_VELOCITY * h], axis=1)
+    std = np.stack(
+        [
+            STD_POSITION * h,
+            STD_POSITION * h,
+            np.full_like(h, 1e-2),
+            STD_POSITION * h,
+            STD_VELOCITY * h,
+            STD_VELOCITY * h,
+            np.full_like(h, 1e-5),
+            STD_VELOCITY * h,
+        ],
+        axis=1,
+    )
     q = np.einsum("ni,ij->nij", std**2, np.eye(8))
     means = means @ _F.T
     covs = _F @ covs @ _F.T + q

@@ -1,4 +1,5 @@
 """Run any family's online tracker over one sequence: one ``step`` per frame, rows collected for the result file."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,8 +12,13 @@ from motforge.tracking.interface import FrameInputs, OnlineTracker
 ResultArrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
-def run_tracker(index: SequenceIndex, tracker: OnlineTracker, detections: Detections | None = None, frames=None,
-                progress: bool = True) -> ResultArrays:
+def run_tracker(
+    index: SequenceIndex,
+    tracker: OnlineTracker,
+    detections: Detections | None = None,
+    frames=None,
+    progress: bool = True,
+) -> ResultArrays:
     """Frames, ids, xyxy boxes (original pixels) and scores of every row the tracker reports. ``frames`` is a
     frame cache (zarr array [T, H, W, 3], attrs ``size``) when the family reads images."""
     if detections is not None and detections.num_frames != index.seq_length:
@@ -32,5 +38,9 @@ def run_tracker(index: SequenceIndex, tracker: OnlineTracker, detections: Detect
             ids.append(ident)
             boxes.append(box)
             scores.append(score)
-    return (np.asarray(out_frames, dtype=np.int64), np.asarray(ids, dtype=np.int64),
-            np.asarray(boxes, dtype=np.float64).reshape(-1, 4), np.asarray(scores, dtype=np.float64))
+    return (
+        np.asarray(out_frames, dtype=np.int64),
+        np.asarray(ids, dtype=np.int64),
+        np.asarray(boxes, dtype=np.float64).reshape(-1, 4),
+        np.asarray(scores, dtype=np.float64),
+    )

@@ -4,6 +4,7 @@ instance-depth soft labels and detector pseudo-boxes, with augmentations applied
 Item ``i`` is a pure function of (seed, i), so runs are reproducible and a resumed run continues with the clips an
 uninterrupted run would have drawn. Stores are opened lazily inside each DataLoader worker.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,10 +15,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from motforge.datasets.frame_cache import open_frame_cache
 from motforge.datasets.index import read_index
 from motforge.detect.store import read_detections
 from motforge.masks.instance_depth import FROM_MASK, read_instance_depth
-from motforge.datasets.frame_cache import open_frame_cache
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,16 @@ class _Sequence:
         self.inst = None
         if files.instance_depth is not None:
             inst = read_instance_depth(files.instance_depth)
-            valid = (inst["source"][self.rows] == FROM_MASK) & np.isfinite(inst["fdta_value"][self.rows]) & (inst["quality"][self.rows] > 0)
-            self.inst = (np.nan_to_num(inst["fdta_value"][self.rows] / 255.0).astype(np.float32), inst["hist"][self.rows].astype(np.float32), valid)
+            valid = (
+                (inst["source"][self.rows] == FROM_MASK)
+                & np.isfinite(inst["fdta_value"][self.rows])
+                & (inst["quality"][self.rows] > 0)
+            )
+            self.inst = (
+                np.nan_to_num(inst["fdta_value"][self.rows] / 255.0).astype(np.float32),
+                inst["hist"][self.rows].astype(np.float32),
+                valid,
+            )
         self.pseudo = None
         if files.detections is not None:
             dets = read_detections(files.detections)
@@ -77,7 +86,9 @@ class _Sequence:
 
 
 class ClipDataset(Dataset):
-    def __init__(self, sequences: list[SequenceFiles], settings: ClipSettings, num_items: int, seed: int, start_item: int = 0) -> None:
+    def __init__(
+        self, sequences: list[SequenceFiles], settings: ClipSettings, num_items: int, seed: int, start_item: int = 0
+    ) -> None:
         self.files = sequences
         self.settings = settings
         self.num_items = num_items
@@ -107,7 +118,18 @@ class ClipDataset(Dataset):
         cw, ch = (1 - rng.uniform(0, s.crop)) * width, (1 - rng.uniform(0, s.crop)) * height
         cx0, cy0 = rng.uniform(0, width - cw), rng.uniform(0, height - ch)
         sx, sy = width / cw, height / ch
-        images, boxes, ids, inst_value, inst_hist, inst_valid, bins, pseudo, pseudo_scores, hidden = [], [], [], [], [], [], [], [], [], []
+        images, boxes, ids, inst_value, inst_hist, inst_valid, bins, pseudo, pseudo_scores, hidden = (
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+        )
         label_w, label_h = width // s.label_stride, height // s.label_stride
         for t in frames:
             image = seq.frames[t]
@@ -121,7 +143,9 @@ class ClipDataset(Dataset):
             if flip:
                 image = image[:, ::-1]
                 b[:, [0, 2]] = width - b[:, [2, 0]]
-            visible = (np.minimum(b[:, 2], width) - np.maximum(b[:, 0], 0) > 2) & (np.minimum(b[:, 3], height) - np.maximum(b[:, 1], 0) > 2)
+            visible = (np.minimum(b[:, 2], width) - np.maximum(b[:, 0], 0) > 2) & (
+                np.minimum(b[:, 3], height) - np.maximum(b[:, 1], 0) > 2
+            )
             rows, b = rows[visible], b[visible]
             images.append(np.ascontiguousarray(image.transpose(2, 0, 1)))
             boxes.append(b.astype(np.float32))
@@ -134,7 +158,10 @@ class ClipDataset(Dataset):
             if seq.bins is not None:
                 full = seq.bins[t]
                 bh, bw = full.shape
-                crop_bins = full[int(cy0 / height * bh) : int((cy0 + ch) / height * bh) + 1, int(cx0 / width * bw) : int((cx0 + cw) / width * bw) + 1]
+                crop_bins = full[
+                    int(cy0 / height * bh) : int((cy0 + ch) / height * bh) + 1,
+                    int(cx0 / width * bw) : int((cx0 + cw) / width * bw) + 1,
+                ]
                 resized = cv2.resize(crop_bins, (label_w, label_h), interpolation=cv2.INTER_NEAREST)
                 bins.append(resized[:, ::-1] if flip else resized)
             if seq.pseudo is not None:

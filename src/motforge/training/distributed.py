@@ -1,6 +1,7 @@
 """Data-parallel training across processes started by ``torchrun``: the process group (NCCL on GPU, Gloo on CPU),
 which clips a rank reads, and which rank writes files. A single process (no torchrun) gets a context of one rank
 and the training loop behaves exactly as without this module."""
+
 from __future__ import annotations
 
 import os
@@ -36,7 +37,9 @@ def start(device_type: str) -> Ranks:
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size <= 1:
         return Ranks()
-    ranks = Ranks(rank=int(os.environ["RANK"]), world_size=world_size, local_rank=int(os.environ.get("LOCAL_RANK", "0")))
+    ranks = Ranks(
+        rank=int(os.environ["RANK"]), world_size=world_size, local_rank=int(os.environ.get("LOCAL_RANK", "0"))
+    )
     if not dist.is_initialized():
         backend = "nccl" if device_type == "cuda" else "gloo"
         if device_type == "cuda":

@@ -1,6 +1,7 @@
 """The training loop every trainable family shares: AdamW, checkpoints with optimiser state and resume after a kill,
 seeded and deterministic on CPU, mixed precision on CUDA, a progress bar, per-step CSV and TensorBoard logs, and
 loss curves plotted into the model folder."""
+
 from __future__ import annotations
 
 import csv
@@ -21,8 +22,9 @@ from tqdm import tqdm
 
 from motforge.io.atomic import atomic_path, save_figure_atomic
 from motforge.io.device import resolve_device
-from motforge.training import distributed
 from motforge.io.weights import load_weights
+from motforge.training import distributed
+
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
@@ -89,7 +91,14 @@ class TrainJob:
     summary_extra: dict = field(default_factory=dict)
 
 
-def fit(job: TrainJob, setup: TrainSetup, model_cfg: dict, out_dir: str | Path, resume_dir: str | Path, progress: bool = True) -> dict:
+def fit(
+    job: TrainJob,
+    setup: TrainSetup,
+    model_cfg: dict,
+    out_dir: str | Path,
+    resume_dir: str | Path,
+    progress: bool = True,
+) -> dict:
     """Train and write ``out_dir/checkpoint.pt``, ``train_log.csv``, ``loss_curves.png``, ``summary.json``;
     ``resume_dir/last.pt`` lets a killed run continue where it stopped (AdamW, cosine schedule to 10%, gradient
     clipping at 10, fp16 autocast on CUDA when ``train.amp``, per-(step, rank) seeded jitter generator)."""
@@ -113,20 +122,35 @@ def fit(job: TrainJob, setup: TrainSetup, model_cfg: dict, out_dir: str | Path, 
     global_batch = batch * ranks.world_size
     dataset = job.dataset(steps * global_batch, start_step * global_batch)
     workers = int(train["workers"])
-    loader = DataLoader(dataset, batch_size=batch, shuffle=False, sampler=ranks.shard(len(dataset)) if ranks.distributed else None,
-                        num_workers=workers, collate_fn=job.collate, persistent_workers=False, prefetch_factor=4 if workers else None)
+    loader = DataLoader(
+        dataset,
+        batch_size=batch,
+        shuffle=False,
+        sampler=ranks.shard(len(dataset)) if ranks.distributed else None,
+        num_workers=workers,
+        collate_fn=job.collate,
+        persistent_workers=False,
+        prefetch_factor=4 if workers else None,
+    )
     step_losses = job.losses
     if ranks.distributed:  # gradients averaged over ranks during backward; rank 0's weights broadcast at start
-        step_losses = torch.nn.parallel.DistributedDataParallel(step_losses, device_ids=[ranks.local_rank] if dev.type == "cuda" else None,
-                                                               find_unused_parameters=True)
+        step_losses = torch.nn.parallel.DistributedDataParallel(
+            step_losses, device_ids=[ranks.local_rank] if dev.type == "cuda" else None, find_unused_parameters=True
+        )
     weights = job.weights
     use_amp = dev.type == "cuda" and bool(train["amp"])
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    writer = _tensorboard(out_dir.parent / f".{out_dir.name}.tensorboard", fresh=start_step == 0) if ranks.writes_files else None
+    writer = (
+        _tensorboard(out_dir.parent / f".{out_dir.name}.tensorboard", fresh=start_step == 0)
+        if ranks.writes_files
+        else None
+    )
     generator = torch.Generator()
     step = start_step
     data_wait = compute = 0.0
-    bar = tqdm(total=steps, initial=start_step, desc="train", disable=not progress or not ranks.writes_files, mininterval=2.0)
+    bar = tqdm(
+        total=steps, initial=start_step, desc="train", disable=not progress or not ranks.writes_files, mininterval=2.0
+    )
     tick = time.perf_counter()
     model.train()
     for clips in loader:
@@ -157,21 +181,39 @@ def fit(job: TrainJob, setup: TrainSetup, model_cfg: dict, out_dir: str | Path, 
         bar.set_postfix(loss=f"{row['total']:.3f}")
         bar.update(1)
         if step % int(train["checkpoint_every"]) == 0 and step < steps and ranks.writes_files:
-            save_checkpoint(resume_file, model, optimizer, step, {"config": json.dumps(model_cfg, sort_keys=True), "log": json.dumps(log_rows)})
+            save_checkpoint(
+                resume_file,
+                model,
+                optimizer,
+                step,
+                {"config": json.dumps(model_cfg, sort_keys=True), "log": json.dumps(log_rows)},
+            )
         tick = time.perf_counter()
         compute += tick - got_data
     bar.close()
     if writer is not None:
         writer.close()
-    summary = {"steps": step, "resumed_from": start_step, "data_wait_share": data_wait / max(1e-9, data_wait + compute), **job.summary_extra,
-               "processes": ranks.world_size, "weights_sha256": weights_digest(model),
-               "parameters_sha256": weights_digest(model, parameters_only=True)}
+    summary = {
+        "steps": step,
+        "resumed_from": start_step,
+        "data_wait_share": data_wait / max(1e-9, data_wait + compute),
+        **job.summary_extra,
+        "processes": ranks.world_size,
+        "weights_sha256": weights_digest(model),
+        "parameters_sha256": weights_digest(model, parameters_only=True),
+    }
     if not ranks.writes_files:
         distributed.barrier(ranks)  # rank 0 is writing; nobody leaves before the files exist
         distributed.stop(ranks)
         return summary
     out_dir.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(out_dir / "checkpoint.pt", model, optimizer, step, {"config": json.dumps(model_cfg, sort_keys=True), **job.checkpoint_extra, "log": "[]"})
+    save_checkpoint(
+        out_dir / "checkpoint.pt",
+        model,
+        optimizer,
+        step,
+        {"config": json.dumps(model_cfg, sort_keys=True), **job.checkpoint_extra, "log": "[]"},
+    )
     _write_log(out_dir / "train_log.csv", log_rows)
     _plot(out_dir / "loss_curves.png", log_rows, job.title)
     with atomic_path(out_dir / "summary.json") as tmp:
@@ -216,7 +258,9 @@ def _plot(path: Path, rows: list[dict], title: str) -> None:
     for k in keys:
         values = np.array([r.get(k, np.nan) for r in rows], dtype=float)
         smooth = np.convolve(values, np.ones(window) / window, mode="valid") if len(values) >= window else values
-        ax.plot(steps[window - 1 :] if len(values) >= window else steps, smooth, label=k, linewidth=2 if k == "total" else 1)
+        ax.plot(
+            steps[window - 1 :] if len(values) >= window else steps, smooth, label=k, linewidth=2 if k == "total" else 1
+        )
     ax.set_xlabel("step")
     ax.set_ylabel("loss (moving average)")
     ax.set_yscale("log")

@@ -3,6 +3,7 @@
 Not temporally consistent (each frame has its own affine ambiguity); offered for comparison and where Video Depth
 Anything is not available. The model comes from a local folder, or from a hub id only when downloads are allowed.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -21,7 +22,9 @@ def load_model(model: str, device: torch.device, allow_downloads: bool):
     try:
         from transformers import AutoImageProcessor, AutoModelForDepthEstimation
     except ImportError as exc:
-        raise MissingWeightsError("the depth_anything_v2 backend needs transformers (pip install 'motforge[depth]')") from exc
+        raise MissingWeightsError(
+            "the depth_anything_v2 backend needs transformers (pip install 'motforge[depth]')"
+        ) from exc
     local = Path(model)
     if not local.is_dir() and not allow_downloads:
         raise MissingWeightsError(
@@ -36,21 +39,37 @@ def load_model(model: str, device: torch.device, allow_downloads: bool):
 
 
 def da2_frames(
-    index: SequenceIndex, settings: dict, size: tuple[int, int], device: torch.device, allow_downloads: bool, progress=None, loaded=None
+    index: SequenceIndex,
+    settings: dict,
+    size: tuple[int, int],
+    device: torch.device,
+    allow_downloads: bool,
+    progress=None,
+    loaded=None,
 ) -> tuple[dict, Callable]:
     processor, network = loaded if loaded is not None else load_model(settings["model"], device, allow_downloads)
     batch_size = int(settings["batch_size"])
-    attrs = {"backend": "depth_anything_v2", "model": str(settings["model"]), "encoder": "", "kind": "disparity", "input_size": [index.width, index.height]}
+    attrs = {
+        "backend": "depth_anything_v2",
+        "model": str(settings["model"]),
+        "encoder": "",
+        "kind": "disparity",
+        "input_size": [index.width, index.height],
+    }
 
     def run(batch: list[np.ndarray]) -> np.ndarray:
         rgb = [np.ascontiguousarray(f[:, :, ::-1]) for f in batch]
         inputs = processor(images=rgb, return_tensors="pt").to(device)
         with torch.no_grad():
             predicted = network(**inputs).predicted_depth  # [B, h, w]
-        depth = F.interpolate(predicted.float().unsqueeze(1), size=(size[1], size[0]), mode="bilinear", align_corners=False)
+        depth = F.interpolate(
+            predicted.float().unsqueeze(1), size=(size[1], size[0]), mode="bilinear", align_corners=False
+        )
         return depth[:, 0].cpu().numpy()
 
-    def produce(sink: Callable[[int, np.ndarray], None], state: dict | None = None, save: Callable[[dict], None] | None = None) -> None:
+    def produce(
+        sink: Callable[[int, np.ndarray], None], state: dict | None = None, save: Callable[[dict], None] | None = None
+    ) -> None:
         batch: list[np.ndarray] = []
         t0 = int(state["written"]) if state is not None else 0
         if progress is not None and t0:
@@ -83,15 +102,26 @@ class DepthAnythingV2:
 
         model = block["depth_anything_v2"]["model"]
         if not context.allow_downloads and not (context.base_dir / model).is_dir():
-            raise ConfigError(f"{key}.depth_anything_v2.model", f"model folder {model!r} not found (and allow_downloads is false)")
+            raise ConfigError(
+                f"{key}.depth_anything_v2.model", f"model folder {model!r} not found (and allow_downloads is false)"
+            )
 
     def uses_gpu(self, block: dict) -> bool:
         return True
 
-    def open(self, index: SequenceIndex, block: dict, size: tuple[int, int], allow_downloads: bool, progress) -> tuple[dict, Callable]:  # noqa: ANN001
+    def open(
+        self, index: SequenceIndex, block: dict, size: tuple[int, int], allow_downloads: bool, progress
+    ) -> tuple[dict, Callable]:  # noqa: ANN001
         from motforge.io.device import resolve_device
 
-        return da2_frames(index, block["depth_anything_v2"], size, resolve_device(block["device"], "depth.device"), allow_downloads, progress)
+        return da2_frames(
+            index,
+            block["depth_anything_v2"],
+            size,
+            resolve_device(block["device"], "depth.device"),
+            allow_downloads,
+            progress,
+        )
 
 
 ENTRY = DepthAnythingV2()

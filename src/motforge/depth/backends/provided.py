@@ -1,4 +1,5 @@
 """`provided`: depth shipped with the dataset (synthdance: depth/00000001.png, uint16 millimetres)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -24,20 +25,35 @@ def read_provided_depth(path: Path) -> np.ndarray:
     if raw is None:
         raise InputError(path, "provided depth frame is missing or unreadable (expected uint16 PNG in millimetres)")
     if raw.dtype != np.uint16 or raw.ndim != 2:
-        raise InputError(path, f"provided depth must be a single-channel uint16 PNG, got {raw.dtype} with shape {raw.shape}")
+        raise InputError(
+            path, f"provided depth must be a single-channel uint16 PNG, got {raw.dtype} with shape {raw.shape}"
+        )
     return raw.astype(np.float32) / MILLIMETRES
 
 
-def provided_frames(index: SequenceIndex, size: tuple[int, int], batch: int = 16, progress=None) -> tuple[dict, Callable]:
-    attrs = {"backend": "provided", "model": "dataset ground truth", "encoder": "", "kind": "metric", "input_size": [index.width, index.height]}
+def provided_frames(
+    index: SequenceIndex, size: tuple[int, int], batch: int = 16, progress=None
+) -> tuple[dict, Callable]:
+    attrs = {
+        "backend": "provided",
+        "model": "dataset ground truth",
+        "encoder": "",
+        "kind": "metric",
+        "input_size": [index.width, index.height],
+    }
 
-    def produce(sink: Callable[[int, np.ndarray], None], state: dict | None = None, save: Callable[[dict], None] | None = None) -> None:
+    def produce(
+        sink: Callable[[int, np.ndarray], None], state: dict | None = None, save: Callable[[dict], None] | None = None
+    ) -> None:
         done = int(state["written"]) if state is not None else 0
         if progress is not None and done:
             progress(done)
         for t0 in range(done + 1, index.seq_length + 1, batch):
             frames = range(t0, min(index.seq_length, t0 + batch - 1) + 1)
-            maps = [cv2.resize(read_provided_depth(provided_depth_path(index, t)), size, interpolation=cv2.INTER_NEAREST) for t in frames]
+            maps = [
+                cv2.resize(read_provided_depth(provided_depth_path(index, t)), size, interpolation=cv2.INTER_NEAREST)
+                for t in frames
+            ]
             sink(t0 - 1, np.stack(maps))
             if save is not None:
                 save({"written": frames[-1]})
@@ -56,12 +72,18 @@ class ProvidedDepth:
         from motforge.errors import ConfigError
 
         if context.dataset["format"] != "synthdance":
-            raise ConfigError(f"{key}.backend", f"format {context.dataset['format']!r} ships no depth; choose video_depth_anything or depth_anything_v2")
+            raise ConfigError(
+                f"{key}.backend",
+                f"format {context.dataset['format']!r} ships no depth; "
+                "choose video_depth_anything or depth_anything_v2",
+            )
 
     def uses_gpu(self, block: dict) -> bool:
         return False
 
-    def open(self, index: SequenceIndex, block: dict, size: tuple[int, int], allow_downloads: bool, progress) -> tuple[dict, Callable]:  # noqa: ANN001
+    def open(
+        self, index: SequenceIndex, block: dict, size: tuple[int, int], allow_downloads: bool, progress
+    ) -> tuple[dict, Callable]:  # noqa: ANN001
         return provided_frames(index, size, progress=progress)
 
 

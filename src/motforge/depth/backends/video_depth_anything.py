@@ -4,6 +4,7 @@ Only the network's forward pass comes from that repository; reading frames, wind
 motforge's own streaming loop (depth/streaming.py), so host memory does not grow with the sequence length.
 Model code is imported only from the configured ``repo`` folder; weights are loaded with ``weights_only=True``.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -19,9 +20,9 @@ import torch
 import torch.nn.functional as F
 
 from motforge.datasets.index import SequenceIndex
-from motforge.io.checkpoints import load_into, load_torch_file, state_dict_of
 from motforge.depth.streaming import INFER_LEN, KEYFRAMES, stream_depth
 from motforge.errors import MissingWeightsError
+from motforge.io.checkpoints import load_into, load_torch_file, state_dict_of
 from motforge.io.frames import prefetch_frames, read_frame
 
 #: constructor arguments per encoder, as the repository's run script builds the model
@@ -88,7 +89,9 @@ def resolve_checkpoint(settings: dict, allow_downloads: bool) -> Path:
         try:
             from huggingface_hub import hf_hub_download
         except ImportError as exc:
-            raise MissingWeightsError("allow_downloads is set but huggingface_hub is not installed (pip install huggingface_hub)") from exc
+            raise MissingWeightsError(
+                "allow_downloads is set but huggingface_hub is not installed (pip install huggingface_hub)"
+            ) from exc
         repo_id = f"depth-anything/{'Metric-' if metric else ''}Video-Depth-Anything-{HUB_REPOS[encoder]}"
         return Path(hf_hub_download(repo_id=repo_id, filename=checkpoint_name(encoder, metric)))
     where = str(path) if path is not None else "(depth.video_depth_anything.checkpoint is not set)"
@@ -144,8 +147,9 @@ class WindowNetwork:
         self.split = self.split and hasattr(pretrained, "get_intermediate_layers")
         self.kept: list[tuple[torch.Tensor, list]] = []  # (input, features per layer) of the last keyframes
 
-    def __call__(self, windows: list[list[torch.Tensor]],
-                 to_device: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    def __call__(
+        self, windows: list[list[torch.Tensor]], to_device: Callable[[torch.Tensor], torch.Tensor]
+    ) -> torch.Tensor:
         """Depth [n, 32, H, W] at the network input size for ``n`` windows of 32 inputs [3, H, W]."""
         if not self.split:
             return self.model(to_device(torch.stack([torch.stack(w) for w in windows])))
@@ -178,8 +182,10 @@ class WindowNetwork:
         depth = F.relu(F.interpolate(depth, size=(height, width), mode="bilinear", align_corners=True))
         last = windows[-1]
         rows = [slot_of[id(last[k])] for k in KEYFRAMES]
-        self.kept = [(last[k], [(tokens[r : r + 1].clone(), cls[r : r + 1].clone()) for tokens, cls in pools])
-                     for k, r in zip(KEYFRAMES, rows)]
+        self.kept = [
+            (last[k], [(tokens[r : r + 1].clone(), cls[r : r + 1].clone()) for tokens, cls in pools])
+            for k, r in zip(KEYFRAMES, rows)
+        ]
         return depth.squeeze(1).unflatten(0, (len(windows), -1))
 
 
@@ -189,7 +195,13 @@ def default_windows_per_batch(device: torch.device) -> int:
 
 
 def vda_frames(
-    index: SequenceIndex, settings: dict, size: tuple[int, int], device: torch.device, allow_downloads: bool, progress=None, model: torch.nn.Module | None = None
+    index: SequenceIndex,
+    settings: dict,
+    size: tuple[int, int],
+    device: torch.device,
+    allow_downloads: bool,
+    progress=None,
+    model: torch.nn.Module | None = None,
 ) -> tuple[dict, Callable]:
     """Attributes and a ``produce(sink)`` that streams the sequence's aligned depth frames into ``sink(t0, depth)``.
 
@@ -221,17 +233,30 @@ def vda_frames(
         autocast = torch.autocast(device_type=device.type, dtype=autocast_dtype or torch.float16, enabled=use_autocast)
         with torch.no_grad(), autocast:
             depth = network(windows, to_device)
-        depth = F.interpolate(depth.float().flatten(0, 1).unsqueeze(1), size=(size[1], size[0]), mode="bilinear", align_corners=True)
+        depth = F.interpolate(
+            depth.float().flatten(0, 1).unsqueeze(1), size=(size[1], size[0]), mode="bilinear", align_corners=True
+        )
         return depth[:, 0].unflatten(0, (len(windows), -1)).cpu().numpy()
 
-    def produce(sink: Callable[[int, np.ndarray], None], state: dict | None = None, save: Callable[[dict], None] | None = None) -> None:
+    def produce(
+        sink: Callable[[int, np.ndarray], None], state: dict | None = None, save: Callable[[dict], None] | None = None
+    ) -> None:
         first = int(state["consumed"]) if state is not None else 0
         paths = (index.frame_path(t) for t in range(first + 1, index.seq_length + 1))
         inputs = prefetch_frames(paths, depth=2 * INFER_LEN, load=lambda p: to_network_input(read_frame(p), net_size))
-        stream_depth(index.seq_length, inputs, None, sink, progress, state=state, save=save,
-                     frame_at=lambda i: to_network_input(read_frame(index.frame_path(i + 1)), net_size),
-                     metric=bool(settings["metric"]), forward_windows=forward_windows,
-                     windows_per_batch=windows_per_batch)
+        stream_depth(
+            index.seq_length,
+            inputs,
+            None,
+            sink,
+            progress,
+            state=state,
+            save=save,
+            frame_at=lambda i: to_network_input(read_frame(index.frame_path(i + 1)), net_size),
+            metric=bool(settings["metric"]),
+            forward_windows=forward_windows,
+            windows_per_batch=windows_per_batch,
+        )
 
     return attrs, produce
 
@@ -248,17 +273,33 @@ class VideoDepthAnything:
         vda = block["video_depth_anything"]
         repo = context.base_dir / vda["repo"] if vda["repo"] else None
         if repo is None or not (repo / "video_depth_anything" / "video_depth.py").is_file():
-            raise ConfigError(f"{key}.video_depth_anything.repo", f"{vda['repo']!r} is not a clone of the Video-Depth-Anything repository (video_depth_anything/video_depth.py missing)")
+            raise ConfigError(
+                f"{key}.video_depth_anything.repo",
+                f"{vda['repo']!r} is not a clone of the Video-Depth-Anything repository "
+                f"(video_depth_anything/video_depth.py missing)",
+            )
         if not context.allow_downloads and not (vda["checkpoint"] and (context.base_dir / vda["checkpoint"]).is_file()):
-            raise ConfigError(f"{key}.video_depth_anything.checkpoint", f"weights file {vda['checkpoint']!r} not found (and allow_downloads is false)")
+            raise ConfigError(
+                f"{key}.video_depth_anything.checkpoint",
+                f"weights file {vda['checkpoint']!r} not found (and allow_downloads is false)",
+            )
 
     def uses_gpu(self, block: dict) -> bool:
         return True
 
-    def open(self, index: SequenceIndex, block: dict, size: tuple[int, int], allow_downloads: bool, progress) -> tuple[dict, Callable]:  # noqa: ANN001
+    def open(
+        self, index: SequenceIndex, block: dict, size: tuple[int, int], allow_downloads: bool, progress
+    ) -> tuple[dict, Callable]:  # noqa: ANN001
         from motforge.io.device import resolve_device
 
-        return vda_frames(index, block["video_depth_anything"], size, resolve_device(block["device"], "depth.device"), allow_downloads, progress)
+        return vda_frames(
+            index,
+            block["video_depth_anything"],
+            size,
+            resolve_device(block["device"], "depth.device"),
+            allow_downloads,
+            progress,
+        )
 
 
 ENTRY = VideoDepthAnything()

@@ -1,4 +1,5 @@
 """``bytetrack``: the non-learned baseline (ByteTrack on the detector's pseudo-boxes, IoU + Kalman filter)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,7 +19,9 @@ class ByteTrackFamily:
 
     def check(self, model_key: str, model: dict, dataset_key: str, dataset: dict, base_dir: Path) -> None:
         if model["track_low"] > model["track_high"]:
-            raise ConfigError(f"{model_key}.track_low", f"{model['track_low']} is above track_high {model['track_high']}")
+            raise ConfigError(
+                f"{model_key}.track_low", f"{model['track_low']} is above track_high {model['track_high']}"
+            )
 
     def train_inputs(self, model: dict) -> list[str]:
         return []

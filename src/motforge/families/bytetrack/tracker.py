@@ -3,15 +3,17 @@
 All state (tracks, the id counter) lives in the instance and starts fresh for every sequence; ids never leak
 between videos or tracker objects.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
 import numpy as np
-from motforge.tracking.interface import FrameInputs, TrackRow
+
 from motforge.datasets.index import SequenceIndex
 from motforge.tracking import kalman
 from motforge.tracking.association import assign, iou_matrix, two_stage_association
+from motforge.tracking.interface import FrameInputs, TrackRow
 
 TRACKED, LOST = 0, 1
 
@@ -88,15 +90,22 @@ class ByteTracker:
         hi_boxes, hi_scores = boxes[high], scores[high]
         lo_boxes, lo_scores = boxes[~high], scores[~high]
         if self.tracks:
-            means, covs = kalman.predict(np.stack([t.mean for t in self.tracks]), np.stack([t.cov for t in self.tracks]))
+            means, covs = kalman.predict(
+                np.stack([t.mean for t in self.tracks]), np.stack([t.cov for t in self.tracks])
+            )
             for t, m, c in zip(self.tracks, means, covs):
                 t.mean, t.cov = m, c
         confirmed = [t for t in self.tracks if t.confirmed]
         tentative = [t for t in self.tracks if not t.confirmed]
         # stages 1 and 2: confirmed (tracked or lost) tracks take high-score boxes; still-tracked leftovers low ones
         pool_boxes = np.stack([t.box() for t in confirmed]) if confirmed else np.zeros((0, 4))
-        matches = two_stage_association(iou_matrix(pool_boxes, hi_boxes), p.match_iou_high, iou_matrix(pool_boxes, lo_boxes),
-                                        p.match_iou_low, np.array([t.state == TRACKED for t in confirmed], dtype=bool))
+        matches = two_stage_association(
+            iou_matrix(pool_boxes, hi_boxes),
+            p.match_iou_high,
+            iou_matrix(pool_boxes, lo_boxes),
+            p.match_iou_low,
+            np.array([t.state == TRACKED for t in confirmed], dtype=bool),
+        )
         updated: list[Track] = []
         for r, c in matches.high:
             self._apply(confirmed[r], hi_boxes[c], hi_scores[c])

@@ -1,6 +1,7 @@
 """``dense``: the depth-aware joint detection-and-embedding tracker (FDTA adapters, QDTrack, DepTR-MOT instance
 depth, LA-MOTR learnable association, MOTRv3 pseudo-label distillation); every contribution is a switch under
 ``components``. Model, losses, targets, training step and online tracker live in this package."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,13 +25,21 @@ class DenseFamily:
     def check(self, model_key: str, model: dict, dataset_key: str, dataset: dict, base_dir: Path) -> None:
         components = f"{model_key}.components"
         if model["components"]["spatial_adapter"] and dataset["depth"]["backend"] == "none":
-            raise ConfigError(f"{components}.spatial_adapter", f"needs depth labels, but {dataset_key}.depth.backend is none")
+            raise ConfigError(
+                f"{components}.spatial_adapter", f"needs depth labels, but {dataset_key}.depth.backend is none"
+            )
         if model["components"]["instance_depth"] and dataset["masks"]["backend"] == "none":
-            raise ConfigError(f"{components}.instance_depth", f"needs instance-depth labels, but {dataset_key}.masks.backend is none")
+            raise ConfigError(
+                f"{components}.instance_depth", f"needs instance-depth labels, but {dataset_key}.masks.backend is none"
+            )
         if "train" not in dataset["splits"] or "train" not in dataset["gt_splits"]:
-            raise ConfigError(f"{dataset_key}.splits", f"{model_key} trains on the train split, which must be listed with GT")
+            raise ConfigError(
+                f"{dataset_key}.splits", f"{model_key} trains on the train split, which must be listed with GT"
+            )
         if model["histogram_bins"] != dataset["labels"]["instance_depth"]["histogram_bins"]:
-            raise ConfigError(f"{model_key}.histogram_bins", f"differs from {dataset_key}.labels.instance_depth.histogram_bins")
+            raise ConfigError(
+                f"{model_key}.histogram_bins", f"differs from {dataset_key}.labels.instance_depth.histogram_bins"
+            )
         if model["pretrained"] and not (base_dir / model["pretrained"]).is_file():
             raise ConfigError(f"{model_key}.pretrained", f"backbone weights {model['pretrained']!r} not found")
 

@@ -5,6 +5,7 @@ tracklet embeddings, and refine an association matrix M whose sigmoid is the ass
 A_l = softmax(Q K^T / sqrt(d) + M_l W_asso);  O_{l+1} = O_l + A_l V;  M_{l+1} = M_l + A_l W_upd  (on the
 detection-tracklet block of the attention matrix).
 """
+
 from __future__ import annotations
 
 import torch
@@ -13,6 +14,7 @@ import torch.nn as nn
 
 def box_differences(det_boxes: torch.Tensor, track_boxes: torch.Tensor) -> torch.Tensor:
     """[Nd, 4] and [Nt, 4] xyxy -> [Nd, Nt, 4]: centre offsets over the tracklet size and log size ratios."""
+
     def cxcywh(b: torch.Tensor) -> torch.Tensor:
         wh = (b[:, 2:] - b[:, :2]).clamp(min=1.0)
         return torch.cat([(b[:, :2] + b[:, 2:]) / 2, wh], dim=1)
@@ -28,9 +30,11 @@ class SpatialWeightedAttention(nn.Module):
         self.w_asso = nn.Parameter(torch.tensor(1.0))
         self.w_upd = nn.Parameter(torch.tensor(1.0))
         self.norm = nn.LayerNorm(dim)
-        self.scale = dim ** -0.5
+        self.scale = dim**-0.5
 
-    def forward(self, objects: torch.Tensor, tracks: torch.Tensor, assoc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, objects: torch.Tensor, tracks: torch.Tensor, assoc: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         nd = objects.shape[0]
         o = torch.cat([objects, tracks], dim=0)
         n = o.shape[0]
@@ -49,7 +53,9 @@ class LearnableAssociation(nn.Module):
         self.diff_mlp = nn.Sequential(nn.Linear(4, 64), nn.ReLU(inplace=True), nn.Linear(64, 1))
         self.layers = nn.ModuleList(SpatialWeightedAttention(dim) for _ in range(layers))
 
-    def forward(self, det_emb: torch.Tensor, det_boxes: torch.Tensor, track_emb: torch.Tensor, track_boxes: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, det_emb: torch.Tensor, det_boxes: torch.Tensor, track_emb: torch.Tensor, track_boxes: torch.Tensor
+    ) -> torch.Tensor:
         """Association logits [Nd, Nt]."""
         if det_emb.shape[0] == 0 or track_emb.shape[0] == 0:
             return det_emb.new_zeros(det_emb.shape[0], track_emb.shape[0])

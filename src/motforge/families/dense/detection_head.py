@@ -1,4 +1,5 @@
 """A dense anchor-free detection head on the stride-8 map: per location a person logit and ltrb distances."""
+
 from __future__ import annotations
 
 import torch
@@ -10,8 +11,14 @@ STRIDE = 8
 class DenseHead(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.tower = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.GroupNorm(8, channels), nn.ReLU(inplace=True),
-                                   nn.Conv2d(channels, channels, 3, padding=1), nn.GroupNorm(8, channels), nn.ReLU(inplace=True))
+        self.tower = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1),
+            nn.GroupNorm(8, channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels, 3, padding=1),
+            nn.GroupNorm(8, channels),
+            nn.ReLU(inplace=True),
+        )
         self.cls = nn.Conv2d(channels, 1, 3, padding=1)
         self.box = nn.Conv2d(channels, 4, 3, padding=1)
         nn.init.constant_(self.cls.bias, -4.6)  # prior probability 0.01, as focal-loss detectors start

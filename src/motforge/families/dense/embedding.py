@@ -1,5 +1,6 @@
 """RoI embedding head (QDTrack's quasi-dense embeddings), FDTA's consistent-feature MLP (Identity Adapter, B.3) and
 DepTR-MOT's instance-depth head, all on RoI-aligned features of the stride-8 map."""
+
 from __future__ import annotations
 
 import torch
@@ -14,7 +15,14 @@ ROI_SIZE = 7
 
 def pool(features: torch.Tensor, boxes: list[torch.Tensor]) -> torch.Tensor:
     """RoI Align of per-image xyxy boxes (input pixels) on a stride-8 map -> [N, C, 7, 7]."""
-    return roi_align(features, [b.float() for b in boxes], output_size=ROI_SIZE, spatial_scale=1.0 / STRIDE, sampling_ratio=2, aligned=True)
+    return roi_align(
+        features,
+        [b.float() for b in boxes],
+        output_size=ROI_SIZE,
+        spatial_scale=1.0 / STRIDE,
+        sampling_ratio=2,
+        aligned=True,
+    )
 
 
 class EmbeddingHead(nn.Module):
@@ -31,7 +39,9 @@ class EmbeddingHead(nn.Module):
             self.depth_pe = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(inplace=True), nn.Linear(dim, dim))
         self.dim = dim
 
-    def forward(self, roi_feats: torch.Tensor, roi_dense: torch.Tensor | None, roi_depth: torch.Tensor | None) -> torch.Tensor:
+    def forward(
+        self, roi_feats: torch.Tensor, roi_dense: torch.Tensor | None, roi_depth: torch.Tensor | None
+    ) -> torch.Tensor:
         e = self.appearance(roi_feats.flatten(1))
         if self.depth_fusion and roi_dense is not None and roi_depth is not None:
             e = e + self.depth_features(roi_dense.flatten(1)) + self.depth_pe(sinusoidal_encoding(roi_depth, self.dim))
@@ -43,7 +53,9 @@ class ConsistentFeatureMLP(nn.Module):
 
     def __init__(self, dim: int) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(inplace=True), nn.Linear(dim, dim), nn.ReLU(inplace=True), nn.Linear(dim, dim))
+        self.net = nn.Sequential(
+            nn.Linear(dim, dim), nn.ReLU(inplace=True), nn.Linear(dim, dim), nn.ReLU(inplace=True), nn.Linear(dim, dim)
+        )
 
     def forward(self, e: torch.Tensor) -> torch.Tensor:
         return nn.functional.normalize(self.net(e), dim=-1)

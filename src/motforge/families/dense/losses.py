@@ -11,6 +11,7 @@
 - DepTR-MOT instance depth: MSE on the value, KL divergence on the soft histogram
 - LA-MOTR association: binary cross-entropy on the association matrix
 """
+
 from __future__ import annotations
 
 import torch
@@ -21,8 +22,14 @@ FOCAL_ALPHA = 0.25
 FOCAL_GAMMA = 2.0
 
 
-def detection_losses(logits: torch.Tensor, boxes: torch.Tensor, target_cls: torch.Tensor, target_boxes: torch.Tensor,
-                     weights: torch.Tensor | None = None, box_weights: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+def detection_losses(
+    logits: torch.Tensor,
+    boxes: torch.Tensor,
+    target_cls: torch.Tensor,
+    target_boxes: torch.Tensor,
+    weights: torch.Tensor | None = None,
+    box_weights: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
     """Focal on every location, L1 and GIoU on positive locations. Shapes: logits [N], boxes [N, 4] xyxy,
     target_cls [N] in {0, 1}, target_boxes [N, 4]; optional per-location weights (PLD)."""
     focal = sigmoid_focal_loss(logits, target_cls.float(), alpha=FOCAL_ALPHA, gamma=FOCAL_GAMMA, reduction="none")
@@ -35,7 +42,9 @@ def detection_losses(logits: torch.Tensor, boxes: torch.Tensor, target_cls: torc
         pw = box_weights[positive] if box_weights is not None else torch.ones(int(positive.sum()), device=logits.device)
         scale = target_boxes[positive].new_tensor([1.0]) / 100.0  # L1 in units of 100 px keeps the terms comparable
         out["l1"] = ((boxes[positive] - target_boxes[positive]).abs().sum(dim=1) * scale * pw).sum() / num_pos
-        out["giou"] = (generalized_box_iou_loss(boxes[positive], target_boxes[positive], reduction="none") * pw).sum() / num_pos
+        out["giou"] = (
+            generalized_box_iou_loss(boxes[positive], target_boxes[positive], reduction="none") * pw
+        ).sum() / num_pos
     else:
         out["l1"] = boxes.sum() * 0.0
         out["giou"] = boxes.sum() * 0.0
@@ -57,7 +66,9 @@ def depth_focal_loss(logits: torch.Tensor, target: torch.Tensor, weights: torch.
     return (loss * weights).sum() / weights.sum().clamp(min=1.0)
 
 
-def quasi_dense_loss(key: torch.Tensor, ref: torch.Tensor, key_ids: torch.Tensor, ref_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def quasi_dense_loss(
+    key: torch.Tensor, ref: torch.Tensor, key_ids: torch.Tensor, ref_ids: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """QDTrack eqs. 5 and 6 for key samples [V, D] against reference samples [K, D]; ids < 0 are negatives to all.
     Returns (embed, aux) averaged over key samples that have at least one positive."""
     sim = key @ ref.t()
@@ -76,8 +87,14 @@ def quasi_dense_loss(key: torch.Tensor, ref: torch.Tensor, key_ids: torch.Tensor
     return embed, aux
 
 
-def identity_adapter_loss(features: torch.Tensor, ids: torch.Tensor, frames: torch.Tensor, ious: torch.Tensor,
-                          tau: float = 0.1, iou_filter: float = 0.5) -> torch.Tensor:
+def identity_adapter_loss(
+    features: torch.Tensor,
+    ids: torch.Tensor,
+    frames: torch.Tensor,
+    ious: torch.Tensor,
+    tau: float = 0.1,
+    iou_filter: float = 0.5,
+) -> torch.Tensor:
     """FDTA eqs. 5-8. features [N, D] are phi(e), L2-normalised; the pool E is every kept sample of the clip (the
     anchor itself excluded from the denominator)."""
     keep = (ious >= iou_filter) & (ids >= 0)
@@ -94,7 +111,9 @@ def identity_adapter_loss(features: torch.Tensor, ids: torch.Tensor, frames: tor
     return -(weights * log_prob)[positive].sum() / positive.sum()
 
 
-def instance_depth_loss(value: torch.Tensor, hist_logits: torch.Tensor, target_value: torch.Tensor, target_hist: torch.Tensor) -> torch.Tensor:
+def instance_depth_loss(
+    value: torch.Tensor, hist_logits: torch.Tensor, target_value: torch.Tensor, target_hist: torch.Tensor
+) -> torch.Tensor:
     """DepTR-MOT: MSE on the instance depth and KL(target || predicted) on the soft histogram."""
     if value.numel() == 0:
         return value.sum() * 0.0

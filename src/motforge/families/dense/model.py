@@ -1,4 +1,5 @@
 """The `dense` tracker model: every seed contribution is a module behind a switch in the model config."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,15 +8,23 @@ import torch
 import torch.nn as nn
 
 from motforge.families.dense.association import LearnableAssociation
-from motforge.nn.backbone import BackboneFPN
 from motforge.families.dense.detection_head import DenseHead, decode_boxes, location_grid
 from motforge.families.dense.embedding import ConsistentFeatureMLP, EmbeddingHead, InstanceDepthHead, pool
 from motforge.families.dense.spatial_adapter import SpatialAdapter
 from motforge.families.dense.temporal_adapter import TemporalAdapter
+from motforge.nn.backbone import BackboneFPN
 
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
-COMPONENTS = ("spatial_adapter", "identity_adapter", "quasi_dense", "instance_depth", "temporal_adapter", "learnable_association", "pseudo_labels")
+COMPONENTS = (
+    "spatial_adapter",
+    "identity_adapter",
+    "quasi_dense",
+    "instance_depth",
+    "temporal_adapter",
+    "learnable_association",
+    "pseudo_labels",
+)
 
 
 @dataclass
@@ -53,7 +62,9 @@ class DenseTracker(nn.Module):
         self.cfg = cfg
         self.backbone = BackboneFPN(cfg.backbone, cfg.channels, cfg.pretrained)
         self.head = DenseHead(cfg.channels)
-        self.spatial = SpatialAdapter(cfg.channels, cfg.num_bins, cfg.d_min, cfg.d_max) if cfg.on("spatial_adapter") else None
+        self.spatial = (
+            SpatialAdapter(cfg.channels, cfg.num_bins, cfg.d_min, cfg.d_max) if cfg.on("spatial_adapter") else None
+        )
         self.embed = EmbeddingHead(cfg.channels, cfg.embed_dim, depth_fusion=self.spatial is not None)
         self.identity = ConsistentFeatureMLP(cfg.embed_dim) if cfg.on("identity_adapter") else None
         self.instance_depth = InstanceDepthHead(cfg.channels, cfg.histogram_bins) if cfg.on("instance_depth") else None

@@ -4,6 +4,7 @@ head, the expected depth, and the depth positional encoding fused into object em
 F_avg = (f8 + up(f16) + up(f32)) / 3 after 1x1 projections (eq. 10); two 3x3 conv blocks give F_dense; a 1x1 head
 gives per-pixel bin logits; the expected depth is the probability-weighted sum of the LID bin values.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,17 +20,29 @@ class SpatialAdapter(nn.Module):
     def __init__(self, channels: int, num_bins: int, d_min: float, d_max: float) -> None:
         super().__init__()
         self.project = nn.ModuleList(nn.Conv2d(channels, channels, 1) for _ in range(3))
-        self.extract = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.GroupNorm(8, channels), nn.ReLU(inplace=True),
-                                     nn.Conv2d(channels, channels, 3, padding=1), nn.GroupNorm(8, channels), nn.ReLU(inplace=True))
+        self.extract = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1),
+            nn.GroupNorm(8, channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels, 3, padding=1),
+            nn.GroupNorm(8, channels),
+            nn.ReLU(inplace=True),
+        )
         self.head = nn.Conv2d(channels, num_bins + 1, 1)
-        self.register_buffer("bin_values", torch.tensor(lid_centres(num_bins, d_min, d_max), dtype=torch.float32), persistent=False)
+        self.register_buffer(
+            "bin_values", torch.tensor(lid_centres(num_bins, d_min, d_max), dtype=torch.float32), persistent=False
+        )
 
     def forward(self, feats: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Dense depth features [B, C, H, W], bin logits [B, K+1, H, W], expected depth [B, H, W] (FDTA's 0..255 scale)."""
+        """Dense depth features [B, C, H, W], bin logits [B, K+1, H, W], expected depth [B, H, W] (FDTA's 0..255
+        scale)."""
         size = feats[0].shape[-2:]
         projected = [p(f) for p, f in zip(self.project, feats)]
-        avg = (projected[0] + F.interpolate(projected[1], size=size, mode="bilinear", align_corners=False)
-               + F.interpolate(projected[2], size=size, mode="bilinear", align_corners=False)) / 3.0
+        avg = (
+            projected[0]
+            + F.interpolate(projected[1], size=size, mode="bilinear", align_corners=False)
+            + F.interpolate(projected[2], size=size, mode="bilinear", align_corners=False)
+        ) / 3.0
         dense = self.extract(avg)
         logits = self.head(dense)
         expected = (logits.softmax(dim=1) * self.bin_values[None, :, None, None]).sum(dim=1)

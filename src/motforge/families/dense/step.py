@@ -1,12 +1,13 @@
 """One training step of the `dense` model on a batch of clips: every enabled component adds its loss."""
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from motforge.families.dense.model import DenseTracker
-from motforge.families.dense.detection_head import STRIDE, location_grid
 from motforge.families.dense import losses as L
+from motforge.families.dense.detection_head import STRIDE, location_grid
+from motforge.families.dense.model import DenseTracker
 from motforge.families.dense.targets import assign_locations, jitter_boxes, label_rois
 
 ROI_COPIES = 4
@@ -26,8 +27,14 @@ def _detection(model_out, boxes_per_frame, weights_per_frame=None) -> dict[str, 
             c = conf[assigned + 1]
             w_t.append(L.pld_weights((assigned >= 0).long(), c).flatten())
             bw_t.append(c.flatten())
-    return L.detection_losses(logits.flatten(), pred.reshape(-1, 4), torch.cat(cls_t), torch.cat(box_t),
-                              torch.cat(w_t) if w_t else None, torch.cat(bw_t) if bw_t else None)
+    return L.detection_losses(
+        logits.flatten(),
+        pred.reshape(-1, 4),
+        torch.cat(cls_t),
+        torch.cat(box_t),
+        torch.cat(w_t) if w_t else None,
+        torch.cat(bw_t) if bw_t else None,
+    )
 
 
 def _depth_weights(boxes_per_frame, shape, fg_weight: float, device) -> torch.Tensor:
@@ -39,8 +46,14 @@ def _depth_weights(boxes_per_frame, shape, fg_weight: float, device) -> torch.Te
     return weights
 
 
-def clip_losses(model: DenseTracker, clip: dict, fg_weight: float, use_identity: bool, generator: torch.Generator,
-                pld_weights: dict[str, float]) -> dict[str, torch.Tensor]:
+def clip_losses(
+    model: DenseTracker,
+    clip: dict,
+    fg_weight: float,
+    use_identity: bool,
+    generator: torch.Generator,
+    pld_weights: dict[str, float],
+) -> dict[str, torch.Tensor]:
     """The named loss parts of one clip. ``pld_weights`` weigh MOTRv3's pseudo-label detection terms (cls, l1, giou;
     MOTRv3: 2, 5, 2 like the GT detection loss)."""
     device = next(model.parameters()).device
@@ -52,7 +65,9 @@ def clip_losses(model: DenseTracker, clip: dict, fg_weight: float, use_identity:
     losses = _detection(out, boxes)
     if cfg.on("pseudo_labels") and "pseudo_boxes" in clip:
         pld = _detection(out, [p.to(device) for p in clip["pseudo_boxes"]], clip["pseudo_scores"])
-        losses["pld"] = pld_weights["cls"] * pld["cls"] + pld_weights["l1"] * pld["l1"] + pld_weights["giou"] * pld["giou"]
+        losses["pld"] = (
+            pld_weights["cls"] * pld["cls"] + pld_weights["l1"] * pld["l1"] + pld_weights["giou"] * pld["giou"]
+        )
     if out.depth_logits is not None and "depth_bins" in clip:
         target = clip["depth_bins"].to(device)
         logits = out.depth_logits
@@ -92,19 +107,27 @@ def clip_losses(model: DenseTracker, clip: dict, fg_weight: float, use_identity:
             id_list.append(torch.where(lab >= 0, lab, torch.full_like(lab, -1)))
             frame_list.append(torch.full_like(lab, t))
             iou_list.append(iou)
-        losses["ia"] = L.identity_adapter_loss(torch.cat(feats), torch.cat(id_list), torch.cat(frame_list), torch.cat(iou_list))
+        losses["ia"] = L.identity_adapter_loss(
+            torch.cat(feats), torch.cat(id_list), torch.cat(frame_list), torch.cat(iou_list)
+        )
     if model.instance_depth is not None and "inst_value" in clip:
         value, hist = model.instance_depth(roi_feats)
         tv, th, keep = [], [], []
-        for t, (lab, iou, idx) in enumerate(zip(labels, ious, best)):
+        for t, (_, iou, idx) in enumerate(zip(labels, ious, best)):
             valid = clip["inst_valid"][t].to(device)
             ok = (iou > 0.5) & (idx >= 0)
             ok = ok & valid[idx.clamp(min=0)] if valid.numel() else ok & False
             keep.append(ok)
             tv.append(clip["inst_value"][t].to(device)[idx.clamp(min=0)] if valid.numel() else torch.zeros_like(iou))
-            th.append(clip["inst_hist"][t].to(device)[idx.clamp(min=0)] if valid.numel() else torch.zeros(len(iou), hist.shape[1], device=device))
+            th.append(
+                clip["inst_hist"][t].to(device)[idx.clamp(min=0)]
+                if valid.numel()
+                else torch.zeros(len(iou), hist.shape[1], device=device)
+            )
         keep_all = torch.cat(keep)
-        losses["inst_depth"] = L.instance_depth_loss(value[keep_all], hist[keep_all], torch.cat(tv)[keep_all], torch.cat(th)[keep_all])
+        losses["inst_depth"] = L.instance_depth_loss(
+            value[keep_all], hist[keep_all], torch.cat(tv)[keep_all], torch.cat(th)[keep_all]
+        )
     if model.association is not None and len(boxes) > 1:
         terms = []
         for t in range(1, len(boxes)):
@@ -121,7 +144,9 @@ def clip_losses(model: DenseTracker, clip: dict, fg_weight: float, use_identity:
                     order[i], order[j] = j, i
                     track_boxes = track_boxes[order]  # MOTR-style identity swap: the two tracklets trade places
             n = boxes[t].shape[0]
-            det_emb = per_frame[t][n : 2 * n] if per_frame[t].shape[0] >= 2 * n else per_frame[t][:n]  # a jittered copy: as noisy as a detection
+            det_emb = (
+                per_frame[t][n : 2 * n] if per_frame[t].shape[0] >= 2 * n else per_frame[t][:n]
+            )  # a jittered copy: as noisy as a detection
             det_boxes = rois[t][n : 2 * n] if rois[t].shape[0] >= 2 * n else boxes[t]
             logits = model.association(det_emb, det_boxes, track_emb, track_boxes)
             terms.append(L.association_loss(logits, ids[t][:, None] == track_ids[None, :]))
@@ -129,7 +154,9 @@ def clip_losses(model: DenseTracker, clip: dict, fg_weight: float, use_identity:
     return losses
 
 
-def _temporal(model: DenseTracker, gt_emb: list[torch.Tensor], ids: list[torch.Tensor], hidden: list[torch.Tensor]) -> list[torch.Tensor] | None:
+def _temporal(
+    model: DenseTracker, gt_emb: list[torch.Tensor], ids: list[torch.Tensor], hidden: list[torch.Tensor]
+) -> list[torch.Tensor] | None:
     """Per frame, the GT-box embeddings refined over their identity's history (None when the TA is off)."""
     if model.temporal is None:
         return None

@@ -1,4 +1,5 @@
 """Training targets for the dense head and the RoI samples of the embedding losses."""
+
 from __future__ import annotations
 
 import torch
@@ -19,7 +20,12 @@ def assign_locations(grid: torch.Tensor, boxes: torch.Tensor, stride: int = 8) -
     radius = CENTRE_RADIUS * stride
     g = grid[:, :, None, :]
     inside_centre = ((g - centres[None, None]).abs() <= radius).all(dim=-1)
-    inside_box = (g[..., 0] >= boxes[:, 0]) & (g[..., 0] <= boxes[:, 2]) & (g[..., 1] >= boxes[:, 1]) & (g[..., 1] <= boxes[:, 3])
+    inside_box = (
+        (g[..., 0] >= boxes[:, 0])
+        & (g[..., 0] <= boxes[:, 2])
+        & (g[..., 1] >= boxes[:, 1])
+        & (g[..., 1] <= boxes[:, 3])
+    )
     valid = inside_centre & inside_box
     area = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))[None, None].expand(h, w, -1)
     area = torch.where(valid, area, torch.full_like(area, float("inf")))
@@ -30,7 +36,9 @@ def assign_locations(grid: torch.Tensor, boxes: torch.Tensor, stride: int = 8) -
     return assigned, targets
 
 
-def jitter_boxes(boxes: torch.Tensor, copies: int, generator: torch.Generator, shift: float = 0.15, scale: float = 0.2) -> torch.Tensor:
+def jitter_boxes(
+    boxes: torch.Tensor, copies: int, generator: torch.Generator, shift: float = 0.15, scale: float = 0.2
+) -> torch.Tensor:
     """Quasi-dense RoIs around objects: ``copies`` random shifts and rescalings of each box (plus the box itself)."""
     if boxes.numel() == 0 or copies == 0:
         return boxes
@@ -43,10 +51,16 @@ def jitter_boxes(boxes: torch.Tensor, copies: int, generator: torch.Generator, s
     return torch.cat([boxes, jittered], dim=0)
 
 
-def label_rois(rois: torch.Tensor, boxes: torch.Tensor, ids: torch.Tensor, pos_iou: float = 0.7, neg_iou: float = 0.3) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def label_rois(
+    rois: torch.Tensor, boxes: torch.Tensor, ids: torch.Tensor, pos_iou: float = 0.7, neg_iou: float = 0.3
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(id or -1 for negatives or -2 for ignored, best IoU, index of the best box) per RoI (QDTrack's 0.7 / 0.3)."""
     if boxes.numel() == 0:
-        return torch.full((rois.shape[0],), -1, dtype=torch.long), torch.zeros(rois.shape[0]), torch.full((rois.shape[0],), -1, dtype=torch.long)
+        return (
+            torch.full((rois.shape[0],), -1, dtype=torch.long),
+            torch.zeros(rois.shape[0]),
+            torch.full((rois.shape[0],), -1, dtype=torch.long),
+        )
     iou = box_iou(rois, boxes)
     best_iou, best = iou.max(dim=1)
     labels = torch.where(best_iou > pos_iou, ids[best], torch.full_like(ids[best], -1))

@@ -4,6 +4,7 @@ attention mask of eq. 3 and sinusoidal time encoding.
 M[j, k] = 1 (blocked) if k > j (future) or frame k is missing; the diagonal is always kept so a query frame never
 has an empty attention row (a missing query frame attends to itself only and its output is not used).
 """
+
 from __future__ import annotations
 
 import torch
@@ -33,7 +34,9 @@ class TemporalAdapter(nn.Module):
     def forward(self, history: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
         """history [B, T, D] (missing frames arbitrary), present [B, T] -> refined [B, T, D]."""
         steps = history.shape[1]
-        time = sinusoidal_encoding(torch.arange(steps, device=history.device, dtype=torch.float32), self.dim, scale=100.0)
+        time = sinusoidal_encoding(
+            torch.arange(steps, device=history.device, dtype=torch.float32), self.dim, scale=100.0
+        )
         x = torch.where(present[..., None], history, torch.zeros_like(history)) + time[None]
         mask = causal_missing_mask(present).repeat_interleave(self.heads, dim=0)
         return self.encoder(x, mask=mask)

@@ -7,6 +7,7 @@ LA-MOTR's learned association score and DepTR-MOT's depth term (minus gamma x |d
 then take low-score detections by IoU. Track embeddings are refined by the Temporal Adapter over their history
 (an exponential moving average when it is off). All state is per instance and per sequence.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
@@ -17,9 +18,9 @@ from torchvision.ops import box_iou, nms
 
 from motforge.datasets.index import SequenceIndex
 from motforge.families.dense.model import DenseTracker
-from motforge.tracking.interface import FrameInputs, TrackRow
 from motforge.tracking import kalman
 from motforge.tracking.association import two_stage_association
+from motforge.tracking.interface import FrameInputs, TrackRow
 
 
 @dataclass(frozen=True)
@@ -121,10 +122,14 @@ class DenseOnlineTracker:
         self.frame += 1
         out = self.model.frames(image[None])
         boxes, scores = self._detect(out, proposals)
-        embeddings, roi_feats = self.model.roi_embeddings(out, [boxes]) if len(boxes) else (torch.zeros(0, self.model.cfg.embed_dim), None)
+        embeddings, roi_feats = (
+            self.model.roi_embeddings(out, [boxes]) if len(boxes) else (torch.zeros(0, self.model.cfg.embed_dim), None)
+        )
         depths = self._depths(out, roi_feats, boxes) if len(boxes) else None
         if self.tracks:
-            means, covs = kalman.predict(np.stack([t.mean for t in self.tracks]), np.stack([t.cov for t in self.tracks]))
+            means, covs = kalman.predict(
+                np.stack([t.mean for t in self.tracks]), np.stack([t.cov for t in self.tracks])
+            )
             for t, m, c in zip(self.tracks, means, covs):
                 t.mean, t.cov = m, c
         high = scores >= p.det_high
@@ -133,7 +138,10 @@ class DenseOnlineTracker:
         similarity = np.zeros((len(self.tracks), len(hi_idx)), dtype=np.float32)
         if self.tracks and len(hi_idx):
             similarity = self._similarity(boxes, embeddings, depths, hi_idx, lo_idx).numpy().T
-        track_boxes = torch.as_tensor(np.array([kalman.xyah_to_xyxy(t.mean[None, :4])[0] for t in self.tracks]).reshape(-1, 4), dtype=torch.float32)
+        track_boxes = torch.as_tensor(
+            np.array([kalman.xyah_to_xyxy(t.mean[None, :4])[0] for t in self.tracks]).reshape(-1, 4),
+            dtype=torch.float32,
+        )
         low_iou = box_iou(track_boxes, boxes[lo_idx]).numpy()
         recent = np.array([t.last_frame == self.frame - 1 for t in self.tracks], dtype=bool)
         matches = two_stage_association(similarity, p.match_threshold, low_iou, p.iou_low, recent)
@@ -148,13 +156,24 @@ class DenseOnlineTracker:
         for d in unmatched_high:
             if float(scores[d]) >= p.new_track:
                 mean, cov = kalman.initiate(kalman.xyxy_to_xyah(boxes[d].numpy())[0])
-                track = DenseTrack(self.next_id, mean, cov, embeddings[d].clone(), embeddings[d].clone(), [embeddings[d].clone()],
-                                   float(depths[d]) if depths is not None else float("nan"), self.frame, float(scores[d]))
+                track = DenseTrack(
+                    self.next_id,
+                    mean,
+                    cov,
+                    embeddings[d].clone(),
+                    embeddings[d].clone(),
+                    [embeddings[d].clone()],
+                    float(depths[d]) if depths is not None else float("nan"),
+                    self.frame,
+                    float(scores[d]),
+                )
                 self.next_id += 1
                 self.tracks.append(track)
                 updated.append(track)
         self.tracks = [t for t in self.tracks if self.frame - t.last_frame <= p.max_lost]
-        return sorted(((t.ident, kalman.xyah_to_xyxy(t.mean[None, :4])[0], t.score) for t in updated), key=lambda r: r[0])
+        return sorted(
+            ((t.ident, kalman.xyah_to_xyxy(t.mean[None, :4])[0], t.score) for t in updated), key=lambda r: r[0]
+        )
 
     def _similarity(self, boxes, embeddings, depths, hi_idx, lo_idx) -> torch.Tensor:
         """Stage-1 similarity [high dets, tracks]: weighted mean of bi-softmax, IoU and the learned association score,
@@ -162,14 +181,19 @@ class DenseOnlineTracker:
         p = self.p
         track_emb = torch.stack([t.embedding for t in self.tracks])
         track_refined = torch.stack([t.refined for t in self.tracks])
-        track_boxes = torch.as_tensor(np.stack([kalman.xyah_to_xyxy(t.mean[None, :4])[0] for t in self.tracks]), dtype=torch.float32)
+        track_boxes = torch.as_tensor(
+            np.stack([kalman.xyah_to_xyxy(t.mean[None, :4])[0] for t in self.tracks]), dtype=torch.float32
+        )
         sim_terms, weights = [], []
         sim_terms.append(p.w_embed * bisoftmax(embeddings[hi_idx], track_emb, embeddings[lo_idx]))
         weights.append(p.w_embed)
         sim_terms.append(p.w_iou * box_iou(boxes[hi_idx], track_boxes))
         weights.append(p.w_iou)
         if self.model.association is not None and p.w_assoc > 0:
-            sim_terms.append(p.w_assoc * self.model.association(embeddings[hi_idx], boxes[hi_idx], track_refined, track_boxes).sigmoid())
+            sim_terms.append(
+                p.w_assoc
+                * self.model.association(embeddings[hi_idx], boxes[hi_idx], track_refined, track_boxes).sigmoid()
+            )
             weights.append(p.w_assoc)
         similarity = sum(sim_terms) / max(1e-9, sum(weights))
         if depths is not None and p.gamma > 0:

@@ -1,5 +1,6 @@
 """Training of the ``dense`` family: the model from its config block, the clip losses of one step, handed to the
 shared training loop (``motforge.training.loop``)."""
+
 from __future__ import annotations
 
 import json
@@ -16,10 +17,17 @@ from motforge.training.loop import TrainJob, fit, start_training
 
 
 def dense_config(model_cfg: dict, bins: dict) -> DenseConfig:
-    return DenseConfig(backbone=model_cfg["backbone"], pretrained=model_cfg["pretrained"], channels=model_cfg["channels"],
-                       embed_dim=model_cfg["embed_dim"], num_bins=int(bins["num_bins"]), d_min=float(bins["d_min"]),
-                       d_max=float(bins["d_max"]), histogram_bins=int(model_cfg["histogram_bins"]),
-                       components={c: bool(model_cfg["components"][c]) for c in COMPONENTS})
+    return DenseConfig(
+        backbone=model_cfg["backbone"],
+        pretrained=model_cfg["pretrained"],
+        channels=model_cfg["channels"],
+        embed_dim=model_cfg["embed_dim"],
+        num_bins=int(bins["num_bins"]),
+        d_min=float(bins["d_min"]),
+        d_max=float(bins["d_max"]),
+        histogram_bins=int(model_cfg["histogram_bins"]),
+        components={c: bool(model_cfg["components"][c]) for c in COMPONENTS},
+    )
 
 
 class ClipBatchLosses(torch.nn.Module):
@@ -38,31 +46,64 @@ class ClipBatchLosses(torch.nn.Module):
         use_identity = step >= self.identity_warmup_steps
         parts: dict[str, torch.Tensor] = {}
         for clip in clips:
-            for name, value in clip_losses(self.model, clip, self.fg_weight, use_identity, generator, self.pld_weights).items():
+            for name, value in clip_losses(
+                self.model, clip, self.fg_weight, use_identity, generator, self.pld_weights
+            ).items():
                 parts[name] = parts.get(name, 0.0) + value / len(clips)
         return parts
 
 
 def sequence_files(files: list[TrainFiles]) -> list[SequenceFiles]:
-    return [SequenceFiles(f.index, f.inputs["frames"], f.inputs.get("depth_bins"), f.inputs.get("instance_depth"),
-                          f.inputs.get("detections")) for f in files]
+    return [
+        SequenceFiles(
+            f.index,
+            f.inputs["frames"],
+            f.inputs.get("depth_bins"),
+            f.inputs.get("instance_depth"),
+            f.inputs.get("detections"),
+        )
+        for f in files
+    ]
 
 
-def train_dense(sequences: list[SequenceFiles], model_cfg: dict, bins: dict, out_dir: str | Path, resume_dir: str | Path,
-                progress: bool = True, device_key: str = "train.device") -> dict:
+def train_dense(
+    sequences: list[SequenceFiles],
+    model_cfg: dict,
+    bins: dict,
+    out_dir: str | Path,
+    resume_dir: str | Path,
+    progress: bool = True,
+    device_key: str = "train.device",
+) -> dict:
     """Build the model under the seeded RNG, then run the shared loop; ``loss_weights`` weigh the parts."""
     train = model_cfg["train"]
     setup = start_training(train, device_key)
     cfg = dense_config(model_cfg, bins)
     model = DenseTracker(cfg).to(setup.device)
     clip, augment = model_cfg["clip"], model_cfg["augment"]
-    settings = ClipSettings(length=int(clip["length"]), max_interval=int(clip["max_interval"]), flip=float(augment["flip"]),
-                            crop=float(augment["crop"]), occlusion=float(augment["occlusion"]), id_swap=float(augment["id_swap"]))
-    losses = ClipBatchLosses(model, float(bins["fg_weight"]), int(train["identity_warmup_steps"]), model_cfg["pld_terms"])
-    job = TrainJob(model=model, losses=losses, weights=dict(model_cfg["loss_weights"]),
-                   dataset=lambda items, start: ClipDataset(sequences, settings, num_items=items, seed=int(train["seed"]), start_item=start),
-                   collate=collate, title="dense tracker training losses",
-                   checkpoint_extra={"dense_config": json.dumps(asdict(cfg))}, summary_extra={"config": asdict(cfg)})
+    settings = ClipSettings(
+        length=int(clip["length"]),
+        max_interval=int(clip["max_interval"]),
+        flip=float(augment["flip"]),
+        crop=float(augment["crop"]),
+        occlusion=float(augment["occlusion"]),
+        id_swap=float(augment["id_swap"]),
+    )
+    losses = ClipBatchLosses(
+        model, float(bins["fg_weight"]), int(train["identity_warmup_steps"]), model_cfg["pld_terms"]
+    )
+    job = TrainJob(
+        model=model,
+        losses=losses,
+        weights=dict(model_cfg["loss_weights"]),
+        dataset=lambda items, start: ClipDataset(
+            sequences, settings, num_items=items, seed=int(train["seed"]), start_item=start
+        ),
+        collate=collate,
+        title="dense tracker training losses",
+        checkpoint_extra={"dense_config": json.dumps(asdict(cfg))},
+        summary_extra={"config": asdict(cfg)},
+    )
     return fit(job, setup, model_cfg, out_dir, resume_dir, progress)
 
 

@@ -1,4 +1,5 @@
 """``oracle``: the ground truth as a tracker (the rows TrackEval considers); a sanity check that must score 100."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,8 +8,8 @@ import numpy as np
 
 from motforge.datasets.index import SequenceIndex
 from motforge.errors import MotforgeError
-from motforge.tracking.interface import FrameInputs, TrackRow
 from motforge.families.schema import load_fragment
+from motforge.tracking.interface import FrameInputs, TrackRow
 
 
 class OracleTracker:

@@ -4,6 +4,7 @@ separated detection, SGLA and tracklet update) on a Deformable-DETR core written
 One module per mechanism; each module's docstring names the paper section / equation or the upstream file it follows.
 The package is self-contained: it registers nothing and reads no workflow config (the family registry wires it).
 """
+
 from __future__ import annotations
 
 from motforge.families.query.config import QueryModelConfig

@@ -6,6 +6,7 @@ query vanished); each surviving one, with probability ``p_insert``, brings along
 overlaps it most, as a false-positive track query with no identity (trained as background, the model learns to end
 tracks). Off (0, 0) by default; MOTRv2's DanceTrack setting is 0.1 / 0.3.
 """
+
 from __future__ import annotations
 
 import torch
@@ -14,8 +15,13 @@ from torchvision.ops import box_iou
 from motforge.families.query.boxes import cxcywh_to_xyxy
 
 
-def drop_and_insert(active_boxes: torch.Tensor, free_boxes: torch.Tensor, p_drop: float, p_insert: float,
-                    generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def drop_and_insert(
+    active_boxes: torch.Tensor,
+    free_boxes: torch.Tensor,
+    p_drop: float,
+    p_insert: float,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """[A, 4] active and [F, 4] free (cx, cy, w, h) boxes -> (keep [A] bool, indices into ``free_boxes`` of the
     inserted false positives, unique and in order)."""
     a = active_boxes.shape[0]

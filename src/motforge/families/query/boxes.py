@@ -1,4 +1,5 @@
 """Box helpers for the query family: boxes are normalised (cx, cy, w, h) in [0, 1] as in Deformable DETR / MOTR."""
+
 from __future__ import annotations
 
 import torch

@@ -14,6 +14,7 @@ Per frame (MOTR sec. 3.3-3.5 unless stated):
    free ground truths (newborn), with content from QIM (or eq. 2) and reference = the last layer's box, detached.
 The clip loss is MOTR's collective average, or eq. 5 (per-frame normalisation) with PLD.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from motforge.families.query.sgla import tracklet_update
 class ClipFrame:
     """One training frame: image [3, H, W]; ground truth boxes [G, 4] normalised (cx, cy, w, h) and identities [G];
     detector boxes [P, 4] (same format) with scores [P], used by the proposals and PLD switches."""
+
     image: torch.Tensor
     gt_boxes: torch.Tensor
     gt_ids: torch.Tensor
@@ -47,8 +49,11 @@ class Tracks:
 
     @classmethod
     def empty(cls, d: int, device: torch.device) -> Tracks:
-        return cls(torch.zeros(0, d, device=device), torch.zeros(0, 4, device=device),
-                   torch.zeros(0, dtype=torch.long, device=device))
+        return cls(
+            torch.zeros(0, d, device=device),
+            torch.zeros(0, 4, device=device),
+            torch.zeros(0, dtype=torch.long, device=device),
+        )
 
 
 @dataclass
@@ -113,29 +118,37 @@ def clip_loss(model: QueryTracker, clip: list[ClipFrame], generator: torch.Gener
     return ClipLoss(total, parts)
 
 
-def _next_tracks(model: QueryTracker, tracks: Tracks, det_content: torch.Tensor, out, assoc, target: torch.Tensor,
-                 frame: ClipFrame, m: int, generator: torch.Generator | None) -> Tracks:
+def _next_tracks(
+    model: QueryTracker,
+    tracks: Tracks,
+    det_content: torch.Tensor,
+    out,
+    assoc,
+    target: torch.Tensor,
+    frame: ClipFrame,
+    m: int,
+    generator: torch.Generator | None,
+) -> Tracks:
     """Kept track queries (identity still present) + newborn detect queries matched to identities no track holds;
     with MOTR's augmentation some are dropped and unmatched detect queries join as false positives (id -1)."""
     cfg = model.cfg
     n = tracks.ids.shape[0]
-    held = set(tracks.ids[target[m:m + n] >= 0].tolist())
-    keep = torch.nonzero(target[m:m + n] >= 0).flatten()
-    born = [q for q in torch.nonzero(target[:m] >= 0).flatten().tolist()
-            if int(frame.gt_ids[target[q]]) not in held]
+    held = set(tracks.ids[target[m : m + n] >= 0].tolist())
+    keep = torch.nonzero(target[m : m + n] >= 0).flatten()
+    born = [q for q in torch.nonzero(target[:m] >= 0).flatten().tolist() if int(frame.gt_ids[target[q]]) not in held]
     born_t = torch.as_tensor(born, dtype=torch.long, device=target.device)
     last = cfg.dec_layers - 1
     if assoc is not None:
         obj_h, tck_h, boxes = assoc.obj_hidden, assoc.tck_hidden, assoc.boxes
     else:
-        obj_h, tck_h, boxes = out.hidden[last, :m], out.hidden[last, m:m + n], out.boxes[last, :m + n]
+        obj_h, tck_h, boxes = out.hidden[last, :m], out.hidden[last, m : m + n], out.boxes[last, : m + n]
     free = torch.nonzero(target[:m] < 0).flatten()
     fp = torch.zeros(0, dtype=torch.long, device=target.device)
     if cfg.track_drop > 0 or cfg.track_insert > 0:
         active = torch.cat([boxes[m:][keep], boxes[:m][born_t]])
         survive, fp_free = drop_and_insert(active, boxes[:m][free], cfg.track_drop, cfg.track_insert, generator)
         survive = survive.to(target.device)
-        keep, born_t = keep[survive[: len(keep)]], born_t[survive[len(keep):]]
+        keep, born_t = keep[survive[: len(keep)]], born_t[survive[len(keep) :]]
         fp = free[fp_free.to(target.device)]
     born_t = torch.cat([born_t, fp])
     fp_ids = torch.full((len(fp),), -1, dtype=torch.long, device=target.device)
@@ -143,7 +156,7 @@ def _next_tracks(model: QueryTracker, tracks: Tracks, det_content: torch.Tensor,
     ref = torch.cat([boxes[m:][keep], boxes[:m][born_t]]).detach()
     if cfg.tracklet_update:
         # eq. 2 with the association given by identity during training (the object matched to the same ground truth)
-        obj_gt, tck_gt = target[:m], target[m:m + n]
+        obj_gt, tck_gt = target[:m], target[m : m + n]
         partner = torch.full_like(tck_gt, -1)
         for i, g in enumerate(tck_gt.tolist()):
             hit = torch.nonzero(obj_gt == g).flatten() if g >= 0 else []

@@ -8,6 +8,7 @@ the grid coordinate 2u - 1 (pixel centres at (i + 0.5) / W). The upstream plain-
 the offset normalisation (by the level's W, H for point references, by half the box size over n_points for box
 references) follows models/ops/modules/ms_deform_attn.py there. No custom CUDA op is needed.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,8 +18,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-def ms_deform_sample(value: torch.Tensor, shapes: list[tuple[int, int]], locations: torch.Tensor,
-                     weights: torch.Tensor) -> torch.Tensor:
+def ms_deform_sample(
+    value: torch.Tensor, shapes: list[tuple[int, int]], locations: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
     """Weighted bilinear samples of every level.
 
     value [B, S, M, D] (S = sum of H_l * W_l, levels flattened row-major, M heads of D channels);
@@ -35,7 +37,7 @@ def ms_deform_sample(value: torch.Tensor, shapes: list[tuple[int, int]], locatio
         v = per_level[level].permute(0, 2, 3, 1).reshape(b * m, d, h, w)
         g = grids[:, :, :, level].transpose(1, 2).reshape(b * m, q, p, 2)
         samples.append(F.grid_sample(v, g, mode="bilinear", padding_mode="zeros", align_corners=False))
-    stacked = torch.stack(samples, dim=-2).flatten(-2)                       # [B*M, D, Q, L*P]
+    stacked = torch.stack(samples, dim=-2).flatten(-2)  # [B*M, D, Q, L*P]
     w = weights.transpose(1, 2).reshape(b * m, 1, q, n_levels * p)
     return (stacked * w).sum(-1).view(b, m * d, q).transpose(1, 2)
 
@@ -71,8 +73,9 @@ class MSDeformAttn(nn.Module):
         nn.init.xavier_uniform_(self.output_proj.weight)
         nn.init.zeros_(self.output_proj.bias)
 
-    def forward(self, query: torch.Tensor, reference: torch.Tensor, value: torch.Tensor,
-                shapes: list[tuple[int, int]]) -> torch.Tensor:
+    def forward(
+        self, query: torch.Tensor, reference: torch.Tensor, value: torch.Tensor, shapes: list[tuple[int, int]]
+    ) -> torch.Tensor:
         """query [B, Q, d]; reference [B, Q, L, 2] points or [B, Q, L, 4] boxes (cx, cy, w, h), normalised;
         value [B, S, d] (the flattened levels). Returns [B, Q, d]."""
         b, q, _ = query.shape

@@ -7,6 +7,7 @@ The self-attention mask stops leakage (eq. 4): an original query never sees an a
 sees only its own group. Eq. 4 writes ``j > M + N`` with 0-based ids; read literally the first augmented query would
 stay visible to the originals, so the boundary is taken as ``j >= M + N`` (the intent stated in appendix B).
 """
+
 from __future__ import annotations
 
 import torch

@@ -3,6 +3,7 @@
 cached detector) into the query family's ``ClipFrame`` list: ImageNet-normalised images and boxes as normalised
 (cx, cy, w, h) clipped to the frame, the convention of Deformable DETR and MOTR. Boxes left with no area are dropped.
 """
+
 from __future__ import annotations
 
 import torch

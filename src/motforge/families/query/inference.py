@@ -10,6 +10,7 @@ inference rule) object queries are associated with tracklets by the association 
 S > 0.5; without SGLA the same rule on box IoU, Table 4's "IoU" row); objects left unassociated with score
 >= ``birth`` start tracks. Rows are MOTChallenge's (frame, id, x, y, w, h, score) in pixels.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,8 +32,9 @@ class Lifecycle:
     report: float = 0.6
 
 
-def lifecycle_step(track_scores: torch.Tensor, missed: torch.Tensor, det_scores: torch.Tensor,
-                   rule: Lifecycle) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def lifecycle_step(
+    track_scores: torch.Tensor, missed: torch.Tensor, det_scores: torch.Tensor, rule: Lifecycle
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Returns (keep [N] bool, reported [N] bool, new missed counts [N], born [M] bool)."""
     alive = track_scores >= rule.death
     missed = torch.where(alive, torch.zeros_like(missed), missed + 1)
@@ -68,8 +70,9 @@ class OnlineQueryTracker:
         self.next_id = 1
 
     @torch.no_grad()
-    def step(self, frame: int, image: torch.Tensor, size: tuple[int, int],
-             proposals: torch.Tensor | None = None) -> list[tuple[int, int, float, float, float, float, float]]:
+    def step(
+        self, frame: int, image: torch.Tensor, size: tuple[int, int], proposals: torch.Tensor | None = None
+    ) -> list[tuple[int, int, float, float, float, float, float]]:
         """image [3, H, W] as the model was trained on; size (width, height) of the original frame in pixels."""
         model, cfg = self.model, self.model.cfg
         memory = model.encode(image)
@@ -85,7 +88,7 @@ class OnlineQueryTracker:
             partner = associate(assoc.assoc.sigmoid())
         elif cfg.sotd:
             # separated detection without SGLA: LA-MOTR Table 4's hand-crafted "IoU" association
-            partner = associate(box_iou(cxcywh_to_xyxy(boxes[:m]), cxcywh_to_xyxy(boxes[m:m + n])))
+            partner = associate(box_iou(cxcywh_to_xyxy(boxes[:m]), cxcywh_to_xyxy(boxes[m : m + n])))
         scores = logits.sigmoid()
         keep, seen, missed, born = lifecycle_step(scores[m:], self.missed, scores[:m], self.rule)
         if cfg.sotd:
@@ -108,8 +111,11 @@ class OnlineQueryTracker:
             kept = tracklet_update(hidden[m:], hidden[:m], partner, cfg.tracklet_w)[keep]
             content = torch.cat([kept, hidden[:m][born_idx]])
         else:
-            content = model.next_content(torch.cat([self.content[keep], det_content[born_idx]]),
-                                         torch.cat([hidden[m:][keep], hidden[:m][born_idx]]), ref)
+            content = model.next_content(
+                torch.cat([self.content[keep], det_content[born_idx]]),
+                torch.cat([hidden[m:][keep], hidden[:m][born_idx]]),
+                ref,
+            )
         n_kept = int(keep.sum())
         content = torch.cat([torch.where(alive, content[:n_kept], self.content[keep]), content[n_kept:]])
         self.content, self.ref = content, ref

@@ -11,6 +11,7 @@
 * ``association_loss``: LA-MOTR sec. 3.3: binary cross-entropy between the association scores and the 0/1 matrix of
   object-tracklet pairs that hold the same identity, weighted by lambda_asso (10).
 """
+
 from __future__ import annotations
 
 import torch
@@ -22,8 +23,14 @@ from motforge.families.query.config import QueryModelConfig
 from motforge.families.query.matching import hungarian
 
 
-def set_loss(logits: torch.Tensor, boxes: torch.Tensor, target: torch.Tensor, gt_boxes: torch.Tensor,
-             cfg: QueryModelConfig, weights: torch.Tensor | None = None) -> torch.Tensor:
+def set_loss(
+    logits: torch.Tensor,
+    boxes: torch.Tensor,
+    target: torch.Tensor,
+    gt_boxes: torch.Tensor,
+    cfg: QueryModelConfig,
+    weights: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Unnormalised loss of Q queries: logits [Q], boxes [Q, 4], target [Q] (ground-truth index or -1)."""
     if weights is None:
         weights = torch.ones_like(logits)
@@ -47,8 +54,9 @@ def pld_weights(target: torch.Tensor, confidences: torch.Tensor, background: flo
     return w
 
 
-def pld_loss(logits: torch.Tensor, boxes: torch.Tensor, det_boxes: torch.Tensor, det_scores: torch.Tensor,
-             cfg: QueryModelConfig) -> torch.Tensor:
+def pld_loss(
+    logits: torch.Tensor, boxes: torch.Tensor, det_boxes: torch.Tensor, det_scores: torch.Tensor, cfg: QueryModelConfig
+) -> torch.Tensor:
     """Eq. 3 for one decoder layer: all queries vs the detector boxes with confidence >= ``pld_min_conf``."""
     keep = det_scores >= cfg.pld_min_conf
     pseudo, conf = det_boxes[keep], det_scores[keep]
@@ -72,8 +80,9 @@ def association_targets(object_target: torch.Tensor, track_target: torch.Tensor)
     return (same & (object_target[:, None] >= 0)).float()
 
 
-def association_loss(logits: torch.Tensor, object_target: torch.Tensor, track_target: torch.Tensor,
-                     cfg: QueryModelConfig) -> torch.Tensor:
+def association_loss(
+    logits: torch.Tensor, object_target: torch.Tensor, track_target: torch.Tensor, cfg: QueryModelConfig
+) -> torch.Tensor:
     """lambda_asso * mean binary cross-entropy over the Nd x Nt association matrix."""
     if logits.numel() == 0:
         return logits.sum()

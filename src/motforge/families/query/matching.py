@@ -12,6 +12,7 @@
 
 A target vector holds, for every query, the index of its ground-truth box or -1 (background).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,12 +24,13 @@ from motforge.families.query.boxes import cxcywh_to_xyxy
 from motforge.families.query.config import QueryModelConfig
 
 
-def match_cost(logits: torch.Tensor, boxes: torch.Tensor, gt_boxes: torch.Tensor,
-               cfg: QueryModelConfig) -> torch.Tensor:
+def match_cost(
+    logits: torch.Tensor, boxes: torch.Tensor, gt_boxes: torch.Tensor, cfg: QueryModelConfig
+) -> torch.Tensor:
     """[Q] logits, [Q, 4] and [G, 4] (cx, cy, w, h) -> [Q, G] matching cost (Deformable DETR's HungarianMatcher)."""
     p = logits.sigmoid()[:, None]
     a, g = cfg.focal_alpha, cfg.focal_gamma
-    neg = (1 - a) * p ** g * -(1 - p + 1e-8).log()
+    neg = (1 - a) * p**g * -(1 - p + 1e-8).log()
     pos = a * (1 - p) ** g * -(p + 1e-8).log()
     cost_cls = (pos - neg).expand(-1, gt_boxes.shape[0])
     cost_l1 = torch.cdist(boxes, gt_boxes, p=1)
@@ -55,9 +57,16 @@ def identity_targets(track_ids: torch.Tensor, gt_ids: torch.Tensor) -> torch.Ten
     return torch.where(same.any(1), same.float().argmax(1), torch.full_like(track_ids, -1))
 
 
-def tracklet_aware(logits: torch.Tensor, boxes: torch.Tensor, n_detect: int, track_ids: torch.Tensor,
-                   gt_boxes: torch.Tensor, gt_ids: torch.Tensor, cfg: QueryModelConfig,
-                   detect_all: bool = False) -> torch.Tensor:
+def tracklet_aware(
+    logits: torch.Tensor,
+    boxes: torch.Tensor,
+    n_detect: int,
+    track_ids: torch.Tensor,
+    gt_boxes: torch.Tensor,
+    gt_ids: torch.Tensor,
+    cfg: QueryModelConfig,
+    detect_all: bool = False,
+) -> torch.Tensor:
     """MOTR's rule over [detect queries | track queries]. ``detect_all`` (LA-MOTR sec. 3.1/3.3) matches the detect
     queries to every ground truth rather than only the free ones."""
     track_target = identity_targets(track_ids, gt_ids)
@@ -72,14 +81,22 @@ def tracklet_aware(logits: torch.Tensor, boxes: torch.Tensor, n_detect: int, tra
     return torch.cat([det, track_target])
 
 
-def release_fetch(logits: torch.Tensor, boxes: torch.Tensor, gt_boxes: torch.Tensor,
-                  cfg: QueryModelConfig) -> torch.Tensor:
+def release_fetch(
+    logits: torch.Tensor, boxes: torch.Tensor, gt_boxes: torch.Tensor, cfg: QueryModelConfig
+) -> torch.Tensor:
     """MOTRv3 RFS: one-to-one matching between all labels and all queries (detect and track alike)."""
     return hungarian(logits, boxes, gt_boxes, cfg)
 
 
-def layer_targets(logits: torch.Tensor, boxes: torch.Tensor, n_detect: int, track_ids: torch.Tensor,
-                  gt_boxes: torch.Tensor, gt_ids: torch.Tensor, cfg: QueryModelConfig) -> list[torch.Tensor]:
+def layer_targets(
+    logits: torch.Tensor,
+    boxes: torch.Tensor,
+    n_detect: int,
+    track_ids: torch.Tensor,
+    gt_boxes: torch.Tensor,
+    gt_ids: torch.Tensor,
+    cfg: QueryModelConfig,
+) -> list[torch.Tensor]:
     """Targets per decoder layer for the original queries. logits [L, Q], boxes [L, Q, 4]."""
     n_layers = logits.shape[0]
     out = []
@@ -87,8 +104,11 @@ def layer_targets(logits: torch.Tensor, boxes: torch.Tensor, n_detect: int, trac
         if cfg.rfs and layer < n_layers - 1:
             out.append(release_fetch(logits[layer], boxes[layer], gt_boxes, cfg))
         else:
-            out.append(tracklet_aware(logits[layer], boxes[layer], n_detect, track_ids, gt_boxes, gt_ids, cfg,
-                                      detect_all=cfg.sotd))
+            out.append(
+                tracklet_aware(
+                    logits[layer], boxes[layer], n_detect, track_ids, gt_boxes, gt_ids, cfg, detect_all=cfg.sotd
+                )
+            )
     return out
 
 

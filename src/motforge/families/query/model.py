@@ -9,6 +9,7 @@
 * With separated detection (LA-MOTR sec. 3.1) the decoder outputs go through SGLA (sec. 3.2); the detection head of
   the last decoder layer is shared with SGLA's per-layer box cues and gives the final predictions (sec. 3.3).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,11 +28,12 @@ from motforge.nn.backbone import BackboneFPN
 @dataclass
 class Association:
     """SGLA result for one frame: refined object/tracklet outputs, their predictions and association logits."""
+
     obj_hidden: torch.Tensor
     tck_hidden: torch.Tensor
-    logits: torch.Tensor          # [Nd + Nt] class logits from the shared head
-    boxes: torch.Tensor           # [Nd + Nt, 4]
-    assoc: torch.Tensor           # [Nd, Nt] association logits
+    logits: torch.Tensor  # [Nd + Nt] class logits from the shared head
+    boxes: torch.Tensor  # [Nd + Nt, 4]
+    assoc: torch.Tensor  # [Nd, Nt] association logits
 
 
 class QueryTracker(nn.Module):
@@ -40,16 +42,18 @@ class QueryTracker(nn.Module):
         self.cfg = cfg
         d = cfg.d_model
         self.backbone = BackboneFPN(cfg.backbone, d, cfg.pretrained)
-        self.transformer = DeformableTransformer(d, cfg.ffn_dim, 3, cfg.n_heads, cfg.n_points, cfg.enc_layers,
-                                                 cfg.dec_layers)
+        self.transformer = DeformableTransformer(
+            d, cfg.ffn_dim, 3, cfg.n_heads, cfg.n_points, cfg.enc_layers, cfg.dec_layers
+        )
         self.query_content = nn.Embedding(cfg.num_queries, d)
         anchors = torch.rand(cfg.num_queries, 4, generator=torch.Generator().manual_seed(0))
         anchors[:, 2:] = 0.05 + 0.25 * anchors[:, 2:]
         self.anchor_logits = nn.Parameter(inverse_sigmoid(anchors))
         self.proposal_content = nn.Embedding(1, d) if cfg.proposals else None
         self.qim = QueryInteraction(d, cfg.n_heads, cfg.ffn_dim) if cfg.qim and not cfg.tracklet_update else None
-        self.sgla = (LearnableAssociation(d, cfg.n_heads, cfg.sgla_layers, cfg.sgla_cues)
-                     if cfg.sotd and cfg.sgla else None)
+        self.sgla = (
+            LearnableAssociation(d, cfg.n_heads, cfg.sgla_layers, cfg.sgla_cues) if cfg.sotd and cfg.sgla else None
+        )
 
     def encode(self, image: torch.Tensor) -> Memory:
         """image [3, H, W] normalised -> encoder memory."""
@@ -66,8 +70,9 @@ class QueryTracker(nn.Module):
             ref = torch.cat([ref, proposals[:, :4]])
         return content, ref
 
-    def decode(self, memory: Memory, content: torch.Tensor, ref: torch.Tensor,
-               attn_mask: torch.Tensor | None = None) -> DecoderOutput:
+    def decode(
+        self, memory: Memory, content: torch.Tensor, ref: torch.Tensor, attn_mask: torch.Tensor | None = None
+    ) -> DecoderOutput:
         return self.transformer.decode(memory, content, ref, attn_mask)
 
     def associate(self, out: DecoderOutput, n_obj: int, n_orig: int) -> Association:

@@ -5,6 +5,7 @@ sine embedding of their predicted boxes as position), pass an FFN, and the resul
 residual MLP and LayerNorm. Upstream: megvii-research/MOTR models/qim.py (QueryInteractionModule), learned from.
 The random track drop and false-positive insertion of MOTR's training are not reproduced.
 """
+
 from __future__ import annotations
 
 import torch

@@ -15,6 +15,7 @@ Without relative-spatial cues (Table 4, "SGLA w/o RSC") E^diff is left out.
 Eq. 2: Q_(t+1)^tck = w O_t^tck + (1 - w) O^obj, where O^obj is the output of the object associated with the tracklet
 (a tracklet with no associated object keeps w O^tck + (1 - w) O^tck = O^tck).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -48,15 +49,21 @@ class SpatialWeightedAttention(nn.Module):
         n = o.shape[0]
         q = self.q(o).view(n, self.heads, self.dk).transpose(0, 1)
         k = self.k(o).view(n, self.heads, self.dk).transpose(0, 1)
-        logits = q @ k.transpose(1, 2) / self.dk ** 0.5
+        logits = q @ k.transpose(1, 2) / self.dk**0.5
         bias = torch.zeros_like(logits)
-        per_head = self.w_asso(assoc).permute(2, 0, 1)               # [H, Nd, Nt]
+        per_head = self.w_asso(assoc).permute(2, 0, 1)  # [H, Nd, Nt]
         bias[:, :nd, nd:] = per_head
         bias[:, nd:, :nd] = per_head.transpose(1, 2)
         return (logits + bias).softmax(-1)
 
-    def forward(self, obj: torch.Tensor, tck: torch.Tensor, assoc: torch.Tensor, obj_boxes: torch.Tensor,
-                tck_boxes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self,
+        obj: torch.Tensor,
+        tck: torch.Tensor,
+        assoc: torch.Tensor,
+        obj_boxes: torch.Tensor,
+        tck_boxes: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         nd = obj.shape[0]
         if self.cue is not None:
             assoc = assoc + self.cue(relative_cues(obj_boxes, tck_boxes))
@@ -81,10 +88,11 @@ class LearnableAssociation(nn.Module):
         self.layers = nn.ModuleList(SpatialWeightedAttention(d, heads, cues) for _ in range(layers))
         self.score = nn.Linear(d, 1)
 
-    def forward(self, obj: torch.Tensor, tck: torch.Tensor,
-                boxes: BoxFn) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, obj: torch.Tensor, tck: torch.Tensor, boxes: BoxFn
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """obj [Nd, d], tck [Nt, d]; ``boxes(obj, tck)`` is the shared detection head giving ([Nd, 4], [Nt, 4])."""
-        assoc = obj.new_zeros(obj.shape[0], tck.shape[0], self.d)       # M_(0) = 0
+        assoc = obj.new_zeros(obj.shape[0], tck.shape[0], self.d)  # M_(0) = 0
         for layer in self.layers:
             obj_boxes, tck_boxes = boxes(obj, tck)
             obj, tck, assoc = layer(obj, tck, assoc, obj_boxes, tck_boxes)

@@ -3,6 +3,7 @@
 ([sx, sy, sx, sy] image -> original pixels) and ``detections`` (xyxy original pixels, scores) and returns
 (id, xyxy box in original pixels, score) rows). Duck-typed, so this package imports nothing from the wiring.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -8,6 +8,7 @@ detached, is the next layer's reference. Query positions are a sine embedding of
 (the anchor-query form used by MOTRv2 / DAB-DETR), so detect, track and proposal queries share one mechanism.
 Upstream layout: fundamentalvision/Deformable-DETR models/deformable_transformer.py (learned from, not copied).
 """
+
 from __future__ import annotations
 
 import math
@@ -67,8 +68,9 @@ class EncoderLayer(nn.Module):
         self.norm = nn.LayerNorm(d)
         self.ffn = FFN(d, ffn)
 
-    def forward(self, src: torch.Tensor, pos: torch.Tensor, ref: torch.Tensor,
-                shapes: list[tuple[int, int]]) -> torch.Tensor:
+    def forward(
+        self, src: torch.Tensor, pos: torch.Tensor, ref: torch.Tensor, shapes: list[tuple[int, int]]
+    ) -> torch.Tensor:
         src = self.norm(src + self.attn(src + pos, ref, src, shapes))
         return self.ffn(src)
 
@@ -82,8 +84,15 @@ class DecoderLayer(nn.Module):
         self.norm2 = nn.LayerNorm(d)
         self.ffn = FFN(d, ffn)
 
-    def forward(self, tgt: torch.Tensor, query_pos: torch.Tensor, ref: torch.Tensor, memory: torch.Tensor,
-                shapes: list[tuple[int, int]], attn_mask: torch.Tensor | None) -> torch.Tensor:
+    def forward(
+        self,
+        tgt: torch.Tensor,
+        query_pos: torch.Tensor,
+        ref: torch.Tensor,
+        memory: torch.Tensor,
+        shapes: list[tuple[int, int]],
+        attn_mask: torch.Tensor | None,
+    ) -> torch.Tensor:
         q = k = tgt + query_pos
         tgt = self.norm1(tgt + self.self_attn(q, k, tgt, attn_mask=attn_mask, need_weights=False)[0])
         levels = ref[:, :, None, :].expand(-1, -1, len(shapes), -1)
@@ -94,6 +103,7 @@ class DecoderLayer(nn.Module):
 @dataclass
 class Memory:
     """Encoder output of one frame: flattened levels [1, S, d] and their (H, W)."""
+
     src: torch.Tensor
     shapes: list[tuple[int, int]]
 
@@ -102,6 +112,7 @@ class Memory:
 class DecoderOutput:
     """Per decoder layer l: logits [L, Q], boxes [L, Q, 4] (cx, cy, w, h), hidden [L, Q, d]; refs [L, Q, 4] is the
     (detached) reference box each layer refined, which SGLA's shared head reuses."""
+
     logits: torch.Tensor
     boxes: torch.Tensor
     hidden: torch.Tensor
@@ -109,8 +120,9 @@ class DecoderOutput:
 
 
 class DeformableTransformer(nn.Module):
-    def __init__(self, d: int, ffn: int, levels: int, heads: int, points: int, enc_layers: int,
-                 dec_layers: int) -> None:
+    def __init__(
+        self, d: int, ffn: int, levels: int, heads: int, points: int, enc_layers: int, dec_layers: int
+    ) -> None:
         super().__init__()
         self.d = d
         self.level_embed = nn.Parameter(torch.randn(levels, d) * 0.02)
@@ -119,7 +131,7 @@ class DeformableTransformer(nn.Module):
         self.query_pos = MLP(d, d, d, 2)
         self.class_heads = nn.ModuleList(nn.Linear(d, 1) for _ in range(dec_layers))
         self.box_heads = nn.ModuleList(MLP(d, d, 4, 3) for _ in range(dec_layers))
-        prior = -math.log((1 - 0.01) / 0.01)          # focal-loss prior probability 0.01 (Deformable DETR)
+        prior = -math.log((1 - 0.01) / 0.01)  # focal-loss prior probability 0.01 (Deformable DETR)
         for head in self.class_heads:
             nn.init.constant_(head.bias, prior)
         for head in self.box_heads:
@@ -148,8 +160,9 @@ class DeformableTransformer(nn.Module):
         """Layer ``layer``'s box head: refine ``ref`` (cx, cy, w, h) by the delta predicted from ``hidden``."""
         return (self.box_heads[layer](hidden) + inverse_sigmoid(ref)).sigmoid()
 
-    def decode(self, memory: Memory, content: torch.Tensor, ref: torch.Tensor,
-               attn_mask: torch.Tensor | None = None) -> DecoderOutput:
+    def decode(
+        self, memory: Memory, content: torch.Tensor, ref: torch.Tensor, attn_mask: torch.Tensor | None = None
+    ) -> DecoderOutput:
         """content [Q, d], ref [Q, 4] normalised boxes; attn_mask [Q, Q] bool, True = query i may not see key j."""
         # the first reference keeps its gradient (learned anchors are trained through layer 1's box); later ones
         # are detached as in Deformable DETR's iterative refinement
