@@ -66,10 +66,9 @@ def main() -> None:
         summary = train_dense(files, model, bins, tmp / "model", tmp / "resume", progress=False)
     print(
         f"default dense model ({model['backbone']}, {model['input']['width']}x{model['input']['height']}, clips "
-        f"of {model['clip']['length']}, "(
-            f"batch {model['train']['batch_clips']}, {model['train']['workers']} loader worker), {summary['steps']} "
-            f"steps on the CPU:"
-        )
+        f"of {model['clip']['length']}, "
+        f"batch {model['train']['batch_clips']}, {model['train']['workers']} loader worker), {summary['steps']} "
+        f"steps on the CPU:"
     )
     print(f"share of step time waiting for data: {summary['data_wait_share']:.1%} (target <= 10%)")
 

@@ -101,10 +101,9 @@ class Sam2Masker:
             ) from exc
         if not allow_random and not (checkpoint and Path(checkpoint).is_file()):
             raise MissingWeightsError(
-                f"SAM2 checkpoint not found: {checkpoint or '(masks.sam2.checkpoint is not set)'}. Download "(
-                    "sam2.1_hiera_tiny.pt (or small / base_plus / large) from the SAM2 release page and set "
-                    "masks.sam2.checkpoint."
-                )
+                f"SAM2 checkpoint not found: {checkpoint or '(masks.sam2.checkpoint is not set)'}. Download "
+                "sam2.1_hiera_tiny.pt (or small / base_plus / large) from the SAM2 release page and set "
+                "masks.sam2.checkpoint."
             )
         check_sam2_config(config, "masks.sam2.config")
         self.device = torch.device(device)
