@@ -159,3 +159,18 @@ def test_dancetrack_preset_is_the_papers_model() -> None:
     assert model["clip"] == {"length": 5, "max_interval": 10} and model["train"]["lr"] == 2e-4
     assert json.loads(json.dumps(model["input"])) == {"width": 1440, "height": 800}
     assert np.prod([model["train"]["batch_clips"], model["train"]["processes"]]) == 8    # MOTRv3's batch of 8 clips
+
+
+def test_ablation_overlay_variants_are_valid_query_models() -> None:
+    """Each variant of workflow/configs/query_ablation.yaml, merged into config.yaml's query model as the ablation
+    rule merges it, passes the schema and the family's checks and changes exactly the switches it names."""
+    base = yaml.safe_load((ROOT / "config.yaml").read_text())["models"]["query"]
+    overlay = yaml.safe_load((ROOT / "workflow" / "configs" / "query_ablation.yaml").read_text())["ablation"]
+    assert overlay["base_model"] == "query" and len(overlay["variants"]) == 9
+    full = from_block(validate_config(_config({k: v for k, v in base.items() if k != "family"}), SCHEMA, ROOT)["models"]["q"])
+    for name, override in overlay["variants"].items():
+        merged = copy.deepcopy(base)
+        merged["components"] = {**merged["components"], **override["components"]}
+        model = validate_config(_config({k: v for k, v in merged.items() if k != "family"}), SCHEMA, ROOT)["models"]["q"]
+        changed = {f for f, v in vars(from_block(model)).items() if getattr(full, f) != v}
+        assert changed == {k for k, v in override["components"].items() if getattr(full, k) != v} and changed, name
