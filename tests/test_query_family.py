@@ -13,7 +13,6 @@ import torch
 import yaml
 from torchvision.ops import box_iou
 
-from conftest import ROOT
 from motforge.config import block_defaults, model_defaults, validate_config
 from motforge.datasets.frame_cache import open_frame_cache, write_frame_cache
 from motforge.datasets.index import build_index, read_index, write_index
@@ -30,6 +29,8 @@ from motforge.synthdance.generate import SynthConfig, generate_sequence
 from motforge.tracking.runner import run_tracker
 from motforge.training.loop import load_checkpoint
 
+from conftest import ROOT
+
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 WIDTH, HEIGHT = 320, 192          # the sequence's original size; the model reads 96 x 64 (scale 10/3 and 3)
 
@@ -38,21 +39,25 @@ WIDTH, HEIGHT = 320, 192          # the sequence's original size; the model read
 def caches(tmp_path_factory) -> TrainFiles:
     """One tiny synthdance train sequence: index, 96x64 frame cache and background-model detections."""
     root = tmp_path_factory.mktemp("sdq")
-    cfg = SynthConfig(seed=5, sequences={"train": 1, "val": 0, "test": 0}, frames=12, width=WIDTH, height=HEIGHT, dancers=(4, 5))
+    cfg = SynthConfig(seed=5, sequences={"train": 1, "val": 0, "test": 0}, frames=12, width=WIDTH, height=HEIGHT,
+                      dancers=(4, 5))
     generate_sequence(root / "train" / "synthdance0001", "synthdance0001", cfg, progress=False)
     index = build_index(locate("synthdance", "synthdance", root, "train", "synthdance0001", ["train"]))
     out = root / "cache"
     write_index(index, out / "index.h5")
     write_frame_cache(index, 96, 64, out / "frames.zarr", progress=False)
-    run_detector(index, block_defaults("detector", {"backend": "background", "score_threshold": 0.05}), out / "detections.h5", progress=False)
+    detector = block_defaults("detector", {"backend": "background", "score_threshold": 0.05})
+    run_detector(index, detector, out / "detections.h5", progress=False)
     return TrainFiles(out / "index.h5", {"frames": out / "frames.zarr", "detections": out / "detections.h5"})
 
 
 def tiny_model(**settings) -> dict:
     return model_defaults(
-        "query", input={"width": 96, "height": 64}, transformer={"d_model": 16, "n_heads": 2, "ffn_dim": 32, "num_queries": 8},
+        "query", input={"width": 96, "height": 64},
+        transformer={"d_model": 16, "n_heads": 2, "ffn_dim": 32, "num_queries": 8},
         components={"proposals": True, "pld": True, "rfs": True, "tgd": True}, clip={"length": 2, "max_interval": 2},
-        train={"steps": 3, "batch_clips": 1, "lr": 1e-4, "workers": 0, "threads": 1, "device": "cpu", "checkpoint_every": 10},
+        train={"steps": 3, "batch_clips": 1, "lr": 1e-4, "workers": 0, "threads": 1, "device": "cpu",
+               "checkpoint_every": 10},
         loss_weights={"pld": 0.5, "tgd": 2.0}, **settings)
 
 
@@ -167,10 +172,18 @@ def test_ablation_overlay_variants_are_valid_query_models() -> None:
     base = yaml.safe_load((ROOT / "config.yaml").read_text())["models"]["query"]
     overlay = yaml.safe_load((ROOT / "workflow" / "configs" / "query_ablation.yaml").read_text())["ablation"]
     assert overlay["base_model"] == "query" and len(overlay["variants"]) == 9
-    full = from_block(validate_config(_config({k: v for k, v in base.items() if k != "family"}), SCHEMA, ROOT)["models"]["q"])
+    def validated(model: dict) -> dict:
+        return validate_config(_config({k: v for k, v in model.items() if k != "family"}), SCHEMA, ROOT)["models"]["q"]
+
+    full = from_block(validated(base))
     for name, override in overlay["variants"].items():
         merged = copy.deepcopy(base)
         merged["components"] = {**merged["components"], **override["components"]}
-        model = validate_config(_config({k: v for k, v in merged.items() if k != "family"}), SCHEMA, ROOT)["models"]["q"]
-        changed = {f for f, v in vars(from_block(model)).items() if getattr(full, f) != v}
+        changed = {f for f, v in vars(from_block(validated(merged))).items() if getattr(full, f) != v}
         assert changed == {k for k, v in override["components"].items() if getattr(full, k) != v} and changed, name
+
+
+def test_dataclass_defaults_are_the_schema_defaults() -> None:
+    """``defaults()`` reads schema.yaml itself (import layers); it must give what config validation fills in."""
+    assert defaults() == from_block(model_defaults("query"))
+    assert defaults(rfs=True) == from_block(model_defaults("query", components={"rfs": True}))

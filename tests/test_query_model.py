@@ -10,7 +10,8 @@ import torch
 
 from motforge.errors import ConfigError
 from motforge.families.query.clip_loss import ClipFrame, clip_loss
-from motforge.families.query.config import QueryModelConfig, defaults as query_defaults
+from motforge.families.query.config import QueryModelConfig
+from motforge.families.query.config import defaults as query_defaults
 from motforge.families.query.denoising import group_mask, scale_boxes
 from motforge.families.query.frames import normalise_image
 from motforge.families.query.inference import Lifecycle, OnlineQueryTracker, associate, lifecycle_step

@@ -104,7 +104,8 @@ def test_query_model_trains_tracks_and_evaluates_through_the_dag(tiny_run):
     assert '"steps": 3' in (results / "models" / "query" / "summary.json").read_text()
     header = (results / "models" / "query" / "train_log.csv").read_text().splitlines()[0].split(",")
     assert {"total", "set", "pld"} <= set(header) and "tgd" not in header
-    assert sorted(p.name for p in (results / "tracks" / "query").iterdir()) == ["synthdance0002.txt", "synthdance0003.txt"]
+    tracks = sorted(p.name for p in (results / "tracks" / "query").iterdir())
+    assert tracks == ["synthdance0002.txt", "synthdance0003.txt"]
 
 
 def test_lint_is_clean():

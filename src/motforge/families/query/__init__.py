@@ -28,7 +28,8 @@ class QueryFamily:
 
         from_block(model, model_key)  # the dataclass's cross-field rules, with the block's key path
         if "train" not in dataset["splits"] or "train" not in dataset["gt_splits"]:
-            raise ConfigError(f"{dataset_key}.splits", f"{model_key} trains on the train split, which must be listed with GT")
+            raise ConfigError(f"{dataset_key}.splits",
+                              f"{model_key} trains on the train split, which must be listed with GT")
         if model["pretrained"] and not (base_dir / model["pretrained"]).is_file():
             raise ConfigError(f"{model_key}.pretrained", f"backbone weights {model['pretrained']!r} not found")
 

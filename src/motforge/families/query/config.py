@@ -118,8 +118,23 @@ def from_block(model: dict, model_key: str = "model") -> QueryModelConfig:
         raise ConfigError(model_key + error.key_path.removeprefix("model"), error.problem) from None
 
 
+def block_defaults(fragment: dict) -> dict:
+    """The block every default of a schema fragment gives (nested objects filled from their own properties); read
+    here rather than through ``motforge.config``, which sits above the families in the import layers."""
+    block = {}
+    for key, prop in fragment["properties"].items():
+        if prop.get("type") == "object" and "properties" in prop:
+            block[key] = block_defaults(prop)
+        elif "default" in prop:
+            block[key] = prop["default"]
+    return block
+
+
 def defaults(**overrides: object) -> QueryModelConfig:
     """The schema's default model (a CPU-sized MOTR, every switch off) with dataclass fields replaced."""
-    from motforge.config import model_defaults
+    from pathlib import Path
 
-    return replace(from_block(model_defaults("query")), **overrides)
+    from motforge.families.schema import load_fragment
+
+    fragment = load_fragment(str(Path(__file__).with_name("__init__.py")))
+    return replace(from_block(block_defaults(fragment)), **overrides)

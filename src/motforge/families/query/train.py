@@ -63,11 +63,11 @@ def train_query(files: list[TrainFiles], model_cfg: dict, out_dir: str | Path, r
     clip, augment = model_cfg["clip"], model_cfg["augment"]
     # MOTR's track-query drop / insertion live in the model config; the loader's dense-only occlusion and identity
     # swap of association inputs do not apply to track queries
-    settings = ClipSettings(length=int(clip["length"]), max_interval=int(clip["max_interval"]), flip=float(augment["flip"]),
-                            crop=float(augment["crop"]), occlusion=0.0, id_swap=0.0)
-    sequences = sequence_files(files)
+    settings = ClipSettings(length=int(clip["length"]), max_interval=int(clip["max_interval"]),
+                            flip=float(augment["flip"]), crop=float(augment["crop"]), occlusion=0.0, id_swap=0.0)
+    sequences, seed = sequence_files(files), int(train["seed"])
     job = TrainJob(model=model, losses=QueryClipLosses(model), weights=loop_weights(model_cfg),
-                   dataset=lambda items, start: ClipDataset(sequences, settings, num_items=items, seed=int(train["seed"]), start_item=start),
+                   dataset=lambda items, start: ClipDataset(sequences, settings, items, seed, start_item=start),
                    collate=collate, title="query tracker training losses",
                    checkpoint_extra={"query_config": json.dumps(asdict(cfg))}, summary_extra={"config": asdict(cfg)})
     return fit(job, setup, model_cfg, out_dir, resume_dir, progress)
