@@ -187,3 +187,14 @@ def test_dataclass_defaults_are_the_schema_defaults() -> None:
     """``defaults()`` reads schema.yaml itself (import layers); it must give what config validation fills in."""
     assert defaults() == from_block(model_defaults("query"))
     assert defaults(rfs=True) == from_block(model_defaults("query", components={"rfs": True}))
+
+
+def test_training_is_reproducible_on_cpu(caches, tmp_path):
+    """The model is built after the loop seeds every RNG (start_training), so two runs give the same weights."""
+    family = registry().get("query", "model.family")
+    model = tiny_model()
+    model["train"]["steps"] = 2
+    files = [TrainFiles(caches.index, {k: caches.inputs[k] for k in family.train_inputs(model)})]
+    a = family.train(files, model, {}, tmp_path / "a", tmp_path / "ra", progress=False)
+    b = family.train(files, model, {}, tmp_path / "b", tmp_path / "rb", progress=False)
+    assert a["weights_sha256"] == b["weights_sha256"] and a["steps"] == 2
