@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from motforge.families.query.config import QueryModelConfig
+from motforge.families.query.config import defaults as query_defaults
 from motforge.families.query.losses import association_targets, clip_normalise, pld_loss, pld_weights, set_loss
 
 
@@ -17,7 +17,7 @@ def focal(x: float, positive: bool, alpha: float = 0.25, gamma: float = 2.0) -> 
 
 
 def test_set_loss_by_hand() -> None:
-    cfg = QueryModelConfig()
+    cfg = query_defaults()
     logits = torch.tensor([0.5, -1.0])
     boxes = torch.tensor([[0.5, 0.5, 0.2, 0.2], [0.1, 0.1, 0.1, 0.1]])
     gt = torch.tensor([[0.5, 0.5, 0.4, 0.4]])
@@ -27,7 +27,7 @@ def test_set_loss_by_hand() -> None:
 
 
 def test_pld_weights_filter_and_loss_by_hand() -> None:
-    cfg = QueryModelConfig()
+    cfg = query_defaults()
     weights = pld_weights(torch.tensor([1, -1, 0]), torch.tensor([0.9, 0.3]), 0.5)
     assert weights.tolist() == pytest.approx([0.3, 0.5, 0.9])
     # two queries, three detector boxes: the 0.02 one is dropped (< 0.05); query 0 sits on box a (conf 0.8),

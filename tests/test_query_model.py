@@ -12,6 +12,7 @@ import torch
 from motforge.errors import ConfigError
 from motforge.families.query.clip_loss import ClipFrame, clip_loss
 from motforge.families.query.config import QueryModelConfig
+from motforge.families.query.config import defaults as query_defaults
 from motforge.families.query.denoising import group_mask, scale_boxes
 from motforge.families.query.frames import normalise_image
 from motforge.families.query.inference import Lifecycle, OnlineQueryTracker, associate, lifecycle_step
@@ -43,7 +44,7 @@ def grad_norm(module: torch.nn.Module) -> float:
 
 def test_motrv3_with_proposals_forward_backward() -> None:
     torch.manual_seed(0)
-    cfg = QueryModelConfig(rfs=True, pld=True, tgd=True, proposals=True, track_drop=0.1, track_insert=1.0)
+    cfg = query_defaults(rfs=True, pld=True, tgd=True, proposals=True, track_drop=0.1, track_insert=1.0)
     model = QueryTracker(cfg)
     result = clip_loss(model, tiny_clip(), torch.Generator().manual_seed(0))
     assert torch.isfinite(result.total)
@@ -64,7 +65,7 @@ def test_motrv3_with_proposals_forward_backward() -> None:
 
 def test_la_motr_forward_backward() -> None:
     torch.manual_seed(0)
-    model = QueryTracker(QueryModelConfig(sotd=True, tracklet_update=True, tracklet_w=0.5))
+    model = QueryTracker(query_defaults(sotd=True, tracklet_update=True, tracklet_w=0.5))
     result = clip_loss(model, tiny_clip())
     assert torch.isfinite(result.total) and result.parts["asso"] > 0
     result.total.backward()
@@ -76,7 +77,7 @@ def test_la_motr_forward_backward() -> None:
 
 def test_tgd_groups_do_not_leak_into_original_queries() -> None:
     torch.manual_seed(0)
-    model = QueryTracker(QueryModelConfig()).eval()
+    model = QueryTracker(query_defaults()).eval()
     with torch.no_grad():
         memory = model.encode(torch.randn(3, 64, 96))
         det_content, det_ref = model.detect_queries()
@@ -111,7 +112,7 @@ def test_lifecycle_by_hand() -> None:
 
 def test_online_tracker_rows_and_ids() -> None:
     torch.manual_seed(0)
-    model = QueryTracker(QueryModelConfig()).eval()
+    model = QueryTracker(query_defaults()).eval()
     tracker = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, max_missed=0, report=0.0))
     first = tracker.step(1, torch.randn(3, 64, 96), (960, 640))
     second = tracker.step(2, torch.randn(3, 64, 96), (960, 640))
@@ -125,7 +126,7 @@ def test_online_tracker_rows_and_ids() -> None:
 
 def test_online_tracker_la_motr_runs() -> None:
     torch.manual_seed(0)
-    model = QueryTracker(QueryModelConfig(sotd=True, tracklet_update=True)).eval()
+    model = QueryTracker(query_defaults(sotd=True, tracklet_update=True)).eval()
     tracker = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, report=0.0))
     tracker.step(1, torch.randn(3, 64, 96), (960, 640))
     rows = tracker.step(2, torch.randn(3, 64, 96), (960, 640))
@@ -134,18 +135,18 @@ def test_online_tracker_la_motr_runs() -> None:
 
 
 def test_config_errors_name_the_key() -> None:
-    with pytest.raises(ConfigError, match="model.tracklet_update"):
+    with pytest.raises(ConfigError, match=r"model\.components\.tracklet_update"):
         QueryModelConfig.from_dict({"tracklet_update": True})
     with pytest.raises(ConfigError, match="model.groups"):
         QueryModelConfig.from_dict({"groups": 4})
-    with pytest.raises(ConfigError, match="model.rfs"):
+    with pytest.raises(ConfigError, match=r"model\.components\.rfs"):
         QueryModelConfig.from_dict({"rfs": True, "dec_layers": 1})
 
 
 def test_online_tracker_iou_association_without_sgla() -> None:
     """Separated detection without SGLA associates by IoU: an object on top of a tracklet is not born again."""
     torch.manual_seed(0)
-    model = QueryTracker(QueryModelConfig(sotd=True, sgla=False)).eval()
+    model = QueryTracker(query_defaults(sotd=True, sgla=False)).eval()
     tracker = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, report=0.0))
     image = torch.randn(3, 64, 96)
     first = tracker.step(1, image, (960, 640))
@@ -158,7 +159,7 @@ def test_online_tracker_iou_association_without_sgla() -> None:
 
 def test_family_tracker_adapter_scales_rows_to_original_pixels() -> None:
     torch.manual_seed(0)
-    model = QueryTracker(QueryModelConfig(proposals=True))
+    model = QueryTracker(query_defaults(proposals=True))
     tracker = QueryFamilyTracker(model, Lifecycle(birth=0.0, death=0.0, report=0.0))
     image = np.zeros((64, 96, 3), dtype=np.uint8)
     dets = (np.array([[100.0, 60.0, 300.0, 260.0]]), np.array([0.9]))
@@ -176,7 +177,7 @@ def test_family_tracker_adapter_scales_rows_to_original_pixels() -> None:
 def test_missed_track_keeps_its_query_and_box() -> None:
     """A track scored below ``death`` is kept with its previous content and reference box (MOTRv2's QIM rule)."""
     torch.manual_seed(0)
-    model = QueryTracker(QueryModelConfig()).eval()
+    model = QueryTracker(query_defaults()).eval()
     tracker = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, report=0.0))
     tracker.step(1, torch.randn(3, 64, 96), (960, 640))
     content, ref = tracker.content.clone(), tracker.ref.clone()

@@ -21,7 +21,7 @@ datasets:
     root: resources/synthdance
     splits: [train, val]
     synth: {seed: 1, sequences: {train: 1, val: 2, test: 0}, frames: 40, width: 320, height: 192, dancers: [5, 7]}
-    models: [baseline, dense]
+    models: [baseline, dense, query]
 progress: false
 models:
   baseline: {family: bytetrack, max_lost: 30}
@@ -33,6 +33,13 @@ models:
     clip: {length: 3, max_interval: 2}
     train: {steps: 4, batch_clips: 1, lr: 1.0e-3, identity_warmup_steps: 1, workers: 0, threads: 1}
     track: {proposals: detections}
+  query:
+    family: query
+    input: {width: 160, height: 96}
+    transformer: {d_model: 16, n_heads: 2, ffn_dim: 32, num_queries: 8}
+    components: {proposals: true, pld: true}
+    clip: {length: 2, max_interval: 2}
+    train: {steps: 3, batch_clips: 1, workers: 0, threads: 1}
 """
 
 
@@ -81,14 +88,15 @@ def test_detector_parameter_change_reruns_detection_onwards(tiny_run, tmp_path):
     changed = tmp_path / "changed.yaml"
     changed.write_text(TINY.replace("    synth:", "    detector: {score_threshold: 0.2}\n    synth:"))
     result = run_snakemake(tiny_run, "-n", configfile=changed)
-    # the dense model (every model of the dataset is evaluated for the report) trains on the detector's pseudo boxes
+    # the dense and query models (every model of the dataset is evaluated for the report) train on the detector's
+    # pseudo boxes; baseline and query (MOTRv2 proposals) track on them
     assert _jobs(result.stdout) == {
         "detect": 3,
         "det_db": 1,
         "detections_quality": 1,
-        "track": 4,
-        "train": 1,
-        "evaluate": 2,
+        "track": 6,
+        "train": 2,
+        "evaluate": 3,
         "headline": 1,
         "report": 1,
         "dataset": 1,
@@ -126,6 +134,18 @@ def test_dense_model_trains_tracks_and_evaluates_through_the_dag(tiny_run):
     assert '"steps": 4' in summary
     for seq in ("synthdance0001", "synthdance0002", "synthdance0003"):
         assert (results / "seqs" / seq / "frames_160x96.zarr").is_dir()
+
+
+def test_query_model_trains_tracks_and_evaluates_through_the_dag(tiny_run):
+    """The query family goes through the same rules: frames + detections -> train (shared loop) -> track -> eval."""
+    results = tiny_run / "results" / "synthdance"
+    headline = Headline.read(results / "eval" / "query" / "hota.txt")
+    assert 0.0 <= headline.HOTA <= 100.0
+    assert '"steps": 3' in (results / "models" / "query" / "summary.json").read_text()
+    header = (results / "models" / "query" / "train_log.csv").read_text().splitlines()[0].split(",")
+    assert {"total", "set", "pld"} <= set(header) and "tgd" not in header
+    tracks = sorted(p.name for p in (results / "tracks" / "query").iterdir())
+    assert tracks == ["synthdance0002.txt", "synthdance0003.txt"]
 
 
 def test_lint_is_clean():

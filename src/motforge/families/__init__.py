@@ -17,6 +17,7 @@ _FAMILIES: Registry[Family] = Registry(
         "bytetrack": "motforge.families.bytetrack",
         "oracle": "motforge.families.oracle",
         "dense": "motforge.families.dense",
+        "query": "motforge.families.query",
     },
 )
 

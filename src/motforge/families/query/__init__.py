@@ -2,11 +2,75 @@
 separated detection, SGLA and tracklet update) on a Deformable-DETR core written in plain PyTorch.
 
 One module per mechanism; each module's docstring names the paper section / equation or the upstream file it follows.
-The package is self-contained: it registers nothing and reads no workflow config (the family registry wires it).
+``ENTRY`` wires the package into motforge (``families.interface.Family``): its ``models.<name>`` block is
+``schema.yaml``, training goes through the shared loop (``train.py``), tracking through ``tracker.py``.
 """
 
 from __future__ import annotations
 
-from motforge.families.query.config import QueryModelConfig
+from pathlib import Path
 
-__all__ = ["QueryModelConfig"]
+from motforge.errors import ConfigError
+from motforge.families.query.config import QueryModelConfig
+from motforge.families.schema import load_fragment
+
+
+class QueryFamily:
+    name = "query"
+    description = "end-to-end track queries (MOTR / MOTRv2 / MOTRv3 / LA-MOTR switches) trained from the cache"
+    trains = True
+    needs_images = True
+
+    def schema(self) -> dict:
+        return load_fragment(__file__)
+
+    def check(self, model_key: str, model: dict, dataset_key: str, dataset: dict, base_dir: Path) -> None:
+        from motforge.families.query.config import from_block
+
+        from_block(model, model_key)  # the dataclass's cross-field rules, with the block's key path
+        if "train" not in dataset["splits"] or "train" not in dataset["gt_splits"]:
+            raise ConfigError(
+                f"{dataset_key}.splits", f"{model_key} trains on the train split, which must be listed with GT"
+            )
+        if model["pretrained"] and not (base_dir / model["pretrained"]).is_file():
+            raise ConfigError(f"{model_key}.pretrained", f"backbone weights {model['pretrained']!r} not found")
+
+    def train_inputs(self, model: dict) -> list[str]:
+        reads_detections = model["components"]["proposals"] or model["components"]["pld"]
+        return ["frames"] + (["detections"] if reads_detections else [])
+
+    def track_inputs(self, model: dict) -> list[str]:
+        return ["frames"] + (["detections"] if model["components"]["proposals"] else [])
+
+    def input_size(self, model: dict) -> tuple[int, int] | None:
+        return int(model["input"]["width"]), int(model["input"]["height"])
+
+    def train(self, files, model: dict, bins: dict, out_dir: Path, resume_dir: Path, progress: bool) -> dict:  # noqa: ANN001
+        from motforge.families.query.train import train_query
+
+        return train_query(files, model, out_dir, resume_dir, progress)
+
+    def tracker(self, model: dict, checkpoint: Path | None, threads: int | None):  # noqa: ANN201
+        import torch
+
+        from motforge.families.query.inference import Lifecycle
+        from motforge.families.query.tracker import QueryFamilyTracker
+        from motforge.families.query.train import load_query
+
+        if checkpoint is None:
+            raise ConfigError("track", "the query family tracks with a trained checkpoint (--checkpoint)")
+        # the job's CPU allotment (Snakemake exports it as OMP_NUM_THREADS), else the model's training threads
+        torch.set_num_threads(threads or int(model["train"]["threads"]))
+        track = model["track"]
+        rule = Lifecycle(
+            birth=float(track["birth"]),
+            death=float(track["death"]),
+            max_missed=int(track["max_missed"]),
+            report=float(track["report"]),
+        )
+        return QueryFamilyTracker(load_query(checkpoint), rule)
+
+
+ENTRY = QueryFamily()
+
+__all__ = ["ENTRY", "QueryModelConfig"]

@@ -58,15 +58,25 @@ class Tracks:
 
 @dataclass
 class ClipLoss:
+    """``total`` = the sum of ``terms``: the clip-normalised parts of the switches that are on (``set`` = L_r, ``pld``
+    = L_p, ``tgd`` = L_g, ``asso`` = LA-MOTR's association loss), which the training loop weighs and logs by name;
+    ``parts`` are the same parts summed over frames and layers before normalisation, as plain numbers."""
+
     total: torch.Tensor
     parts: dict[str, float]
+    terms: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 def clip_loss(model: QueryTracker, clip: list[ClipFrame], generator: torch.Generator | None = None) -> ClipLoss:
     cfg = model.cfg
     device = clip[0].image.device
     tracks = Tracks.empty(cfg.d_model, device)
-    frame_losses, frame_objects, asso_terms = [], [], []
+    frame_objects, asso_terms = [], []
+    frame_terms: dict[str, list[torch.Tensor]] = {
+        "set": [],
+        **({"pld": []} if cfg.pld else {}),
+        **({"tgd": []} if cfg.tgd else {}),
+    }
     parts = {"set": 0.0, "pld": 0.0, "tgd": 0.0, "asso": 0.0}
     for frame in clip:
         memory = model.encode(frame.image)
@@ -90,21 +100,22 @@ def clip_loss(model: QueryTracker, clip: list[ClipFrame], generator: torch.Gener
         targets = layer_targets(logits, boxes, m, tracks.ids, frame.gt_boxes, frame.gt_ids, cfg)
         # TGD groups share the track queries' identity assignment in every decoder (RFS changes only detection)
         group_target = identity_targets(tracks.ids, frame.gt_ids)
-        loss = logits.new_zeros(())
+        loss = {name: logits.new_zeros(()) for name in frame_terms}
         for layer, target in enumerate(targets):
             term = set_loss(logits[layer], boxes[layer], target, frame.gt_boxes, cfg)
             parts["set"] += term.item()
-            loss = loss + term
+            loss["set"] = loss["set"] + term
             if cfg.pld:
                 term = pld_loss(logits[layer], boxes[layer], frame.det_boxes, frame.det_scores, cfg)
                 parts["pld"] += term.item()
-                loss = loss + term
+                loss["pld"] = loss["pld"] + term
             for g in range(groups):
                 sl = slice(orig + g * n, orig + (g + 1) * n)
                 term = set_loss(out.logits[layer, sl], out.boxes[layer, sl], group_target, frame.gt_boxes, cfg)
                 parts["tgd"] += term.item()
-                loss = loss + term
-        frame_losses.append(loss)
+                loss["tgd"] = loss["tgd"] + term
+        for name, value in loss.items():
+            frame_terms[name].append(value)
         frame_objects.append(int(frame.gt_ids.shape[0]))
         last = targets[-1]
         if assoc is not None and n > 0:
@@ -112,10 +123,11 @@ def clip_loss(model: QueryTracker, clip: list[ClipFrame], generator: torch.Gener
             parts["asso"] += term.item()
             asso_terms.append(term)
         tracks = _next_tracks(model, tracks, det_content, out, assoc, last, frame, m, generator)
-    total = clip_normalise(frame_losses, frame_objects, per_frame=cfg.pld)
+    # both normalisations are linear in the frame losses, so normalising each part alone sums to the clip's loss
+    terms = {name: clip_normalise(values, frame_objects, per_frame=cfg.pld) for name, values in frame_terms.items()}
     if asso_terms:
-        total = total + sum(asso_terms) / len(asso_terms)
-    return ClipLoss(total, parts)
+        terms["asso"] = sum(asso_terms) / len(asso_terms)
+    return ClipLoss(sum(terms.values()), parts, terms)
 
 
 def _next_tracks(

@@ -1,7 +1,9 @@
 """Construction-time configuration of a ``query`` model: depth, width and every paper switch in one dataclass.
 
-Defaults are a CPU-sized MOTR with MOTRv3's loss weights (sec. 4.2: lambda_cls 2, lambda_l1 5, lambda_giou 2) and
-every switch off; ``gpu_preset()`` gives the papers' size (ResNet-50, d 256, 6+6 layers, 8 heads, 4 points).
+The dataclass has no defaults: they live once, in the family's ``schema.yaml`` (the ``models.<name>`` block), and
+``from_block`` builds the dataclass from a validated block (``defaults()`` from the schema's defaults, for tests and
+notebooks). Field -> block key: ``BLOCK_KEYS``. The papers' size for DanceTrack is the YAML preset
+``workflow/configs/query_dancetrack.yaml``.
 """
 
 from __future__ import annotations
@@ -14,47 +16,47 @@ from motforge.errors import ConfigError
 @dataclass(frozen=True)
 class QueryModelConfig:
     # --- DETR core (Deformable DETR sec. 4.1; MOTR sec. 4.2) ---
-    backbone: str = "small"  # "small" | "resnet18" | "resnet34" | "resnet50" (motforge.nn.backbone)
-    pretrained: str = ""  # local backbone weights file; never downloaded
-    d_model: int = 32
-    n_heads: int = 4
-    n_points: int = 2  # sampling points per head per level
-    enc_layers: int = 1
-    dec_layers: int = 2
-    ffn_dim: int = 64
-    num_queries: int = 16  # learned detect queries (MOTR "anchor queries")
+    backbone: str  # "small" | "resnet18" | "resnet34" | "resnet50" (motforge.nn.backbone)
+    pretrained: str  # local backbone weights file; never downloaded
+    d_model: int
+    n_heads: int
+    n_points: int  # sampling points per head per level
+    enc_layers: int
+    dec_layers: int
+    ffn_dim: int
+    num_queries: int  # learned detect queries (MOTR "anchor queries")
     # --- MOTR (sec. 3.3-3.5) ---
-    qim: bool = True  # update track queries between frames with the QIM-like block
-    track_drop: float = 0.0  # training: drop an active track query with this probability (MOTR)
-    track_insert: float = 0.0  # training: add a false-positive track query with this probability (MOTR)
+    qim: bool  # update track queries between frames with the QIM-like block
+    track_drop: float  # training: drop an active track query with this probability (MOTR)
+    track_insert: float  # training: add a false-positive track query with this probability (MOTR)
     # --- MOTRv2 (sec. 3.2) ---
-    proposals: bool = False  # detect queries anchored on detector boxes with their scores embedded
+    proposals: bool  # detect queries anchored on detector boxes with their scores embedded
     # --- MOTRv3 (sec. 3.2-3.4) ---
-    rfs: bool = False  # release-fetch supervision in decoders 1..L-1
-    pld: bool = False  # pseudo-label distillation on detector boxes
-    pld_min_conf: float = 0.05
-    pld_background_weight: float = 0.5
-    tgd: bool = False  # track group denoising
-    tgd_groups: int = 4
-    tgd_scale: float = 0.4  # w, h multiplied by 1 + U(-scale, scale); centres unchanged (appendix B)
+    rfs: bool  # release-fetch supervision in decoders 1..L-1
+    pld: bool  # pseudo-label distillation on detector boxes
+    pld_min_conf: float
+    pld_background_weight: float
+    tgd: bool  # track group denoising
+    tgd_groups: int
+    tgd_scale: float  # w, h multiplied by 1 + U(-scale, scale); centres unchanged (appendix B)
     # --- LA-MOTR (sec. 3.1-3.4) ---
-    sotd: bool = False  # separated object-tracklet detection: object queries detect every object
-    sgla: bool = True  # with sotd: learnable association (False: IoU association, Table 4 "IoU")
-    sgla_layers: int = 2
-    sgla_cues: bool = True  # relative-spatial cues (False: Table 4 "SGLA w/o RSC")
-    tracklet_update: bool = False  # with sotd: eq. 2 instead of the QIM block
-    tracklet_w: float = 1.0  # w of eq. 2 (1.0 DanceTrack, 0.9 SportsMOT, 0.5 MOT17)
+    sotd: bool  # separated object-tracklet detection: object queries detect every object
+    sgla: bool  # with sotd: learnable association (False: IoU association, Table 4 "IoU")
+    sgla_layers: int
+    sgla_cues: bool  # relative-spatial cues (False: Table 4 "SGLA w/o RSC")
+    tracklet_update: bool  # with sotd: eq. 2 instead of the QIM block
+    tracklet_w: float  # w of eq. 2 (1.0 DanceTrack, 0.9 SportsMOT, 0.5 MOT17)
     # --- losses ---
-    loss_cls: float = 2.0
-    loss_l1: float = 5.0
-    loss_giou: float = 2.0
-    loss_asso: float = 10.0
-    focal_alpha: float = 0.25
-    focal_gamma: float = 2.0
+    loss_cls: float
+    loss_l1: float
+    loss_giou: float
+    loss_asso: float
+    focal_alpha: float
+    focal_gamma: float
 
     def __post_init__(self) -> None:
         def bad(key: str, problem: str) -> ConfigError:
-            return ConfigError(f"model.{key}", problem)
+            return ConfigError(f"model.{BLOCK_KEYS[key]}", problem)
 
         if self.d_model % (2 * self.n_heads) or self.d_model % 8:
             raise bad("d_model", f"{self.d_model} must be a multiple of 8 and of 2 x n_heads ({2 * self.n_heads})")
@@ -86,30 +88,74 @@ class QueryModelConfig:
 
     @classmethod
     def from_dict(cls, values: dict, key_path: str = "model") -> QueryModelConfig:
+        """The schema's defaults with ``values`` (dataclass field names) replaced."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"{key_path}.{unknown[0]}", f"unknown key (known: {', '.join(sorted(known))})")
-        return cls(**values)
+        return defaults(**values)
 
 
-def gpu_preset(**overrides: object) -> QueryModelConfig:
-    """The papers' size: ResNet-50, d 256, 6 encoder and 6 decoder layers, 8 heads, 4 points, 300 queries
-    (MOTRv3 sec. 4.2 / Deformable DETR), with MOTRv3's three strategies, K = 4 groups and MOTRv2's track query
-    drop / false-positive insertion (0.1 / 0.3) on."""
-    base = QueryModelConfig(
-        backbone="resnet50",
-        d_model=256,
-        n_heads=8,
-        n_points=4,
-        enc_layers=6,
-        dec_layers=6,
-        ffn_dim=1024,
-        num_queries=300,
-        rfs=True,
-        pld=True,
-        tgd=True,
-        track_drop=0.1,
-        track_insert=0.3,
-    )
-    return replace(base, **overrides)
+#: dataclass field -> its key in the ``models.<name>`` block (schema.yaml)
+BLOCK_KEYS = {
+    "backbone": "backbone",
+    "pretrained": "pretrained",
+    **{
+        k: f"transformer.{k}"
+        for k in ("d_model", "n_heads", "n_points", "enc_layers", "dec_layers", "ffn_dim", "num_queries")
+    },
+    **{
+        k: f"components.{k}"
+        for k in ("qim", "proposals", "rfs", "pld", "tgd", "sotd", "sgla", "sgla_cues", "tracklet_update")
+    },
+    "track_drop": "augment.track_drop",
+    "track_insert": "augment.track_insert",
+    "pld_min_conf": "distillation.min_conf",
+    "pld_background_weight": "distillation.background_weight",
+    "tgd_groups": "denoising.groups",
+    "tgd_scale": "denoising.scale",
+    "sgla_layers": "association.layers",
+    "tracklet_w": "association.tracklet_w",
+    "loss_cls": "loss_weights.cls",
+    "loss_l1": "loss_weights.l1",
+    "loss_giou": "loss_weights.giou",
+    "loss_asso": "loss_weights.asso",
+    "focal_alpha": "loss_weights.focal_alpha",
+    "focal_gamma": "loss_weights.focal_gamma",
+}
+
+
+def from_block(model: dict, model_key: str = "model") -> QueryModelConfig:
+    """The dataclass from a validated ``models.<name>`` block; a cross-field error names ``<model_key>.<block key>``."""
+    values = {}
+    for name, path in BLOCK_KEYS.items():
+        value = model
+        for part in path.split("."):
+            value = value[part]
+        values[name] = value
+    try:
+        return QueryModelConfig(**values)
+    except ConfigError as error:
+        raise ConfigError(model_key + error.key_path.removeprefix("model"), error.problem) from None
+
+
+def block_defaults(fragment: dict) -> dict:
+    """The block every default of a schema fragment gives (nested objects filled from their own properties); read
+    here rather than through ``motforge.config``, which sits above the families in the import layers."""
+    block = {}
+    for key, prop in fragment["properties"].items():
+        if prop.get("type") == "object" and "properties" in prop:
+            block[key] = block_defaults(prop)
+        elif "default" in prop:
+            block[key] = prop["default"]
+    return block
+
+
+def defaults(**overrides: object) -> QueryModelConfig:
+    """The schema's default model (a CPU-sized MOTR, every switch off) with dataclass fields replaced."""
+    from pathlib import Path
+
+    from motforge.families.schema import load_fragment
+
+    fragment = load_fragment(str(Path(__file__).with_name("__init__.py")))
+    return replace(from_block(block_defaults(fragment)), **overrides)

@@ -1,4 +1,4 @@
-"""Turn a training clip as motforge's loader yields it (``motforge.train.clips.ClipDataset``: uint8 images
+"""Turn a training clip as motforge's loader yields it (``motforge.training.clips.ClipDataset``: uint8 images
 [T, 3, H, W], per-frame pixel xyxy ``boxes`` and ``ids``, optional ``pseudo_boxes`` / ``pseudo_scores`` from the
 cached detector) into the query family's ``ClipFrame`` list: ImageNet-normalised images and boxes as normalised
 (cx, cy, w, h) clipped to the frame, the convention of Deformable DETR and MOTR. Boxes left with no area are dropped.
