@@ -22,7 +22,8 @@ venv: $(BIN)/.motforge-installed
 
 run: venv
 	$(BIN)/snakemake --cores $(CORES)
-	@cat results/synthdance/hota.txt
+	@echo "results/synthdance/hota.txt (the default model):"; cat results/synthdance/hota.txt
+	@for m in results/synthdance/eval/*/; do printf '%-10s ' "$$(basename $$m)"; tail -n 1 $$m/hota.txt; done
 
 VTEST := /usr/share/doc/opencv-doc/examples/data/vtest.avi
 
