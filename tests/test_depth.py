@@ -592,7 +592,7 @@ def test_resume_state_of_other_settings_is_not_used(small_sequence, fake_vda_rep
     from motforge.depth.store import _resume_state
 
     leftover = zarr_attrs(partial)
-    assert leftover["input_size"] == [84, 42] and int(np.load(state)["written"]) > 0
+    assert leftover["input_size"] == [70, 42] and int(np.load(state)["written"]) > 0
     assert _resume_state(partial, state, leftover["resume_fingerprint"], (50, 36, 64)) is not None
     capsys.readouterr()
     run_depth_teacher(small_sequence, block_defaults("depth", settings), out, progress=False)

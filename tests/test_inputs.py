@@ -272,7 +272,7 @@ def test_parse_time_errors_reach_the_terminal(tmp_path, case):
         expected = f"{data / 'seqmaps' / 'test.txt'}: seqmap of split 'test' lists no sequences"
     else:
         write_mini_sequence(data / "test" / "clip 1")
-        expected = f"{data / 'test' / 'clip 1'}: sequence name 'clip 1' has characters"
+        expected = f"{data / 'test'}: folder 'clip 1' in this split folder: sequence name 'clip 1' is not allowed"
     (tmp_path / "config.yaml").write_text(NO_GT.replace("root: data", f"root: {data}"))
     result = run_snakemake(tmp_path, "-n", configfile=tmp_path / "config.yaml")
     assert result.returncode != 0 and expected in result.stdout + result.stderr, result.stderr[-2000:]

@@ -22,6 +22,8 @@ PROGRESS = "" if config["progress"] else "--no-progress"
 
 
 PLUGINS = " ".join(f"--plugin={module}" for module in config["plugins"])
+#: the CLI with the config's plugin modules (the rules whose stage looks up a family or a teacher backend use it)
+MOTFORGE = " ".join(["python -m motforge", *([PLUGINS] if PLUGINS else [])])
 
 
 def _sources(name, ds):
@@ -95,8 +97,8 @@ def train_launcher(wildcards):
     """`python -m motforge`, or torchrun with one process per rank when the model asks for several."""
     processes = MODELS[wildcards.model]["train"]["processes"]
     if processes == 1:
-        return "python -m motforge"
-    return f"torchrun --standalone --nproc-per-node {processes} -m motforge"
+        return MOTFORGE
+    return " ".join([f"torchrun --standalone --nproc-per-node {processes} -m motforge", *([PLUGINS] if PLUGINS else [])])
 
 
 def _trained_by():

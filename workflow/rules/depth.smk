@@ -7,7 +7,7 @@ rule depth:
     output:
         directory(seq_path("{ds}", "{seq}", "depth.zarr")),
     params:
-        plugins=PLUGINS,
+        cli=MOTFORGE,
         depth=lambda wc: as_json(DATASETS[wc.ds]["depth"]),
         downloads="--allow-downloads" if config["allow_downloads"] else "",
         progress=PROGRESS,
@@ -23,5 +23,5 @@ rule depth:
         runtime=resource("depth", "runtime"),
         gpu=lambda wc: teacher_gpus(wc.ds, "depth"),
     shell:
-        "python -m motforge {params.plugins} depth --index={input.index:q} --depth-config={params.depth:q} --out={output:q}"
+        "{params.cli} depth --index={input.index:q} --depth-config={params.depth:q} --out={output:q}"
         " {params.downloads} {params.progress} > {log:q} 2>&1"

@@ -7,7 +7,7 @@ rule detect:
     output:
         seq_path("{ds}", "{seq}", "detections.h5"),
     params:
-        plugins=PLUGINS,
+        cli=MOTFORGE,
         detector=lambda wc: as_json(detector_settings(wc.ds)),
         root=lambda wc: DATASETS[wc.ds]["root"],
         progress=PROGRESS,
@@ -23,7 +23,7 @@ rule detect:
         runtime=resource("detect", "runtime"),
         gpu=lambda wc: teacher_gpus(wc.ds, "detect"),
     shell:
-        "python -m motforge {params.plugins} detect --index={input.index:q} --detector={params.detector:q}"
+        "{params.cli} detect --index={input.index:q} --detector={params.detector:q}"
         " --dataset-root={params.root:q} --out={output:q}"
         " {params.progress} > {log:q} 2>&1"
 

@@ -7,7 +7,7 @@ rule masks:
     output:
         seq_path("{ds}", "{seq}", "masks.h5"),
     params:
-        plugins=PLUGINS,
+        cli=MOTFORGE,
         masks=lambda wc: as_json(DATASETS[wc.ds]["masks"]),
         progress=PROGRESS,
     conda:
@@ -22,5 +22,5 @@ rule masks:
         runtime=resource("masks", "runtime"),
         gpu=lambda wc: teacher_gpus(wc.ds, "masks"),
     shell:
-        "python -m motforge {params.plugins} masks --index={input.index:q} --masks-config={params.masks:q} --out={output:q}"
+        "{params.cli} masks --index={input.index:q} --masks-config={params.masks:q} --out={output:q}"
         " {params.progress} > {log:q} 2>&1"

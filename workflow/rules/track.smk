@@ -7,7 +7,7 @@ rule track:
     output:
         f"{RESULTS}/{{ds}}/tracks/{{model}}/{{seq}}.txt",
     params:
-        plugins=PLUGINS,
+        cli=MOTFORGE,
         model=lambda wc: as_json(MODELS[wc.model]),
         inputs=input_options,
         progress=PROGRESS,
@@ -23,7 +23,7 @@ rule track:
         runtime=resource("track", "runtime"),
         gpu=lambda wc: resource("track", "gpu") if family(wc.model).trains else 0,
     shell:
-        "python -m motforge {params.plugins} track {params.inputs} --model-config={params.model:q}"
+        "{params.cli} track {params.inputs} --model-config={params.model:q}"
         " --out={output:q} {params.progress} > {log:q} 2>&1"
 
 

@@ -35,7 +35,6 @@ rule train:
         curves=f"{RESULTS}/{{ds}}/models/{{model}}/loss_curves.png",
         summary=f"{RESULTS}/{{ds}}/models/{{model}}/summary.json",
     params:
-        plugins=PLUGINS,
         model=lambda wc: as_json(training_settings(wc.model)),
         bins=lambda wc: as_json(DATASETS[wc.ds]["labels"]["depth_bins"]),
         inputs=input_options,
@@ -55,7 +54,7 @@ rule train:
         runtime=resource("train", "runtime"),
         gpu=lambda wc: resource("train", "gpu") * MODELS[wc.model]["train"]["processes"],
     shell:
-        "{params.launch} {params.plugins} train {params.inputs} --model-config={params.model:q} --bins-config={params.bins:q}"
+        "{params.launch} train {params.inputs} --model-config={params.model:q} --bins-config={params.bins:q}"
         " --resume={params.resume:q} --out={params.out:q} {params.progress} > {log:q} 2>&1"
 
 
