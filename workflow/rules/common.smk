@@ -105,7 +105,9 @@ def _trained_by():
     """Each trained model -> the model whose checkpoint it tracks with. Models that differ only in tracker settings
     (the ablation's gamma = 0, the ablation's full model at the base model's steps) share one training."""
     owner, first = {}, {}
-    for name in MODELS:  # configured models first, then the generated ablation runs
+    # configured models before generated ablation runs, then the shortest name: the owner does not depend on the
+    # order in which Snakemake merged config.yaml and --configfile (query_t8 tracks with query's checkpoint)
+    for name in sorted(MODELS, key=lambda m: (m in ABLATION, len(m), m)):
         if not family(name).trains:
             continue
         key = as_json(training_settings(name))
