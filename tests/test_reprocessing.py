@@ -116,3 +116,19 @@ def test_more_than_one_process_launches_torchrun(tmp_path):
     result = run_snakemake(tmp_path, "-n", "-p", "results/synthdance/models/dense/checkpoint.pt", configfile=config)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "torchrun --standalone --nproc-per-node 2 -m motforge train" in result.stdout
+
+
+def test_a_tracker_only_variant_from_another_configfile_reuses_the_training(tmp_path):
+    """A model that extends another and changes only its tracker settings tracks with that model's checkpoint, also
+    when it comes from a second --configfile (Snakemake merges it first, so the variant precedes its base)."""
+    (tmp_path / "config.yaml").write_text(
+        TWO_DATASETS + "models:\n  baseline: {family: bytetrack}\n  dense: {family: dense}\n"
+    )
+    variant = tmp_path / "variant.yaml"
+    variant.write_text("models:\n  dense_gamma_0: {extends: dense, track: {gamma: 0.0}}\n")
+    target = "results/synthdance/tracks/dense_gamma_0/synthdance0002.txt"
+    cmd = ["-n", "-p", target, "--configfile", str(tmp_path / "config.yaml")]
+    result = run_snakemake(tmp_path, *cmd, configfile=variant)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "results/synthdance/models/dense/checkpoint.pt" in result.stdout
+    assert "models/dense_gamma_0/checkpoint.pt" not in result.stdout
