@@ -109,3 +109,18 @@ def test_extends_errors_name_the_key():
     _check(config, "models.a.extends", "'nowhere' is not defined")
     config["models"] = {"a": {"extends": "b"}, "b": {"extends": "a"}}
     _check(config, "models.b.extends", "cycle: a -> b -> a")  # the link that closes it
+
+
+@pytest.mark.parametrize(
+    ("model", "key", "words"),
+    [
+        ({"family": "query", "track": {"birth": 1.5}}, "models.m.track.birth", "greater than the maximum of 1"),
+        ({"family": "query", "components": {"tgd": "yes"}}, "models.m.components.tgd", "not of type 'boolean'"),
+        ({"family": "dense", "track": {"gamma": -1}}, "models.m.track.gamma", "less than the minimum of 0"),
+        ({"family": "dense", "chanels": 16}, "models.m.chanels", "unknown key"),
+    ],
+)
+def test_bad_value_inside_a_family_block_names_its_own_key(model, key, words):
+    """A family's block is an allOf branch: a bad value there also leaves the block's keys 'unevaluated'; the error
+    must name the bad value's key, not report a valid key of the block as unknown."""
+    _check({**copy.deepcopy(BASE), "models": {"m": model}}, key, words)

@@ -184,15 +184,9 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH, base_di
         if isinstance(ds, dict) and ds.get("format") in FORMAT_DEFAULTS:
             _merge_under(ds, FORMAT_DEFAULTS[ds["format"]])
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(
-        validator.iter_errors(config), key=lambda e: (len(list(e.absolute_path)), str(list(e.absolute_path)))
-    )
-    if errors:
-        raise ConfigError(_key_path(errors[0]), _message(errors[0]))
+    _raise_first_error(validator, config)
     _fill_defaults(config, schema, schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: len(list(e.absolute_path)))
-    if errors:
-        raise ConfigError(_key_path(errors[0]), _message(errors[0]))
+    _raise_first_error(validator, config)
     _cross_checks(config, Path(base_dir))
     return config
 
@@ -243,6 +237,22 @@ def _check_names(config: dict) -> None:
             check(name_problem(ablation["include_baseline"], "model"), "ablation.include_baseline")
         for variant in ablation["variants"] if isinstance(ablation.get("variants"), dict) else {}:
             check(name_problem(variant, "ablation variant"), f"ablation.variants.{variant}")
+
+
+def _raise_first_error(validator: jsonschema.Draft202012Validator, config: dict) -> None:
+    """The error that names the real problem. A bad value inside a family's block (an ``allOf`` branch) also makes
+    the whole block's keys "unevaluated"; that consequence is dropped when an error below the same object exists."""
+    errors = list(validator.iter_errors(config))
+    causes = [tuple(e.absolute_path) for e in errors if e.validator != "unevaluatedProperties"]
+    errors = [
+        e
+        for e in errors
+        if e.validator != "unevaluatedProperties"
+        or not any(c[: len(e.absolute_path)] == tuple(e.absolute_path) for c in causes)
+    ]
+    if errors:
+        first = min(errors, key=lambda e: (len(e.absolute_path), str(list(e.absolute_path))))
+        raise ConfigError(_key_path(first), _message(first))
 
 
 def _cross_checks(config: dict, base_dir: Path) -> None:
