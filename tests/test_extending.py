@@ -16,6 +16,7 @@ from motforge.depth.registry import DEPTH_BACKENDS
 from motforge.detect.registry import DETECT_BACKENDS
 from motforge.detect.store import read_detections
 from motforge.families import FrameInputs, TrackRow, registry
+from motforge.families.base import FamilyBase
 from motforge.masks.registry import MASK_BACKENDS
 from motforge.tracking.association import assign, iou_matrix
 from motforge.tracking.results import format_rows
@@ -46,11 +47,11 @@ class IouTracker:
         return [(ident, box, float(score)) for ident, box, score in zip(ids, boxes, scores)]
 
 
-class IouFamily:
+class IouFamily(FamilyBase):
+    """FamilyBase supplies what a family that does not train needs (no caches, no checkpoint)."""
+
     name = "iou_only"
     description = "IoU-only frame-to-frame tracker (test plugin)"
-    trains = False
-    needs_images = True
 
     def schema(self) -> dict:
         return {
@@ -60,20 +61,8 @@ class IouFamily:
             }
         }
 
-    def check(self, model_key, model, dataset_key, dataset, base_dir) -> None:
-        return None
-
-    def train_inputs(self, model):
-        return []
-
     def track_inputs(self, model):
         return ["detections"]
-
-    def input_size(self, model):
-        return None
-
-    def train(self, files, model, bins, out_dir, resume_dir, progress):
-        raise AssertionError("does not train")
 
     def tracker(self, model, checkpoint, threads) -> IouTracker:
         return IouTracker(model["min_iou"], model["min_score"])
@@ -90,7 +79,7 @@ class GroundPlaneDepth:
     def uses_gpu(self, block) -> bool:
         return False
 
-    def open(self, index, block, size, allow_downloads, progress):
+    def open(self, index, block, size, device, allow_downloads, progress):
         width, height = size
         ramp = np.repeat(np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None], width, axis=1)
 

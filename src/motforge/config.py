@@ -179,8 +179,6 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH, base_di
     if isinstance(config.get("models"), dict):
         _resolve_extends(config["models"])
     for ds in (config.get("datasets") or {}).values():
-        if isinstance(ds, dict) and ds.get("gt_splits") == [] and "eval_split" not in ds:
-            ds["eval_split"] = None  # no GT: nothing to evaluate (the schema's default 'val' does not apply)
         if isinstance(ds, dict) and ds.get("format") in FORMAT_DEFAULTS:
             _merge_under(ds, FORMAT_DEFAULTS[ds["format"]])
     validator = jsonschema.Draft202012Validator(schema)
@@ -276,7 +274,8 @@ def _cross_checks(config: dict, base_dir: Path) -> None:
         for i, model in enumerate(ds["models"]):
             if model not in models:
                 raise ConfigError(f"{key}.models[{i}]", f"model {model!r} is not defined under models")
-            if ds["eval_split"] is None and models[model].get("family") == "oracle":
+            needs_gt = families.registry().get(models[model].get("family", ""), f"models.{model}.family").needs_gt
+            if ds["eval_split"] is None and needs_gt:
                 raise ConfigError(f"{key}.models[{i}]", f"model {model!r} replays ground truth, but {key} has none")
         if ds["default_model"] not in ds["models"]:
             raise ConfigError(f"{key}.default_model", f"{ds['default_model']!r} is not in {key}.models {ds['models']}")

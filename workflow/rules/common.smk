@@ -12,7 +12,7 @@ from motforge.names import NAME_PATTERN
 from motforge.datasets.video import gt_file, list_videos
 from motforge.synthdance.generate import SynthConfig, sequence_names
 
-validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+validate_config(config)  # against motforge.config.SCHEMA_PATH, this checkout's workflow/schemas/
 
 RESULTS = config["results"]
 LOGS = config["logs"]
@@ -23,7 +23,7 @@ PROGRESS = "" if config["progress"] else "--no-progress"
 
 PLUGINS = " ".join(f"--plugin={module}" for module in config["plugins"])
 #: the CLI with the config's plugin modules (the rules whose stage looks up a family or a teacher backend use it)
-MOTFORGE = " ".join(["python -m motforge", *([PLUGINS] if PLUGINS else [])])
+MOTFORGE = " ".join(filter(None, ["python -m motforge", PLUGINS]))
 
 
 def _sources(name, ds):
@@ -98,7 +98,7 @@ def train_launcher(wildcards):
     processes = MODELS[wildcards.model]["train"]["processes"]
     if processes == 1:
         return MOTFORGE
-    return " ".join([f"torchrun --standalone --nproc-per-node {processes} -m motforge", *([PLUGINS] if PLUGINS else [])])
+    return " ".join(filter(None, [f"torchrun --standalone --nproc-per-node {processes} -m motforge", PLUGINS]))
 
 
 def _trained_by():
@@ -253,16 +253,10 @@ def prepare_inputs(wildcards):
     return [str(f) for f in SOURCES[wildcards.ds][wildcards.seq].input_files]
 
 
-def frames_cache(ds, seq, model):
-    width, height = family(model).input_size(MODELS[model])
-    return seq_path(ds, seq, f"frames_{width}x{height}.zarr")
-
-
 def cached_input(ds, seq, model, name):
-    """Path of a cached per-sequence input (families.CACHED_INPUTS) for a model."""
-    if name == "frames":
-        return frames_cache(ds, seq, model)
-    return seq_path(ds, seq, f"{name}.h5" if name in ("detections", "instance_depth") else f"{name}.zarr")
+    """Path of a cached per-sequence input (families.CACHED_INPUTS names its file) for a model."""
+    size = family(model).input_size(MODELS[model]) or (0, 0)
+    return seq_path(ds, seq, families.CACHED_INPUTS[name].format(width=size[0], height=size[1]))
 
 
 def train_sequences(ds):

@@ -1,7 +1,8 @@
 """The depth teacher's backends by name. A depth backend is one module with an ``ENTRY`` object that has:
 
 - ``name``; ``check(block, key, context)`` and ``uses_gpu(block)`` (see :class:`motforge.teacher.TeacherBackend`);
-- ``open(index, block, size, allow_downloads, progress) -> (attrs, produce)``: ``attrs`` go on depth.zarr (``kind``:
+- ``open(index, block, size, device, allow_downloads, progress) -> (attrs, produce)``, ``device`` resolved by the
+  stage: ``attrs`` go on depth.zarr (``kind``:
   ``disparity`` or ``metric`` is required); ``produce(sink, state, save)`` calls ``sink(t0, depth[n, h, w])`` in
   frame order at ``size`` = (width, height), and may call ``save(position)`` so a killed job can resume.
 

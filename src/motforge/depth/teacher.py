@@ -16,6 +16,7 @@ from motforge.datasets.index import SequenceIndex
 from motforge.depth.bins import to_disparity
 from motforge.depth.registry import DEPTH_BACKENDS
 from motforge.depth.store import cache_size, create_frame_store, resumable_frame_store
+from motforge.io.device import resolve_device
 
 
 def run_depth_teacher(
@@ -25,8 +26,9 @@ def run_depth_teacher(
     backend = settings["backend"]
     size = cache_size(index.width, index.height, int(settings["cache_short_side"]))
     bar = tqdm(total=index.seq_length, desc=f"depth {index.name}", disable=not progress, mininterval=2.0)
+    device = resolve_device(settings["device"], "depth.device")  # one resolver for every backend
     attrs, produce = DEPTH_BACKENDS.get(backend, "depth.backend").open(
-        index, settings, size, allow_downloads, bar.update
+        index, settings, size, device, allow_downloads, bar.update
     )
     attrs = {
         **attrs,

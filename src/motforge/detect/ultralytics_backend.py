@@ -21,8 +21,13 @@ from tqdm import tqdm
 
 from motforge.datasets.index import SequenceIndex
 from motforge.errors import ConfigError, MissingWeightsError, MotforgeError
-from motforge.io.checkpoints import not_a_checkpoint_reason
-from motforge.io.weights import UnsafeCheckpointError, is_refusal, refusal_reason
+from motforge.io.weights import (
+    UnreadableCheckpointError,
+    UnsafeCheckpointError,
+    is_refusal,
+    load_weights,
+    refusal_reason,
+)
 
 MODEL_KEY = "detector.ultralytics.model"
 CLASSES_KEY = "detector.ultralytics.classes"
@@ -91,15 +96,13 @@ def load_yolo(model_path: str | Path):
 
 def _why_not_ultralytics(path: Path, exc: Exception) -> str:
     """The likely cause, judged from the file: corrupt, a bare state_dict, or whatever Ultralytics said (one line)."""
-    import zipfile
+    import torch
 
-    if not zipfile.is_zipfile(path):
-        return not_a_checkpoint_reason(path)
     try:
-        import torch
-
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:
+        obj = load_weights(path, f"config key '{MODEL_KEY}'")
+    except UnreadableCheckpointError as unreadable:
+        return unreadable.reason
+    except MotforgeError:  # refused as data: Ultralytics' own message says more
         obj = None
     if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
         return (
@@ -131,7 +134,7 @@ def detect_ultralytics(
 ):
     load_start = time.perf_counter()
     model = model if model is not None else load_yolo(settings["model"])
-    check_classes(model, settings["model"], settings.get("classes"))
+    check_classes(model, settings["model"], settings["classes"])
     load_seconds = time.perf_counter() - load_start
     paths = [str(index.frame_path(t)) for t in range(1, index.seq_length + 1)]
     position = {p: i for i, p in enumerate(paths)}
@@ -145,9 +148,9 @@ def detect_ultralytics(
             source=chunk,
             conf=score_threshold,
             iou=float(settings["nms"]),
-            classes=settings.get("classes"),
-            device=settings.get("device", "cpu"),
-            imgsz=settings.get("imgsz", 640),
+            classes=settings["classes"],
+            device=settings["device"],
+            imgsz=settings["imgsz"],
             stream=True,
             save=False,
             verbose=False,
@@ -168,7 +171,7 @@ def detect_ultralytics(
         raise RuntimeError(f"Ultralytics returned no result for {missing[0]}")
     return results, {
         "model": str(settings["model"]),
-        "imgsz": settings.get("imgsz", 640),
+        "imgsz": settings["imgsz"],
         "nms": float(settings["nms"]),
     }
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from motforge.datasets.index import SequenceIndex
@@ -67,19 +66,14 @@ def check_yolox_output(shape: list, size: tuple[int, int], path: Path) -> int:
         f"{path}: output {list(shape)} is not [1, {anchors}, 5 + classes] for input {size[0]}x{size[1]}: {cause}",
     )
 
-    def run(self, image: np.ndarray) -> tuple[np.ndarray, float]:
-        tensor, ratio = letterbox(image, self.size)
-        raw = self.session.run(None, {self.input_name: tensor[None]})[0][0]
-        return raw, ratio
-
 
 def detect_yolox(
     index: SequenceIndex, settings: dict, score_threshold: float, progress: bool = True, timings: dict | None = None
 ):
     load_start = time.perf_counter()
-    model = YoloxOnnx(settings["model"], settings.get("device", "cpu"))
+    model = YoloxOnnx(settings["model"], settings["device"])
     load_seconds = time.perf_counter() - load_start
-    classes = settings.get("classes")
+    classes = settings["classes"]
     unknown = [c for c in classes or [] if not 0 <= c < model.num_classes]
     if unknown:
         raise ConfigError(

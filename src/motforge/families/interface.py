@@ -12,12 +12,12 @@ from typing import Any, Protocol
 
 from motforge.tracking.interface import OnlineTracker
 
-#: per-sequence inputs a family may read, by name -> what the workflow hands it
+#: per-sequence inputs a family may read: name -> file in results/<ds>/seqs/<seq>/ (the workflow builds the paths)
 CACHED_INPUTS = {
-    "detections": "results/<ds>/seqs/<seq>/detections.h5 (detector pseudo-boxes)",
-    "frames": "results/<ds>/seqs/<seq>/frames_<W>x<H>.zarr (decoded frames at the family's input size)",
-    "depth_bins": "results/<ds>/seqs/<seq>/depth_bins.zarr (FDTA LID bin labels)",
-    "instance_depth": "results/<ds>/seqs/<seq>/instance_depth.h5 (DepTR-MOT soft labels)",
+    "detections": "detections.h5",  # detector pseudo-boxes
+    "frames": "frames_{width}x{height}.zarr",  # decoded frames at the family's input size
+    "depth_bins": "depth_bins.zarr",  # FDTA LID bin labels
+    "instance_depth": "instance_depth.h5",  # DepTR-MOT soft labels
 }
 
 
@@ -36,6 +36,7 @@ class Family(Protocol):
     description: str
     trains: bool
     needs_images: bool  # False only for families that read nothing but GT (annotation-only datasets allow them)
+    needs_gt: bool  # True for families that replay ground truth (refused on a dataset without it)
 
     def schema(self) -> dict: ...
 

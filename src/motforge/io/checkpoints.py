@@ -7,44 +7,19 @@ and a checkpoint of another model size as hundreds of lines of size mismatches. 
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from motforge.errors import ConfigError
-from motforge.io.weights import UnsafeCheckpointError, is_refusal, refusal_reason
-
-
-def not_a_checkpoint_reason(path: Path) -> str:
-    """Why ``torch.load`` could not read ``path``: judged from the file's first bytes, not from torch's message."""
-    size = path.stat().st_size
-    if size == 0:
-        return "the file is empty"
-    if zipfile.is_zipfile(path):
-        return "it is a zip archive but not a readable PyTorch checkpoint (a truncated or damaged download?)"
-    with open(path, "rb") as f:
-        head = f.read(2)
-    if head[:1] == b"\x80":  # pickle protocol marker: torch's legacy format
-        return "it is a pickle that cannot be read with weights_only=True (damaged, or it holds Python objects)"
-    if head == b"PK":
-        return "it is a damaged zip archive (a truncated download?)"
-    return f"it is not a PyTorch checkpoint (the file starts with {head!r}; corrupt, or another format)"
+from motforge.io.weights import UnreadableCheckpointError, load_weights, not_a_checkpoint_reason  # noqa: F401
 
 
 def load_torch_file(path: str | Path, key: str):
-    """``torch.load(path, weights_only=True)`` on the CPU; any failure is a ConfigError naming ``key`` and ``path``."""
-    import torch
-
-    path = Path(path)
+    """``io.weights.load_weights`` for a file a config key names: a damaged file is a ConfigError naming the key."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if is_refusal(exc):  # pickled code or classes: refused, never run
-            raise UnsafeCheckpointError(path, f"config key '{key}'", refusal_reason(exc)) from None
-        raise ConfigError(key, f"{path}: cannot load: {not_a_checkpoint_reason(path)} ({type(exc).__name__})") from None
-    except Exception as exc:  # torch raises RuntimeError (miniz), EOFError... for bad files
-        raise ConfigError(key, f"{path}: cannot load: {not_a_checkpoint_reason(path)} ({type(exc).__name__})") from None
+        return load_weights(path, f"config key '{key}'")
+    except UnreadableCheckpointError as exc:
+        raise ConfigError(key, f"{path}: cannot load: {exc.reason}") from None
 
 
 def state_dict_of(obj: object, path: str | Path, key: str, entry: str | None = None) -> Mapping:

@@ -9,6 +9,7 @@ weights) and to report the refusals of third-party loaders (SAM2's ``build_sam2`
 from __future__ import annotations
 
 import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,30 @@ class UnsafeCheckpointError(MotforgeError):
             f"{setting}: {self.path} is not a plain weights file and was not loaded ({reason}); checkpoints are read "
             "as data only (torch.load weights_only=True), so a file that needs code to unpickle is refused"
         )
+
+
+def not_a_checkpoint_reason(path: Path) -> str:
+    """Why ``torch.load`` could not read ``path``: judged from the file's first bytes, not from torch's message."""
+    size = path.stat().st_size
+    if size == 0:
+        return "the file is empty"
+    if zipfile.is_zipfile(path):
+        return "it is a zip archive but not a readable PyTorch checkpoint (a truncated or damaged download?)"
+    with open(path, "rb") as f:
+        head = f.read(2)
+    if head[:1] == b"\x80":  # pickle protocol marker: torch's legacy format
+        return "it is a pickle that cannot be read with weights_only=True (damaged, or it holds Python objects)"
+    if head == b"PK":
+        return "it is a damaged zip archive (a truncated download?)"
+    return f"it is not a PyTorch checkpoint (the file starts with {head!r}; corrupt, or another format)"
+
+
+class UnreadableCheckpointError(MotforgeError):
+    """A file torch cannot read at all (empty, truncated, another format), as opposed to a refused one."""
+
+    def __init__(self, path: str | Path, setting: str, reason: str) -> None:
+        self.path, self.setting, self.reason = str(path), setting, reason
+        super().__init__(f"{setting}: {path} cannot be loaded: {reason}")
 
 
 def is_refusal(exc: BaseException) -> bool:
@@ -48,9 +73,10 @@ def load_weights(path: str | Path, setting: str) -> Any:
 
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if not is_refusal(exc):  # a damaged file, not a refused one
-            raise MotforgeError(
-                f"{setting}: {path} is not a readable PyTorch checkpoint ({refusal_reason(exc)})"
-            ) from None
-        raise UnsafeCheckpointError(path, setting, refusal_reason(exc)) from None
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # UnpicklingError (refused or damaged), RuntimeError (miniz), EOFError...
+        if is_refusal(exc):  # pickled code or classes: refused, never run
+            raise UnsafeCheckpointError(path, setting, refusal_reason(exc)) from None
+        reason = f"{not_a_checkpoint_reason(Path(path))} ({type(exc).__name__})"
+        raise UnreadableCheckpointError(path, setting, reason) from None

@@ -1,4 +1,5 @@
-"""Tracks drawn over a frame (a box and the identity in a colour per identity), for the report's frame strip."""
+"""Tracks drawn over one frame (boxes and identities, no trails; colours as in the track videos), for the report's
+frame strip."""
 
 from __future__ import annotations
 
@@ -8,19 +9,13 @@ import cv2
 import numpy as np
 
 from motforge.datasets.mot_text import read_mot_table
+from motforge.tracking.show import identity_colour  # one colour per identity in videos and the report
 
 
 def read_tracks(path: str | Path, seq_length: int | None = None) -> np.ndarray:
     """Result rows [N, >=7] (frame, id, x, y, w, h, score, ...) through the strict MOTChallenge reader."""
     table = read_mot_table(path, min_columns=7, max_columns=10, seq_length=seq_length, positive_size=False)
     return table.values
-
-
-def identity_colour(identity: int) -> tuple[int, int, int]:
-    """A stable, saturated BGR colour per identity (golden-ratio hue steps keep neighbours apart)."""
-    hue = int((identity * 0.618033988749895 % 1.0) * 180)
-    hsv = np.uint8([[[hue, 220, 255]]])
-    return tuple(int(c) for c in cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0])
 
 
 def draw_tracks(image: np.ndarray, rows: np.ndarray, frame: int, title: str = "") -> np.ndarray:

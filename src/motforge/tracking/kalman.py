@@ -82,3 +82,12 @@ def update(mean: np.ndarray, cov: np.ndarray, measurement: np.ndarray) -> tuple[
     mean = mean + gain @ (measurement - _H @ mean)
     cov = cov - gain @ s @ gain.T
     return mean, cov
+
+
+def predict_tracks(tracks: list) -> None:
+    """Advance every track (objects with ``mean`` [8] and ``cov`` [8, 8]) one frame, in place."""
+    if not tracks:
+        return
+    means, covs = predict(np.stack([t.mean for t in tracks]), np.stack([t.cov for t in tracks]))
+    for track, mean, cov in zip(tracks, means, covs):
+        track.mean, track.cov = mean, cov

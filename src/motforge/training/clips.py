@@ -43,6 +43,26 @@ class ClipSettings:
     label_stride: int = 8  # the detection head's stride (a property of the model, not a setting)
 
 
+def sequence_files(index: Path, inputs: dict[str, Path]) -> SequenceFiles:
+    """One training sequence from the cached inputs a family asked for by name (``families.CACHED_INPUTS``)."""
+    names = ("depth_bins", "instance_depth", "detections")
+    return SequenceFiles(index, inputs["frames"], **{name: inputs.get(name) for name in names})
+
+
+def clip_settings(clip: dict, augment: dict, **fixed: float) -> ClipSettings:
+    """ClipSettings from a family's ``clip`` and ``augment`` blocks; ``fixed`` sets what the family's block lacks."""
+    values = {
+        "flip": augment.get("flip"),
+        "crop": augment.get("crop"),
+        "occlusion": augment.get("occlusion"),
+        "id_swap": augment.get("id_swap"),
+        **fixed,
+    }
+    return ClipSettings(
+        length=int(clip["length"]), max_interval=int(clip["max_interval"]), **{k: float(v) for k, v in values.items()}
+    )
+
+
 class _Sequence:
     """Everything of one sequence the loader needs, in memory except the frames (read per clip)."""
 

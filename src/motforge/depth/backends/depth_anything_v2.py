@@ -109,19 +109,8 @@ class DepthAnythingV2:
     def uses_gpu(self, block: dict) -> bool:
         return True
 
-    def open(
-        self, index: SequenceIndex, block: dict, size: tuple[int, int], allow_downloads: bool, progress
-    ) -> tuple[dict, Callable]:  # noqa: ANN001
-        from motforge.io.device import resolve_device
-
-        return da2_frames(
-            index,
-            block["depth_anything_v2"],
-            size,
-            resolve_device(block["device"], "depth.device"),
-            allow_downloads,
-            progress,
-        )
+    def open(self, index: SequenceIndex, block: dict, size: tuple[int, int], device, allow_downloads: bool, progress):  # noqa: ANN001
+        return da2_frames(index, block["depth_anything_v2"], size, device, allow_downloads, progress)
 
 
 ENTRY = DepthAnythingV2()

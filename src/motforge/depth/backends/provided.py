@@ -81,9 +81,7 @@ class ProvidedDepth:
     def uses_gpu(self, block: dict) -> bool:
         return False
 
-    def open(
-        self, index: SequenceIndex, block: dict, size: tuple[int, int], allow_downloads: bool, progress
-    ) -> tuple[dict, Callable]:  # noqa: ANN001
+    def open(self, index: SequenceIndex, block: dict, size: tuple[int, int], device, allow_downloads: bool, progress):  # noqa: ANN001
         return provided_frames(index, size, progress=progress)
 
 

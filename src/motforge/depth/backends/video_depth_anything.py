@@ -287,19 +287,8 @@ class VideoDepthAnything:
     def uses_gpu(self, block: dict) -> bool:
         return True
 
-    def open(
-        self, index: SequenceIndex, block: dict, size: tuple[int, int], allow_downloads: bool, progress
-    ) -> tuple[dict, Callable]:  # noqa: ANN001
-        from motforge.io.device import resolve_device
-
-        return vda_frames(
-            index,
-            block["video_depth_anything"],
-            size,
-            resolve_device(block["device"], "depth.device"),
-            allow_downloads,
-            progress,
-        )
+    def open(self, index: SequenceIndex, block: dict, size: tuple[int, int], device, allow_downloads: bool, progress):  # noqa: ANN001
+        return vda_frames(index, block["video_depth_anything"], size, device, allow_downloads, progress)
 
 
 ENTRY = VideoDepthAnything()

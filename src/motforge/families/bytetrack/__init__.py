@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from motforge.errors import ConfigError, MotforgeError
-from motforge.families.schema import load_fragment
+from motforge.errors import ConfigError
+from motforge.families.base import FamilyBase
 
 
-class ByteTrackFamily:
+class ByteTrackFamily(FamilyBase):
     name = "bytetrack"
     description = "ByteTrack (two-stage IoU association with a Kalman filter) on detections.h5; no training"
     trains = False
     needs_images = True
-
-    def schema(self) -> dict:
-        return load_fragment(__file__)
 
     def check(self, model_key: str, model: dict, dataset_key: str, dataset: dict, base_dir: Path) -> None:
         if model["track_low"] > model["track_high"]:
@@ -23,17 +20,8 @@ class ByteTrackFamily:
                 f"{model_key}.track_low", f"{model['track_low']} is above track_high {model['track_high']}"
             )
 
-    def train_inputs(self, model: dict) -> list[str]:
-        return []
-
     def track_inputs(self, model: dict) -> list[str]:
         return ["detections"]
-
-    def input_size(self, model: dict) -> tuple[int, int] | None:
-        return None
-
-    def train(self, files, model, bins, out_dir, resume_dir, progress):  # noqa: ANN001
-        raise MotforgeError("the bytetrack family does not train")
 
     def tracker(self, model: dict, checkpoint: Path | None, threads: int | None):  # noqa: ANN201
         from motforge.families.bytetrack.tracker import ByteTracker, ByteTrackParams

@@ -89,12 +89,7 @@ class ByteTracker:
         high = scores >= p.track_high
         hi_boxes, hi_scores = boxes[high], scores[high]
         lo_boxes, lo_scores = boxes[~high], scores[~high]
-        if self.tracks:
-            means, covs = kalman.predict(
-                np.stack([t.mean for t in self.tracks]), np.stack([t.cov for t in self.tracks])
-            )
-            for t, m, c in zip(self.tracks, means, covs):
-                t.mean, t.cov = m, c
+        kalman.predict_tracks(self.tracks)
         confirmed = [t for t in self.tracks if t.confirmed]
         tentative = [t for t in self.tracks if not t.confirmed]
         # stages 1 and 2: confirmed (tracked or lost) tracks take high-score boxes; still-tracked leftovers low ones

@@ -126,22 +126,17 @@ class DenseOnlineTracker:
             self.model.roi_embeddings(out, [boxes]) if len(boxes) else (torch.zeros(0, self.model.cfg.embed_dim), None)
         )
         depths = self._depths(out, roi_feats, boxes) if len(boxes) else None
-        if self.tracks:
-            means, covs = kalman.predict(
-                np.stack([t.mean for t in self.tracks]), np.stack([t.cov for t in self.tracks])
-            )
-            for t, m, c in zip(self.tracks, means, covs):
-                t.mean, t.cov = m, c
+        kalman.predict_tracks(self.tracks)
         high = scores >= p.det_high
         hi_idx = torch.nonzero(high).flatten()
         lo_idx = torch.nonzero(~high).flatten()
-        similarity = np.zeros((len(self.tracks), len(hi_idx)), dtype=np.float32)
-        if self.tracks and len(hi_idx):
-            similarity = self._similarity(boxes, embeddings, depths, hi_idx, lo_idx).numpy().T
-        track_boxes = torch.as_tensor(
+        track_boxes = torch.as_tensor(  # the Kalman predictions, used by both stages
             np.array([kalman.xyah_to_xyxy(t.mean[None, :4])[0] for t in self.tracks]).reshape(-1, 4),
             dtype=torch.float32,
         )
+        similarity = np.zeros((len(self.tracks), len(hi_idx)), dtype=np.float32)
+        if self.tracks and len(hi_idx):
+            similarity = self._similarity(boxes, embeddings, depths, hi_idx, lo_idx, track_boxes).numpy().T
         low_iou = box_iou(track_boxes, boxes[lo_idx]).numpy()
         recent = np.array([t.last_frame == self.frame - 1 for t in self.tracks], dtype=bool)
         matches = two_stage_association(similarity, p.match_threshold, low_iou, p.iou_low, recent)
@@ -175,15 +170,12 @@ class DenseOnlineTracker:
             ((t.ident, kalman.xyah_to_xyxy(t.mean[None, :4])[0], t.score) for t in updated), key=lambda r: r[0]
         )
 
-    def _similarity(self, boxes, embeddings, depths, hi_idx, lo_idx) -> torch.Tensor:
+    def _similarity(self, boxes, embeddings, depths, hi_idx, lo_idx, track_boxes) -> torch.Tensor:
         """Stage-1 similarity [high dets, tracks]: weighted mean of bi-softmax, IoU and the learned association score,
         minus DepTR-MOT's gamma x |depth difference|."""
         p = self.p
         track_emb = torch.stack([t.embedding for t in self.tracks])
         track_refined = torch.stack([t.refined for t in self.tracks])
-        track_boxes = torch.as_tensor(
-            np.stack([kalman.xyah_to_xyxy(t.mean[None, :4])[0] for t in self.tracks]), dtype=torch.float32
-        )
         sim_terms, weights = [], []
         sim_terms.append(p.w_embed * bisoftmax(embeddings[hi_idx], track_emb, embeddings[lo_idx]))
         weights.append(p.w_embed)

@@ -11,8 +11,7 @@ import torch
 
 from motforge.families.dense.model import COMPONENTS, DenseConfig, DenseTracker
 from motforge.families.dense.step import clip_losses
-from motforge.families.interface import TrainFiles
-from motforge.training.clips import ClipDataset, ClipSettings, SequenceFiles, collate
+from motforge.training.clips import ClipDataset, SequenceFiles, clip_settings, collate
 from motforge.training.loop import TrainJob, fit, start_training
 
 
@@ -53,19 +52,6 @@ class ClipBatchLosses(torch.nn.Module):
         return parts
 
 
-def sequence_files(files: list[TrainFiles]) -> list[SequenceFiles]:
-    return [
-        SequenceFiles(
-            f.index,
-            f.inputs["frames"],
-            f.inputs.get("depth_bins"),
-            f.inputs.get("instance_depth"),
-            f.inputs.get("detections"),
-        )
-        for f in files
-    ]
-
-
 def train_dense(
     sequences: list[SequenceFiles],
     model_cfg: dict,
@@ -80,15 +66,7 @@ def train_dense(
     setup = start_training(train, device_key)
     cfg = dense_config(model_cfg, bins)
     model = DenseTracker(cfg).to(setup.device)
-    clip, augment = model_cfg["clip"], model_cfg["augment"]
-    settings = ClipSettings(
-        length=int(clip["length"]),
-        max_interval=int(clip["max_interval"]),
-        flip=float(augment["flip"]),
-        crop=float(augment["crop"]),
-        occlusion=float(augment["occlusion"]),
-        id_swap=float(augment["id_swap"]),
-    )
+    settings = clip_settings(model_cfg["clip"], model_cfg["augment"])
     losses = ClipBatchLosses(
         model, float(bins["fg_weight"]), int(train["identity_warmup_steps"]), model_cfg["pld_terms"]
     )

@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from motforge.datasets.index import SequenceIndex
-from motforge.errors import MotforgeError
-from motforge.families.schema import load_fragment
+from motforge.families.base import FamilyBase
 from motforge.tracking.interface import FrameInputs, TrackRow
 
 
@@ -28,29 +27,11 @@ class OracleTracker:
         return [(int(self.ids[r]), self.boxes[r], 1.0) for r in rows]
 
 
-class OracleFamily:
+class OracleFamily(FamilyBase):
     name = "oracle"
     description = "the ground truth as a tracker (sanity check: HOTA 100)"
-    trains = False
     needs_images = False
-
-    def schema(self) -> dict:
-        return load_fragment(__file__)
-
-    def check(self, model_key: str, model: dict, dataset_key: str, dataset: dict, base_dir: Path) -> None:
-        return None
-
-    def train_inputs(self, model: dict) -> list[str]:
-        return []
-
-    def track_inputs(self, model: dict) -> list[str]:
-        return []
-
-    def input_size(self, model: dict) -> tuple[int, int] | None:
-        return None
-
-    def train(self, files, model, bins, out_dir, resume_dir, progress):  # noqa: ANN001
-        raise MotforgeError("the oracle family does not train")
+    needs_gt = True
 
     def tracker(self, model: dict, checkpoint: Path | None, threads: int | None) -> OracleTracker:
         return OracleTracker()

@@ -10,30 +10,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from motforge.errors import ConfigError
+from motforge.families.base import FamilyBase
 from motforge.families.query.config import QueryModelConfig
-from motforge.families.schema import load_fragment
 
 
-class QueryFamily:
+class QueryFamily(FamilyBase):
     name = "query"
     description = "end-to-end track queries (MOTR / MOTRv2 / MOTRv3 / LA-MOTR switches) trained from the cache"
     trains = True
     needs_images = True
 
-    def schema(self) -> dict:
-        return load_fragment(__file__)
-
     def check(self, model_key: str, model: dict, dataset_key: str, dataset: dict, base_dir: Path) -> None:
         from motforge.families.query.config import from_block
 
         from_block(model, model_key)  # the dataclass's cross-field rules, with the block's key path
-        if "train" not in dataset["splits"] or "train" not in dataset["gt_splits"]:
-            raise ConfigError(
-                f"{dataset_key}.splits", f"{model_key} trains on the train split, which must be listed with GT"
-            )
-        if model["pretrained"] and not (base_dir / model["pretrained"]).is_file():
-            raise ConfigError(f"{model_key}.pretrained", f"backbone weights {model['pretrained']!r} not found")
+        super().check(model_key, model, dataset_key, dataset, base_dir)  # train split with GT, backbone file
 
     def train_inputs(self, model: dict) -> list[str]:
         reads_detections = model["components"]["proposals"] or model["components"]["pld"]
@@ -51,16 +42,11 @@ class QueryFamily:
         return train_query(files, model, out_dir, resume_dir, progress)
 
     def tracker(self, model: dict, checkpoint: Path | None, threads: int | None):  # noqa: ANN201
-        import torch
-
         from motforge.families.query.inference import Lifecycle
         from motforge.families.query.tracker import QueryFamilyTracker
         from motforge.families.query.train import load_query
 
-        if checkpoint is None:
-            raise ConfigError("track", "the query family tracks with a trained checkpoint (--checkpoint)")
-        # the job's CPU allotment (Snakemake exports it as OMP_NUM_THREADS), else the model's training threads
-        torch.set_num_threads(threads or int(model["train"]["threads"]))
+        self.tracking_threads(model, checkpoint, threads)
         track = model["track"]
         rule = Lifecycle(
             birth=float(track["birth"]),

@@ -16,12 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from scipy.optimize import linear_sum_assignment
 from torchvision.ops import box_iou
 
 from motforge.families.query.boxes import cxcywh_to_xyxy
 from motforge.families.query.model import QueryTracker
 from motforge.families.query.sgla import tracklet_update
+from motforge.tracking.association import assign
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,9 @@ def lifecycle_step(
 def associate(scores: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
     """[Nd, Nt] association probabilities -> [Nt] index of each tracklet's object, -1 when none passes."""
     partner = torch.full((scores.shape[1],), -1, dtype=torch.long)
-    if scores.numel() == 0:
-        return partner
-    rows, cols = linear_sum_assignment(-scores.detach().cpu().numpy())
-    for r, c in zip(rows, cols):
-        if scores[r, c] > threshold:
-            partner[c] = int(r)
+    pairs, _, _ = assign(scores.detach().cpu().numpy(), threshold)  # the shared Hungarian step, pairs >= threshold
+    for r, c in pairs:
+        partner[c] = r
     return partner
 
 

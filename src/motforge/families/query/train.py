@@ -17,7 +17,7 @@ from motforge.families.query.clip_loss import ClipFrame, clip_loss
 from motforge.families.query.config import QueryModelConfig, from_block
 from motforge.families.query.frames import frames_from_clip
 from motforge.families.query.model import QueryTracker
-from motforge.training.clips import ClipDataset, ClipSettings, SequenceFiles, collate
+from motforge.training.clips import ClipDataset, clip_settings, collate, sequence_files
 from motforge.training.loop import TrainJob, fit, start_training
 
 
@@ -50,10 +50,6 @@ def loop_weights(model_cfg: dict) -> dict[str, float]:
     return {"set": 1.0, "pld": float(weights["pld"]), "tgd": float(weights["tgd"]), "asso": 1.0}
 
 
-def sequence_files(files: list[TrainFiles]) -> list[SequenceFiles]:
-    return [SequenceFiles(f.index, f.inputs["frames"], detections=f.inputs.get("detections")) for f in files]
-
-
 def train_query(
     files: list[TrainFiles],
     model_cfg: dict,
@@ -67,18 +63,10 @@ def train_query(
     setup = start_training(train, device_key)
     cfg = from_block(model_cfg)
     model = QueryTracker(cfg).to(setup.device)
-    clip, augment = model_cfg["clip"], model_cfg["augment"]
     # MOTR's track-query drop / insertion live in the model config; the loader's dense-only occlusion and identity
     # swap of association inputs do not apply to track queries
-    settings = ClipSettings(
-        length=int(clip["length"]),
-        max_interval=int(clip["max_interval"]),
-        flip=float(augment["flip"]),
-        crop=float(augment["crop"]),
-        occlusion=0.0,
-        id_swap=0.0,
-    )
-    sequences, seed = sequence_files(files), int(train["seed"])
+    settings = clip_settings(model_cfg["clip"], model_cfg["augment"], occlusion=0.0, id_swap=0.0)
+    sequences, seed = [sequence_files(f.index, f.inputs) for f in files], int(train["seed"])
     job = TrainJob(
         model=model,
         losses=QueryClipLosses(model),
