@@ -13,7 +13,9 @@ def cmd_prepare(args: argparse.Namespace) -> None:
     from motforge.datasets.layouts import locate
 
     ds = args.dataset_config
-    decoded = args.out.parent / "video" if ds["format"] == "video" else None  # written by decode-video
+    from motforge.datasets.video import DECODED_DIR
+
+    decoded = args.out.parent / DECODED_DIR if ds["format"] == "video" else None  # written by decode-video
     source = locate(args.dataset, ds["format"], ds["root"], args.split, args.seq, ds["gt_splits"], decoded_dir=decoded)
     index = build_index(source, annotation_only=ds["annotation_only"])
     write_index(index, args.out)

@@ -20,7 +20,6 @@ from motforge.names import name_problem
 FORMATS = ("synthdance", "dancetrack", "sportsmot", "mot17", "mot20", "bft", "mot", "video")
 MOT17_DETECTOR_SUFFIX = re.compile(r"-(DPM|FRCNN|SDP)$")
 MOT17_PREFERRED_VARIANT = ("FRCNN", "SDP", "DPM")
-#: sequence names the result paths and the workflow's {seq} wildcard can carry
 
 
 @dataclass(frozen=True)
