@@ -21,6 +21,7 @@ CHILD = textwrap.dedent(
     import json, resource, sys, time
     import torch
     from motforge.datasets.index import read_index, SequenceIndex
+    from motforge.config import block_defaults
     from motforge.depth.teacher import run_depth_teacher
     index_path, frames, repo, ckpt, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
     index = read_index(index_path)
