@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
+if TYPE_CHECKING:  # annotations only: the CLI imports this at start-up, before any stage needs numpy or h5py
+    import numpy as np
 
-from motforge.datasets.index import SequenceIndex
+    from motforge.datasets.index import SequenceIndex
 
 #: (track id, xyxy box in original pixels, score): one MOTChallenge row of the current frame
-TrackRow = tuple[int, np.ndarray, float]
+TrackRow = "tuple[int, np.ndarray, float]"
 
 
 @dataclass(frozen=True)
