@@ -94,7 +94,7 @@ def test_trains_and_tracks_through_the_family_interface(caches, tmp_path):
 
     # tracking: everything is born and reported (thresholds 0), so frame t's newborn rows are the 8 anchor queries
     # plus one per detector box of frame t, which (barely trained box heads) sit on that box in original pixels
-    model["track"] = {"birth": 0.0, "death": 0.0, "max_missed": 10, "report": 0.0}
+    model["track"] = {"birth": 0.0, "death": 0.0, "max_missed": 10, "report": 0.0, "duplicate_iou": 1.0}
     tracker = family.tracker(model, tmp_path / "m" / "checkpoint.pt", 1)
     index = read_index(caches.index)
     needs = family.track_inputs(model)

@@ -15,7 +15,13 @@ from motforge.families.query.config import QueryModelConfig
 from motforge.families.query.config import defaults as query_defaults
 from motforge.families.query.denoising import group_mask, scale_boxes
 from motforge.families.query.frames import normalise_image
-from motforge.families.query.inference import Lifecycle, OnlineQueryTracker, associate, lifecycle_step
+from motforge.families.query.inference import (
+    Lifecycle,
+    OnlineQueryTracker,
+    associate,
+    lifecycle_step,
+    suppress_duplicates,
+)
 from motforge.families.query.model import QueryTracker
 from motforge.families.query.tracker import QueryFamilyTracker
 
@@ -108,6 +114,25 @@ def test_lifecycle_by_hand() -> None:
     assert born.tolist() == [True, False]
     # best total 0.9 + 0.4 pairs object 1 with tracklet 1, but 0.4 is below 0.5
     assert associate(torch.tensor([[0.9, 0.2], [0.8, 0.4]])).tolist() == [0, -1]
+
+
+def test_duplicate_births_by_hand() -> None:
+    track = torch.tensor([[0.0, 0.0, 10.0, 10.0]])
+    dets = torch.tensor(
+        [
+            [0.0, 0.0, 10.0, 8.0],  # IoU 0.8 with the track: a proposal of the tracked object
+            [20.0, 0.0, 30.0, 10.0],  # new object
+            [20.0, 0.0, 30.0, 9.0],  # IoU 0.9 with the better-scored candidate above
+            [0.0, 5.0, 10.0, 15.0],  # IoU 1/3 with the track: kept at 0.5
+            [40.0, 0.0, 50.0, 10.0],  # not a birth candidate (below the birth score)
+        ]
+    )
+    scores = torch.tensor([0.9, 0.8, 0.7, 0.9, 0.2])
+    born = torch.tensor([True, True, True, True, False])
+    assert suppress_duplicates(born, dets, scores, track, 0.5).tolist() == [False, True, False, True, False]
+    assert suppress_duplicates(born, dets, scores, track, 0.85).tolist() == [True, True, False, True, False]
+    assert suppress_duplicates(born, dets, scores, track, 1.0).tolist() == born.tolist()  # off: MOTRv2's rule
+    assert suppress_duplicates(born, dets, scores, track[:0], 0.5).tolist() == [True, True, False, True, False]
 
 
 def test_online_tracker_rows_and_ids() -> None:

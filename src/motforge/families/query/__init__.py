@@ -53,6 +53,7 @@ class QueryFamily(FamilyBase):
             death=float(track["death"]),
             max_missed=int(track["max_missed"]),
             report=float(track["report"]),
+            duplicate_iou=float(track["duplicate_iou"]),
         )
         return QueryFamilyTracker(load_query(checkpoint), rule)
 

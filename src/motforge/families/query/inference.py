@@ -9,6 +9,12 @@ A track is reported only when its score reaches ``report``. With LA-MOTR's separ
 inference rule) object queries are associated with tracklets by the association score (Hungarian on -S, pairs with
 S > 0.5; without SGLA the same rule on box IoU, Table 4's "IoU" row); objects left unassociated with score
 >= ``birth`` start tracks. Rows are MOTChallenge's (frame, id, x, y, w, h, score) in pixels.
+
+Duplicate births (``duplicate_iou`` < 1; a motforge addition, off at 1.0 as in MOTRv2): MOTR relies on training alone
+to score a detect query low when a track query already holds its object; a small model trained for minutes does not
+learn that, and every proposal of a tracked object is born again each frame. A birth candidate whose box overlaps a
+live track's box of this frame by IoU >= ``duplicate_iou`` is not born, nor one overlapping a higher-scored candidate
+by as much (torchvision NMS).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torchvision.ops import box_iou
+from torchvision.ops import box_iou, nms
 
 from motforge.families.query.boxes import cxcywh_to_xyxy
 from motforge.families.query.model import QueryTracker
@@ -30,6 +36,7 @@ class Lifecycle:
     death: float = 0.5
     max_missed: int = 10
     report: float = 0.6
+    duplicate_iou: float = 1.0
 
 
 def lifecycle_step(
@@ -40,6 +47,23 @@ def lifecycle_step(
     missed = torch.where(alive, torch.zeros_like(missed), missed + 1)
     keep = missed <= rule.max_missed
     return keep, keep & (track_scores >= rule.report), missed, det_scores >= rule.birth
+
+
+def suppress_duplicates(
+    born: torch.Tensor, det_boxes: torch.Tensor, det_scores: torch.Tensor, track_boxes: torch.Tensor, iou: float
+) -> torch.Tensor:
+    """born [M] bool -> born without candidates overlapping a live track box ([N, 4] xyxy) or a higher-scored
+    candidate by IoU >= ``iou``; ``det_boxes`` [M, 4] xyxy. ``iou`` >= 1 leaves ``born`` as it is."""
+    if iou >= 1.0 or not bool(born.any()):
+        return born
+    born = born.clone()
+    if track_boxes.shape[0]:
+        born &= box_iou(det_boxes, track_boxes).max(1).values < iou
+    candidates = torch.nonzero(born).flatten()
+    kept = candidates[nms(det_boxes[candidates], det_scores[candidates], iou)]
+    born[:] = False
+    born[kept] = True
+    return born
 
 
 def associate(scores: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
@@ -92,6 +116,9 @@ class OnlineQueryTracker:
             taken = torch.zeros(m, dtype=torch.bool)
             taken[partner[partner >= 0]] = True
             born &= ~taken
+        live = keep & (scores[m:] >= self.rule.death)
+        xyxy = cxcywh_to_xyxy(boxes)
+        born = suppress_duplicates(born, xyxy[:m], scores[:m], xyxy[m:][live], self.rule.duplicate_iou)
         born_idx = torch.nonzero(born).flatten()
         new_ids = torch.arange(self.next_id, self.next_id + len(born_idx))
         self.next_id += len(born_idx)
