@@ -33,7 +33,7 @@ def test_infonce_pairs_and_harmonic_iou_weights():
     frames = torch.tensor([0, 1, 0, 1])
     ious = torch.tensor([0.9, 0.6, 0.8, 0.4])
     tau = 0.1
-    kept = feats[:3]
+    kept = feats[:3].double()  # float64: the expected value must not carry float32 cancellation (s - logsumexp)
     logits = kept @ kept.t() / tau
 
     def nce(i, j):
@@ -43,6 +43,31 @@ def test_infonce_pairs_and_harmonic_iou_weights():
     w = 2 * 0.9 * 0.6 / (0.9 + 0.6)
     expected = (w * nce(0, 1) + w * nce(1, 0)) / 2  # positives: (a, b) and (b, a) only; c has no cross-frame partner
     assert L.identity_adapter_loss(feats, ids, frames, ious, tau=tau).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_infonce_denominator_is_the_positive_and_the_anchors_negatives():
+    """FDTA eq. 8: E = {e | (anchor, e) in N} + {the positive}. Identity 1 is seen twice in frame 0 (a jittered copy)
+    and once in frames 1 and 2, identity 2 in frames 1 and 2: every pair has other positives and a same-frame
+    same-identity sample that must stay out of the denominator."""
+    raw = [[1.0, 0.2], [0.9, 0.4], [0.8, -0.1], [0.1, 1.0], [-0.2, 0.9], [0.7, 0.6]]
+    ids, frames = [1, 1, 1, 2, 2, 1], [0, 0, 1, 1, 2, 2]
+    ious = [0.9, 0.8, 0.7, 1.0, 0.6, 0.5]
+    unit = [[x / math.hypot(*v) for x in v] for v in raw]
+    tau = 0.1
+    s = [[(a[0] * b[0] + a[1] * b[1]) / tau for b in unit] for a in unit]
+    terms = []
+    for i in range(6):
+        negatives = [k for k in range(6) if ids[k] != ids[i]]
+        for j in range(6):
+            if ids[j] == ids[i] and frames[j] != frames[i]:
+                denominator = math.exp(s[i][j]) + sum(math.exp(s[i][k]) for k in negatives)
+                w = 2 * ious[i] * ious[j] / (ious[i] + ious[j])
+                terms.append(-w * math.log(math.exp(s[i][j]) / denominator))
+    assert len(terms) == 12  # identity 1: 0-2, 0-5, 1-2, 1-5, 2-5 both ways; identity 2: 3-4 both ways
+    got = L.identity_adapter_loss(
+        torch.tensor(unit), torch.tensor(ids), torch.tensor(frames), torch.tensor(ious), tau=tau
+    )
+    assert got.item() == pytest.approx(sum(terms) / 12, rel=1e-5)
 
 
 def test_infonce_positives_only_across_frames():

@@ -6,8 +6,9 @@
 - FDTA depth loss (eq. 1): per-pixel focal loss on LID bin targets, pixels inside GT boxes weighted by w
 - QDTrack (eqs. 5, 6): multi-positive embedding loss log[1 + sum_k+ sum_k- exp(v.k- - v.k+)] and the L2 auxiliary
   loss (cos(v, k) - c)^2
-- FDTA Identity Adapter (eqs. 5-8): InfoNCE (tau 0.1) over all pairs of the clip, positives only across frames,
-  samples with IoU < 0.5 filtered out, each positive pair weighted by the harmonic mean of its two IoUs
+- FDTA Identity Adapter (eqs. 5-8): InfoNCE (tau 0.1) over all pairs of the clip, positives only across frames, each
+  positive contrasted with the anchor's negatives only, samples with IoU < 0.5 filtered out, each positive pair
+  weighted by the harmonic mean of its two IoUs
 - DepTR-MOT instance depth: MSE on the value, KL divergence on the soft histogram
 - LA-MOTR association: binary cross-entropy on the association matrix
 """
@@ -95,18 +96,21 @@ def identity_adapter_loss(
     tau: float = 0.1,
     iou_filter: float = 0.5,
 ) -> torch.Tensor:
-    """FDTA eqs. 5-8. features [N, D] are phi(e), L2-normalised; the pool E is every kept sample of the clip (the
-    anchor itself excluded from the denominator)."""
+    """FDTA eqs. 5-8. features [N, D] are phi(e), L2-normalised. Eq. 8's denominator for an anchor and one positive
+    is E = that positive plus the anchor's negatives (different identity, eq. 5's N): the anchor's other positives and
+    its same-identity samples of its own frame are in neither set (as upstream FDTA's InstanceLevelContrastiveLoss
+    masks every same-label column but the positive's)."""
     keep = (ious >= iou_filter) & (ids >= 0)
     features, ids, frames, ious = features[keep], ids[keep], frames[keep], ious[keep]
     if features.shape[0] < 2:
         return features.sum() * 0.0
     logits = features @ features.t() / tau
-    eye = torch.eye(len(ids), dtype=torch.bool, device=features.device)
-    log_prob = logits - torch.logsumexp(logits.masked_fill(eye, float("-inf")), dim=1, keepdim=True)
+    negative = ids[:, None] != ids[None, :]
     positive = (ids[:, None] == ids[None, :]) & (frames[:, None] != frames[None, :])
     if not positive.any():
         return features.sum() * 0.0
+    neg_term = torch.logsumexp(logits.masked_fill(~negative, float("-inf")), dim=1, keepdim=True)
+    log_prob = -F.softplus(neg_term - logits)  # log exp(s_ij) / (exp(s_ij) + sum_neg exp(s_ik)), no cancellation
     weights = 2 * ious[:, None] * ious[None, :] / (ious[:, None] + ious[None, :])
     return -(weights * log_prob)[positive].sum() / positive.sum()
 
