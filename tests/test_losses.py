@@ -15,15 +15,23 @@ from motforge.families.dense.tracker import bisoftmax
 
 
 def test_depth_focal_loss_with_foreground_weight():
-    """FDTA eq. 1: two pixels, 3 classes; pixel 0 (inside a box, w = 6) target 1, pixel 1 (background) target 2."""
+    """FDTA eq. 1, L = 1/N_total sum_ij w_ij FL(d_ij, target_ij): two pixels, 3 classes; pixel 0 (inside a box,
+    w = 7, FDTA sec. 4.2) target 1, pixel 1 (background, w = 1) target 2. N_total is the pixel count, 2."""
     logits = torch.tensor([[1.0, 2.0, 0.5], [0.0, 0.0, 3.0]]).t().reshape(1, 3, 1, 2)
     target = torch.tensor([[[1, 2]]])
-    weights = torch.tensor([[[6.0, 1.0]]])
+    weights = torch.tensor([[[7.0, 1.0]]])
     p0 = math.exp(2.0) / (math.exp(1.0) + math.exp(2.0) + math.exp(0.5))
     p1 = math.exp(3.0) / (2 + math.exp(3.0))
     focal = lambda p: -0.25 * (1 - p) ** 2 * math.log(p)  # noqa: E731
-    expected = (6 * focal(p0) + 1 * focal(p1)) / 7
+    expected = (7 * focal(p0) + 1 * focal(p1)) / 2
     assert L.depth_focal_loss(logits, target, weights).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_foreground_weight_default_is_fdtas():
+    """FDTA sec. 4.2: "the foreground weighting factor w is set to 7"."""
+    from motforge.config import block_defaults
+
+    assert block_defaults("labels", {})["depth_bins"]["fg_weight"] == 7
 
 
 def test_infonce_pairs_and_harmonic_iou_weights():

@@ -3,7 +3,8 @@
 - detection: sigmoid focal loss (alpha 0.25, gamma 2), L1 and GIoU; FDTA/MOTRv3 weights 2 / 5 / 2
 - MOTRv3 pseudo-label distillation (section 3.3, eq. 3): detector boxes as extra targets, matched terms weighted by
   the detector's confidence, background terms by 0.5
-- FDTA depth loss (eq. 1): per-pixel focal loss on LID bin targets, pixels inside GT boxes weighted by w
+- FDTA depth loss (eq. 1): per-pixel focal loss on LID bin targets, pixels inside GT boxes weighted by w, averaged
+  over the pixels
 - QDTrack (eqs. 5, 6): multi-positive embedding loss log[1 + sum_k+ sum_k- exp(v.k- - v.k+)] and the L2 auxiliary
   loss (cos(v, k) - c)^2
 - FDTA Identity Adapter (eqs. 5-8): InfoNCE (tau 0.1) over all pairs of the clip, positives only across frames, each
@@ -59,12 +60,13 @@ def pld_weights(target_cls: torch.Tensor, confidence: torch.Tensor, background_w
 
 
 def depth_focal_loss(logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """FDTA eq. 1: softmax focal loss over the K+1 bins per pixel, weighted (w inside GT boxes, 1 outside).
+    """FDTA eq. 1: softmax focal loss over the K+1 bins per pixel, weighted (w inside GT boxes, 1 outside), summed and
+    divided by N_total, the number of pixels (not by the sum of the weights, which would undo w).
     logits [B, K+1, H, W], target [B, H, W] long, weights [B, H, W]."""
     log_p = F.log_softmax(logits, dim=1).gather(1, target[:, None]).squeeze(1)
     p = log_p.exp()
     loss = -FOCAL_ALPHA * (1.0 - p) ** FOCAL_GAMMA * log_p
-    return (loss * weights).sum() / weights.sum().clamp(min=1.0)
+    return (loss * weights).sum() / max(1, loss.numel())
 
 
 def quasi_dense_loss(
