@@ -268,3 +268,34 @@ def test_centre_sampling_and_roi_labels():
         torch.tensor([5]),
     )
     assert labels.tolist() == [5, -2, -1]
+
+
+def test_instance_depth_target_is_the_mean_inside_the_instance(tmp_path):
+    """DepTR-MOT's instance depth is the mean teacher depth inside the instance mask. The mask covers 2, 2, 2 and 4 m
+    (mean 2.5, median 2): the target is disparity 1 / 2.5 over the sequence maximum 1 / 2, on FDTA's 0..255 scale."""
+    import numpy as np
+
+    from motforge.datasets.index import SequenceIndex
+    from motforge.depth.store import create_frame_store
+    from motforge.masks.instance_depth import instance_depths, read_instance_depth
+    from motforge.masks.store import MaskTable, encode
+
+    depth = np.full((10, 20), 5.0, np.float32)
+    depth[2:4, 2:4] = [[2.0, 2.0], [2.0, 4.0]]
+    one = {"frame": [1], "id": [1], "x": [1], "y": [1], "w": [7], "h": [7], "consider": [1], "cls": [1], "vis": [1]}
+    types = {"frame": np.int32, "id": np.int64, "consider": np.int8, "cls": np.int16}
+    gt = {k: np.array(v, types.get(k, np.float32)) for k, v in one.items()}
+    index = SequenceIndex(
+        "x", "seq", "val", "mot", str(tmp_path), np.array(["00000001.jpg"]), np.array([20]), np.array([10]), 20.0,
+        True, False, gt,
+    )  # fmt: skip
+    mask = np.zeros((1, 10, 20), bool)
+    mask[0, 2:4, 2:4] = True
+    table = MaskTable(10, 20, encode(mask), np.array([0.9], np.float32), np.array([False]), np.array([4]))
+    with create_frame_store(tmp_path / "d.zarr", 1, 10, 20, "float16", {"kind": "metric", "backend": "x"}) as store:
+        store[0] = depth
+    bins = {"num_bins": 150, "d_min": 1e-3, "d_max": 256.0}
+    instance_depths(index, table, tmp_path / "d.zarr", {"histogram_bins": 4, "sigma": 3.0}, bins, tmp_path / "i.h5")
+    inst = read_instance_depth(tmp_path / "i.h5")
+    assert inst["mean"][0] == pytest.approx(2.5) and inst["median"][0] == pytest.approx(2.0)
+    assert inst["fdta_value"][0] == pytest.approx((1 / 2.5) / (1 / 2.0) * 255.0, rel=1e-5)  # 204, not the median's 255
