@@ -162,8 +162,9 @@ def _giou_loss(a, b) -> float:
 
 def test_detection_losses_by_hand():
     """Focal / L1 / GIoU over five locations, three of them positive, with MOTRv3's PLD weights (eq. 3) on the focal
-    terms and the pseudo boxes' confidences on the box terms. Every sum is divided by the positive count (3), as the
-    code documents (issue 14: MOTRv3's eq. 5 normalises differently; the expected values follow the code)."""
+    terms and the pseudo boxes' confidences on the box terms. Every sum is divided by the default normaliser, the
+    positive count (3), which the GT detection loss uses; the PLD loss passes MOTRv3 eq. 5's O_i instead (see
+    test_pld_is_normalised_by_each_frames_object_count), checked here with O = 4."""
     logits = torch.tensor([2.0, 0.5, -0.5, -1.0, 1.5])
     target_cls = torch.tensor([1, 1, 1, 0, 0])
     conf = torch.tensor([0.9, 0.6, 0.3, 0.0, 0.0])
@@ -191,10 +192,41 @@ def test_detection_losses_by_hand():
     giou = [_giou_loss(a, b) for a, b in zip(pred[:3], target[:3])]
     assert giou == pytest.approx([0.5, 1 - (1 / 7 - 50 / 225), 1.2])
     assert out["giou"].item() == pytest.approx((0.9 * giou[0] + 0.6 * giou[1] + 0.3 * giou[2]) / 3, rel=1e-5)
+    by_objects = L.detection_losses(
+        logits, torch.tensor(pred), target_cls, torch.tensor(target), weights=weights, box_weights=conf, normaliser=4
+    )
+    assert by_objects["cls"].item() == pytest.approx(sum(f * wi for f, wi in zip(focal, w)) / 4, rel=1e-5)
+    assert by_objects["giou"].item() == pytest.approx((0.9 * giou[0] + 0.6 * giou[1] + 0.3 * giou[2]) / 4, rel=1e-5)
     # without weights: plain sums over the same three positives
     plain = L.detection_losses(logits, torch.tensor(pred), target_cls, torch.tensor(target))
     assert plain["giou"].item() == pytest.approx(sum(giou) / 3, rel=1e-5)
     assert plain["cls"].item() == pytest.approx(sum(focal) / 3, rel=1e-5)
+
+
+def test_pld_is_normalised_by_each_frames_object_count():
+    """MOTRv3 eq. 5: L_clip = sum_i (... + L_pld,i) / O_i, O_i the number of objects in frame i. Two frames of a 1 x 2
+    location map (centres (4, 4) and (12, 4)); frame 0 has one pseudo box (0, 0, 8, 8) of confidence 0.8 and 2 GT
+    objects, frame 1 no pseudo box and 4 GT objects. Eq. 3's weights: 0.8 on the matched location, 0.5 on background.
+    The positive count (1 location in the clip) is not the normaliser."""
+    from types import SimpleNamespace
+
+    from motforge.families.dense.step import pld_loss
+
+    logits = torch.tensor([[[1.0, -2.0]], [[-1.0, 0.5]]])
+    pred = torch.tensor([[[[0.0, 0.0, 8.0, 12.0], [0.0] * 4]], [[[0.0] * 4, [0.0] * 4]]])
+    out = SimpleNamespace(logits=logits, boxes=pred)
+    pseudo = [torch.tensor([[0.0, 0.0, 8.0, 8.0]]), torch.zeros(0, 4)]
+    scores = [torch.tensor([0.8]), torch.zeros(0)]
+    terms = {"cls": 2.0, "l1": 5.0, "giou": 2.0}
+    sig = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
+    pos = lambda x: 0.25 * (1 - sig(x)) ** 2 * -math.log(sig(x))  # noqa: E731
+    neg = lambda x: 0.75 * sig(x) ** 2 * -math.log(1 - sig(x))  # noqa: E731
+    cls0 = (0.8 * pos(1.0) + 0.5 * neg(-2.0)) / 2
+    l1_0 = 0.8 * 4.0 / 100 / 2  # |12 - 8| in units of 100 px
+    giou0 = 0.8 * (1 - 64 / 96) / 2  # IoU 64 / 96, the hull is the predicted box itself
+    cls1 = 0.5 * (neg(-1.0) + neg(0.5)) / 4
+    expected = 2 * cls0 + 5 * l1_0 + 2 * giou0 + 2 * cls1
+    assert pld_loss(out, pseudo, scores, [2, 4], terms).item() == pytest.approx(expected, rel=1e-5)
 
 
 def test_association_targets_and_bce():

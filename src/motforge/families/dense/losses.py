@@ -1,8 +1,9 @@
 """The losses of the five papers, each written from its equation (the tests recompute them by hand).
 
 - detection: sigmoid focal loss (alpha 0.25, gamma 2), L1 and GIoU; FDTA/MOTRv3 weights 2 / 5 / 2
-- MOTRv3 pseudo-label distillation (section 3.3, eq. 3): detector boxes as extra targets, matched terms weighted by
-  the detector's confidence, background terms by 0.5
+- MOTRv3 pseudo-label distillation (section 3.3, eqs. 3 and 5): detector boxes as extra targets, matched terms
+  weighted by the detector's confidence, background terms by 0.5; each frame's loss divided by its number of
+  objects O_i and summed over the clip's frames
 - FDTA depth loss (eq. 1): per-pixel focal loss on LID bin targets, pixels inside GT boxes weighted by w, averaged
   over the pixels
 - QDTrack (eqs. 5, 6): multi-positive embedding loss log[1 + sum_k+ sum_k- exp(v.k- - v.k+)] and the L2 auxiliary
@@ -31,14 +32,16 @@ def detection_losses(
     target_boxes: torch.Tensor,
     weights: torch.Tensor | None = None,
     box_weights: torch.Tensor | None = None,
+    normaliser: float | None = None,
 ) -> dict[str, torch.Tensor]:
-    """Focal on every location, L1 and GIoU on positive locations. Shapes: logits [N], boxes [N, 4] xyxy,
+    """Focal on every location, L1 and GIoU on positive locations, each sum divided by ``normaliser`` (default: the
+    positive count; MOTRv3 eq. 5 passes the frame's object count). Shapes: logits [N], boxes [N, 4] xyxy,
     target_cls [N] in {0, 1}, target_boxes [N, 4]; optional per-location weights (PLD)."""
     focal = sigmoid_focal_loss(logits, target_cls.float(), alpha=FOCAL_ALPHA, gamma=FOCAL_GAMMA, reduction="none")
     if weights is not None:
         focal = focal * weights
     positive = target_cls > 0
-    num_pos = max(1.0, float(positive.sum()))
+    num_pos = max(1.0, float(positive.sum())) if normaliser is None else max(1.0, float(normaliser))
     out = {"cls": focal.sum() / num_pos}
     if positive.any():
         pw = box_weights[positive] if box_weights is not None else torch.ones(int(positive.sum()), device=logits.device)
