@@ -6,10 +6,11 @@ import math
 
 import pytest
 import torch
+from torchvision.ops import box_iou
 
 from motforge.families.dense import losses as L
 from motforge.families.dense.association import LearnableAssociation, box_differences
-from motforge.families.dense.targets import assign_locations, label_rois
+from motforge.families.dense.targets import assign_locations, background_boxes, label_rois, sample_rois
 from motforge.families.dense.temporal_adapter import TemporalAdapter, causal_missing_mask
 from motforge.families.dense.tracker import bisoftmax
 
@@ -85,30 +86,70 @@ def test_infonce_positives_only_across_frames():
 
 
 def test_quasi_dense_multi_positive_and_aux():
-    """QDTrack eqs. 5 and 6, two key samples with positives and one ignore-band key (id -2, IoU 0.3-0.7 in
-    ``label_rois``); the references hold two positives of key 0, background (-1) and an ignore-band RoI (-2).
-    As the current code documents ("ids < 0 are negatives to all"), an ignore-band RoI is a negative of every key and
-    an ignore-band key has no positive, so it is left out of eq. 5's mean but counted in eq. 6's (issue 14 lists this
-    as a deviation from QDTrack, which drops ignored RoIs; the expected values follow the code)."""
-    keys = torch.tensor([[1.0, 0.0], [0.2, 0.9], [0.6, 0.6]])
-    refs = torch.tensor([[0.8, 0.1], [0.5, 0.5], [0.0, 1.0], [-0.3, 0.2], [0.7, 0.3]])
-    key_ids, ref_ids = torch.tensor([7, 3, -2]), torch.tensor([7, 7, 3, -1, -2])
+    """QDTrack eqs. 5 and 6. Keys: two objects (7, 3), a background RoI (-1) and an ignore-band RoI (-2, IoU 0.3-0.7
+    in ``label_rois``); references: two positives of key 0, one of key 1, four background RoIs and an ignore-band RoI.
+    Sec. 3.1 keeps ignore-band RoIs out of both losses: not a negative of any key, not a key. Eq. 5 averages over the
+    keys with a positive; eq. 6 takes every positive pair of the object keys (3) and the 3 x 3 = 9 hardest of their
+    11 negative pairs ("all positive pairs and three times more negative pairs", QDTrack's L2Loss neg_pos_ub 3 with
+    hard mining)."""
+    keys = torch.tensor([[1.0, 0.0], [0.2, 0.9], [0.6, 0.6], [0.3, -0.4]])
+    refs = torch.tensor(
+        [[0.8, 0.1], [0.5, 0.5], [0.0, 1.0], [-0.3, 0.2], [0.7, 0.3], [-1.0, 0.1], [0.2, -0.9], [0.6, 0.6]]
+    )
+    key_ids, ref_ids = torch.tensor([7, 3, -1, -2]), torch.tensor([7, 7, 3, -1, -1, -1, -1, -2])
     s = (keys @ refs.t()).tolist()
+    used = range(7)  # reference 7 is ignored
 
     def eq5(i, pos):
-        neg = [n for n in range(5) if n not in pos]
+        neg = [n for n in used if n not in pos]
         return math.log(1 + sum(math.exp(s[i][n] - s[i][p]) for p in pos for n in neg))
 
-    expected = (eq5(0, (0, 1)) + eq5(1, (2,))) / 2  # key 2 (ignored) has no positive: not averaged
+    expected = (eq5(0, (0, 1)) + eq5(1, (2,))) / 2  # key 2 (background) has no positive, key 3 is ignored
     embed, aux = L.quasi_dense_loss(keys, refs, key_ids, ref_ids)
     assert embed.item() == pytest.approx(expected, rel=1e-6)
-    target = [[1, 1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 0, 0, 0, 0]]  # -2 never matches -2
-    squares = []
-    for i in range(3):
-        for j in range(5):
-            cos = s[i][j] / (math.hypot(*keys[i].tolist()) * math.hypot(*refs[j].tolist()))
-            squares.append((cos - target[i][j]) ** 2)
-    assert aux.item() == pytest.approx(sum(squares) / 15, rel=1e-6)
+
+    def cos(i, j):
+        return s[i][j] / (math.hypot(*keys[i].tolist()) * math.hypot(*refs[j].tolist()))
+
+    positives = [(0, 0), (0, 1), (1, 2)]
+    negatives = [(i, j) for i in (0, 1) for j in used if (i, j) not in positives]
+    assert len(negatives) == 11
+    hardest = sorted((cos(i, j) ** 2 for i, j in negatives), reverse=True)[:9]
+    squares = [(cos(i, j) - 1) ** 2 for i, j in positives] + hardest
+    assert aux.item() == pytest.approx(sum(squares) / 12, rel=1e-6)
+
+
+def test_qdtrack_roi_sampling():
+    """QDTrack's sampler (configs/bdd100k: CombinedSampler, InstanceBalancedPosSampler, IoUBalancedNegSampler with 3
+    bins), here with num 8: 4 positives expected, round(4 / 2) + 1 = 3 per object, so object 0 (10 RoIs) gives 3 and
+    object 1 (1 RoI) its one; negatives: 8 - 4 = 4 (under 3 x 4), one from each IoU bin [0, .1), [.1, .2), [.2, .3) and
+    one more at random; the ignore band (-2) is never sampled, even when the sampler is short of RoIs."""
+    labels = torch.tensor([5] * 10 + [6] + [-2] * 5 + [-1] * 30)
+    gt_index = torch.tensor([0] * 10 + [1] + [0] * 5 + [-1] * 30)
+    ious = torch.tensor([0.9] * 11 + [0.5] * 5 + [0.05] * 10 + [0.15] * 10 + [0.25] * 10)
+    for seed in range(5):
+        pick = sample_rois(labels, ious, gt_index, torch.Generator().manual_seed(seed), num=8)
+        assert (labels[pick] == 5).sum() == 3 and (labels[pick] == 6).sum() == 1 and (labels[pick] == -2).sum() == 0
+        neg = ious[pick][labels[pick] == -1]
+        assert len(neg) == 4 and all(((neg > lo) & (neg < lo + 0.1)).sum() >= 1 for lo in (0.0, 0.1, 0.2))
+    # the default QDTrack numbers: 11 positives (< 128) all kept, negatives capped at 3 x 11 = 33 of the 30: all 30
+    pick = sample_rois(labels, ious, gt_index, torch.Generator().manual_seed(0))
+    assert (labels[pick] >= 0).sum() == 11 and (labels[pick] == -1).sum() == 30 and (labels[pick] == -2).sum() == 0
+    # two positives: 3 x 2 = 6 negatives, two per IoU bin
+    few = torch.tensor([5, 6] + [-1] * 30)
+    pick = sample_rois(few, ious[14:], torch.tensor([0, 1] + [-1] * 30), torch.Generator().manual_seed(0))
+    neg = ious[14:][pick][few[pick] == -1]
+    assert len(neg) == 6 and [int(((neg > lo) & (neg < lo + 0.1)).sum()) for lo in (0.0, 0.1, 0.2)] == [2, 2, 2]
+
+
+def test_background_rois_are_negatives():
+    """QDTrack sec. 3.1: a RoI is negative below IoU 0.3 with every object; background_boxes returns only such."""
+    boxes = torch.tensor([[10.0, 10.0, 50.0, 90.0], [60.0, 20.0, 100.0, 90.0]])
+    bg = background_boxes(boxes, 40, (160, 96), torch.Generator().manual_seed(0))
+    assert 0 < len(bg) <= 40 and (bg[:, 2:] > bg[:, :2]).all()
+    assert (box_iou(bg, boxes).max(dim=1).values < 0.3).all()
+    labels, _, _ = label_rois(bg, boxes, torch.tensor([1, 2]))
+    assert (labels == -1).all()
 
 
 def test_bisoftmax_with_backdrops():

@@ -7,7 +7,8 @@
 - FDTA depth loss (eq. 1): per-pixel focal loss on LID bin targets, pixels inside GT boxes weighted by w, averaged
   over the pixels
 - QDTrack (eqs. 5, 6): multi-positive embedding loss log[1 + sum_k+ sum_k- exp(v.k- - v.k+)] and the L2 auxiliary
-  loss (cos(v, k) - c)^2
+  loss (cos(v, k) - c)^2 over the positive pairs and three times as many (hardest) negative pairs; RoIs in the
+  0.3-0.7 IoU band are in neither
 - FDTA Identity Adapter (eqs. 5-8): InfoNCE (tau 0.1) over all pairs of the clip, positives only across frames, each
   positive contrasted with the anchor's negatives only, samples with IoU < 0.5 filtered out, each positive pair
   weighted by the harmonic mean of its two IoUs
@@ -73,23 +74,33 @@ def depth_focal_loss(logits: torch.Tensor, target: torch.Tensor, weights: torch.
 
 
 def quasi_dense_loss(
-    key: torch.Tensor, ref: torch.Tensor, key_ids: torch.Tensor, ref_ids: torch.Tensor
+    key: torch.Tensor, ref: torch.Tensor, key_ids: torch.Tensor, ref_ids: torch.Tensor, neg_pos_ub: int = 3
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """QDTrack eqs. 5 and 6 for key samples [V, D] against reference samples [K, D]; ids < 0 are negatives to all.
-    Returns (embed, aux) averaged over key samples that have at least one positive."""
+    """QDTrack eqs. 5 and 6 for key samples [V, D] against reference samples [K, D]. ids: >= 0 an object, -1
+    background (a negative to every key), -2 ignored (IoU between 0.3 and 0.7: in neither loss, sec. 3.1).
+    embed: eq. 5 averaged over the key samples with a positive. aux: eq. 6 over every positive pair of the object
+    keys (upstream's key side holds positives only) and the neg_pos_ub times as many hardest negative pairs
+    ("all positive pairs and three times more negative pairs"; QDTrack's L2Loss: neg_pos_ub 3, hard_mining)."""
+    key, key_ids = key[key_ids != -2], key_ids[key_ids != -2]
+    ref, ref_ids = ref[ref_ids != -2], ref_ids[ref_ids != -2]
     sim = key @ ref.t()
     positive = (key_ids[:, None] == ref_ids[None, :]) & (key_ids[:, None] >= 0)
     negative = ~positive
     has_pos = positive.any(dim=1)
     if not has_pos.any():
-        zero = key.sum() * 0.0
+        zero = key.sum() * 0.0 + ref.sum() * 0.0
         return zero, zero
     # log(1 + sum_{k+} sum_{k-} exp(s- - s+)) = log(1 + sum_{k+} exp(-s+) * sum_{k-} exp(s-)), in log-space
     neg_term = torch.logsumexp(sim.masked_fill(~negative, float("-inf")), dim=1)
     pos_term = torch.logsumexp((-sim).masked_fill(~positive, float("-inf")), dim=1)
     embed = F.softplus(neg_term + pos_term)[has_pos].mean()
-    cosine = F.normalize(key, dim=1) @ F.normalize(ref, dim=1).t()
-    aux = ((cosine - positive.float()) ** 2).mean()
+    objects = key_ids >= 0
+    cosine = F.normalize(key[objects], dim=1) @ F.normalize(ref, dim=1).t()
+    pos_cost = (cosine[positive[objects]] - 1.0) ** 2
+    neg_cost = cosine[negative[objects]] ** 2
+    if neg_pos_ub >= 0:
+        neg_cost = neg_cost.topk(min(neg_cost.numel(), neg_pos_ub * pos_cost.numel())).values
+    aux = torch.cat([pos_cost, neg_cost]).mean()
     return embed, aux
 
 

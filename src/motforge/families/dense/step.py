@@ -8,7 +8,14 @@ import torch.nn.functional as F
 from motforge.families.dense import losses as L
 from motforge.families.dense.detection_head import STRIDE, location_grid
 from motforge.families.dense.model import DenseTracker
-from motforge.families.dense.targets import assign_locations, jitter_boxes, label_rois
+from motforge.families.dense.targets import (
+    NEG_POS_UB,
+    assign_locations,
+    background_boxes,
+    jitter_boxes,
+    label_rois,
+    sample_rois,
+)
 
 ROI_COPIES = 4
 
@@ -87,22 +94,31 @@ def clip_losses(
         if logits.shape[-2:] != target.shape[-2:]:
             target = F.interpolate(target[:, None].float(), size=logits.shape[-2:], mode="nearest")[:, 0].long()
         losses["depth"] = L.depth_focal_loss(logits, target, _depth_weights(boxes, target.shape, fg_weight, device))
-    # quasi-dense RoIs around every object of every frame
-    rois, labels, ious, best = [], [], [], []
+    # quasi-dense RoIs: every object of every frame and its jitters, then background RoIs (IoU < 0.3 with every
+    # object); QDTrack's sampler picks the embedding losses' RoIs (``sampled``), never one of the 0.3-0.7 band
+    rois, labels, ious, best, sampled = [], [], [], [], []
+    size = (images.shape[-1], images.shape[-2])
     for b, i in zip(boxes, ids):
         r = jitter_boxes(b, ROI_COPIES, generator)
-        lab, iou, idx = label_rois(r.cpu(), b.cpu(), i.cpu())
-        rois.append(r)
-        labels.append(lab.to(device))
-        ious.append(iou.to(device))
-        best.append(idx.to(device))
+        candidates = torch.cat([r, background_boxes(b, NEG_POS_UB * r.shape[0], size, generator)])
+        lab, iou, idx = label_rois(candidates.cpu(), b.cpu(), i.cpu())
+        pick = sample_rois(lab, iou, idx, generator)
+        # the object RoIs stay (the GT rows and jitters feed the other losses); background ones only when sampled
+        background = pick[pick >= r.shape[0]]
+        keep = torch.cat([torch.arange(r.shape[0]), background])
+        sampled.append(torch.cat([pick[pick < r.shape[0]], r.shape[0] + torch.arange(len(background))]).to(device))
+        rois.append(candidates[keep.to(candidates.device)])
+        labels.append(lab[keep].to(device))
+        ious.append(iou[keep].to(device))
+        best.append(idx[keep].to(device))
     embeddings, roi_feats = model.roi_embeddings(out, rois)
     counts = [r.shape[0] for r in rois]
     per_frame = list(torch.split(embeddings, counts))
     if cfg.on("quasi_dense"):
         embed_terms, aux_terms = [], []
         for t in range(len(per_frame) - 1):
-            e, a = L.quasi_dense_loss(per_frame[t], per_frame[t + 1], labels[t], labels[t + 1])
+            k, r = sampled[t], sampled[t + 1]
+            e, a = L.quasi_dense_loss(per_frame[t][k], per_frame[t + 1][r], labels[t][k], labels[t + 1][r])
             embed_terms.append(e)
             aux_terms.append(a)
         if embed_terms:
