@@ -2,8 +2,9 @@
 
 Per GT row: the teacher values inside the mask (resampled to the depth cache) give the mean (DepTR-MOT's instance
 depth), median and spread; values filtered to mean +- ``sigma`` std, min-max normalised per instance and
-histogrammed into ``bins`` bins summing to 1 (the soft label) with its mode; the median on FDTA's 0..255 scale
-and its LID bin; and a quality score. A row whose mask is empty falls back to its box and says so.
+histogrammed into ``bins`` bins summing to 1 (the soft label) with its mode; the mean (the instance depth, the
+training target) on FDTA's 0..255 scale and its LID bin; and a quality score. A row whose mask is empty falls back
+to its box and says so.
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ def soft_label(values: np.ndarray, bins: int, sigma: float) -> dict:
         "hist_max": hi,
         "mode": mode,
     }
+
+
+def instance_value(label: dict, kind: str, peak: float) -> float:
+    """The instance-depth target on FDTA's 0..255 disparity scale: DepTR-MOT's instance depth, the mean of the
+    teacher depth inside the instance (not the median), as a disparity over the sequence maximum."""
+    return float(to_disparity(np.array([label["mean"]]), kind)[0]) / peak * 255.0 if peak > 0 else np.nan
 
 
 def instance_depths(
@@ -111,7 +118,7 @@ def instance_depths(
             for key in ("mean", "median", "spread", "mode", "hist_min", "hist_max"):
                 columns[key][row] = label[key]
             hist[row] = label["hist"]
-            value = float(to_disparity(np.array([label["median"]]), kind)[0]) / peak * 255.0 if peak > 0 else np.nan
+            value = instance_value(label, kind, peak)
             columns["fdta_value"][row] = value
             fdta_bin[row] = lid_index(
                 np.array([value]),

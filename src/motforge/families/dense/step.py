@@ -8,33 +8,54 @@ import torch.nn.functional as F
 from motforge.families.dense import losses as L
 from motforge.families.dense.detection_head import STRIDE, location_grid
 from motforge.families.dense.model import DenseTracker
-from motforge.families.dense.targets import assign_locations, jitter_boxes, label_rois
+from motforge.families.dense.targets import (
+    NEG_POS_UB,
+    assign_locations,
+    background_boxes,
+    jitter_boxes,
+    label_rois,
+    sample_rois,
+)
 
 ROI_COPIES = 4
 
 
-def _detection(model_out, boxes_per_frame, weights_per_frame=None) -> dict[str, torch.Tensor]:
+def _detection(model_out, boxes_per_frame) -> dict[str, torch.Tensor]:
+    """The GT detection loss over the clip's locations (centre sampling, normalised by the positive count)."""
     logits, pred = model_out.logits, model_out.boxes
     grid = location_grid(logits.shape[1], logits.shape[2], logits.device)
-    cls_t, box_t, w_t, bw_t = [], [], [], []
-    for f, boxes in enumerate(boxes_per_frame):
+    cls_t, box_t = [], []
+    for boxes in boxes_per_frame:
         assigned, targets = assign_locations(grid, boxes.to(logits.device))
         cls_t.append((assigned >= 0).float().flatten())
         box_t.append(targets.reshape(-1, 4))
-        if weights_per_frame is not None:
-            # confidence of the pseudo box each location is assigned to; 0 where none (index -1 -> the padded 0)
-            conf = torch.cat([torch.zeros(1), weights_per_frame[f].float()]).to(logits.device)
-            c = conf[assigned + 1]
-            w_t.append(L.pld_weights((assigned >= 0).long(), c).flatten())
-            bw_t.append(c.flatten())
-    return L.detection_losses(
-        logits.flatten(),
-        pred.reshape(-1, 4),
-        torch.cat(cls_t),
-        torch.cat(box_t),
-        torch.cat(w_t) if w_t else None,
-        torch.cat(bw_t) if bw_t else None,
-    )
+    return L.detection_losses(logits.flatten(), pred.reshape(-1, 4), torch.cat(cls_t), torch.cat(box_t))
+
+
+def pld_loss(
+    model_out, pseudo_boxes: list[torch.Tensor], pseudo_scores: list[torch.Tensor], objects: list[int], terms: dict
+) -> torch.Tensor:
+    """MOTRv3 pseudo-label distillation: eq. 3's confidence-weighted detection loss against the detector's boxes, and
+    eq. 5's normalisation, L_clip = sum_i L_i / O_i with O_i the number of objects (GT boxes) of frame i, not the
+    count of positive locations. ``terms`` weigh the cls, l1 and giou parts (MOTRv3: 2, 5, 2 like the GT loss)."""
+    logits = model_out.logits
+    grid = location_grid(logits.shape[1], logits.shape[2], logits.device)
+    total = logits.sum() * 0.0
+    for f, (boxes, scores) in enumerate(zip(pseudo_boxes, pseudo_scores)):
+        assigned, targets = assign_locations(grid, boxes.to(logits.device))
+        conf = torch.cat([torch.zeros(1), scores.float().cpu()]).to(logits.device)[assigned + 1]  # 0 where none
+        positive = (assigned >= 0).long()
+        part = L.detection_losses(
+            logits[f].flatten(),
+            model_out.boxes[f].reshape(-1, 4),
+            positive.flatten(),
+            targets.reshape(-1, 4),
+            L.pld_weights(positive, conf).flatten(),
+            conf.flatten(),
+            normaliser=objects[f],
+        )
+        total = total + terms["cls"] * part["cls"] + terms["l1"] * part["l1"] + terms["giou"] * part["giou"]
+    return total
 
 
 def _depth_weights(boxes_per_frame, shape, fg_weight: float, device) -> torch.Tensor:
@@ -64,9 +85,8 @@ def clip_losses(
     ids = [i.to(device) for i in clip["ids"]]
     losses = _detection(out, boxes)
     if cfg.on("pseudo_labels") and "pseudo_boxes" in clip:
-        pld = _detection(out, [p.to(device) for p in clip["pseudo_boxes"]], clip["pseudo_scores"])
-        losses["pld"] = (
-            pld_weights["cls"] * pld["cls"] + pld_weights["l1"] * pld["l1"] + pld_weights["giou"] * pld["giou"]
+        losses["pld"] = pld_loss(
+            out, clip["pseudo_boxes"], clip["pseudo_scores"], [b.shape[0] for b in boxes], pld_weights
         )
     if out.depth_logits is not None and "depth_bins" in clip:
         target = clip["depth_bins"].to(device)
@@ -74,22 +94,31 @@ def clip_losses(
         if logits.shape[-2:] != target.shape[-2:]:
             target = F.interpolate(target[:, None].float(), size=logits.shape[-2:], mode="nearest")[:, 0].long()
         losses["depth"] = L.depth_focal_loss(logits, target, _depth_weights(boxes, target.shape, fg_weight, device))
-    # quasi-dense RoIs around every object of every frame
-    rois, labels, ious, best = [], [], [], []
+    # quasi-dense RoIs: every object of every frame and its jitters, then background RoIs (IoU < 0.3 with every
+    # object); QDTrack's sampler picks the embedding losses' RoIs (``sampled``), never one of the 0.3-0.7 band
+    rois, labels, ious, best, sampled = [], [], [], [], []
+    size = (images.shape[-1], images.shape[-2])
     for b, i in zip(boxes, ids):
         r = jitter_boxes(b, ROI_COPIES, generator)
-        lab, iou, idx = label_rois(r.cpu(), b.cpu(), i.cpu())
-        rois.append(r)
-        labels.append(lab.to(device))
-        ious.append(iou.to(device))
-        best.append(idx.to(device))
+        candidates = torch.cat([r, background_boxes(b, NEG_POS_UB * r.shape[0], size, generator)])
+        lab, iou, idx = label_rois(candidates.cpu(), b.cpu(), i.cpu())
+        pick = sample_rois(lab, iou, idx, generator)
+        # the object RoIs stay (the GT rows and jitters feed the other losses); background ones only when sampled
+        background = pick[pick >= r.shape[0]]
+        keep = torch.cat([torch.arange(r.shape[0]), background])
+        sampled.append(torch.cat([pick[pick < r.shape[0]], r.shape[0] + torch.arange(len(background))]).to(device))
+        rois.append(candidates[keep.to(candidates.device)])
+        labels.append(lab[keep].to(device))
+        ious.append(iou[keep].to(device))
+        best.append(idx[keep].to(device))
     embeddings, roi_feats = model.roi_embeddings(out, rois)
     counts = [r.shape[0] for r in rois]
     per_frame = list(torch.split(embeddings, counts))
     if cfg.on("quasi_dense"):
         embed_terms, aux_terms = [], []
         for t in range(len(per_frame) - 1):
-            e, a = L.quasi_dense_loss(per_frame[t], per_frame[t + 1], labels[t], labels[t + 1])
+            k, r = sampled[t], sampled[t + 1]
+            e, a = L.quasi_dense_loss(per_frame[t][k], per_frame[t + 1][r], labels[t][k], labels[t + 1][r])
             embed_terms.append(e)
             aux_terms.append(a)
         if embed_terms:
