@@ -9,7 +9,6 @@ from motforge.families.dense import losses as L
 from motforge.families.dense.detection_head import STRIDE, location_grid
 from motforge.families.dense.model import DenseTracker
 from motforge.families.dense.targets import (
-    NEG_POS_UB,
     assign_locations,
     background_boxes,
     jitter_boxes,
@@ -18,6 +17,10 @@ from motforge.families.dense.targets import (
 )
 
 ROI_COPIES = 4
+# background RoIs per object: QDTrack draws its negatives from RPN proposals (hundreds a frame); two per object keep
+# a background negative for every object at 1.4x the RoI cost of the object RoIs (RoI Align's CPU backward dominates
+# the step; 3x the RoIs, the sampler's neg_pos_ub, made the 800-step CPU training 4x slower)
+BACKGROUND_PER_OBJECT = 2
 
 
 def _detection(model_out, boxes_per_frame) -> dict[str, torch.Tensor]:
@@ -100,7 +103,7 @@ def clip_losses(
     size = (images.shape[-1], images.shape[-2])
     for b, i in zip(boxes, ids):
         r = jitter_boxes(b, ROI_COPIES, generator)
-        candidates = torch.cat([r, background_boxes(b, NEG_POS_UB * r.shape[0], size, generator)])
+        candidates = torch.cat([r, background_boxes(b, BACKGROUND_PER_OBJECT * b.shape[0], size, generator)])
         lab, iou, idx = label_rois(candidates.cpu(), b.cpu(), i.cpu())
         pick = sample_rois(lab, iou, idx, generator)
         # the object RoIs stay (the GT rows and jitters feed the other losses); background ones only when sampled
