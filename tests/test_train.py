@@ -43,7 +43,7 @@ def model_config(steps: int, **train) -> dict:
         input={"width": 160, "height": 96},
         components={c: True for c in COMPONENTS},
         clip={"length": 3, "max_interval": 2},
-        augment={"flip": 0.5, "crop": 0.2, "occlusion": 0.1, "id_swap": 0.1},
+        augment={"flip": 0.5, "crop": 0.2, "occlusion": 0.1, "id_swap": 0.1, "colour": 0.5},
         train={
             "steps": steps,
             "batch_clips": 1,
@@ -110,13 +110,33 @@ def caches(tmp_path_factory) -> list[SequenceFiles]:
 
 
 def test_clips_are_a_function_of_seed_and_item(caches):
-    settings = ClipSettings(length=3, max_interval=2, flip=0.5, crop=0.2, occlusion=0.1, id_swap=0.0)
+    settings = ClipSettings(length=3, max_interval=2, flip=0.5, crop=0.2, occlusion=0.1, id_swap=0.0, colour=0.5)
     a = ClipDataset(caches, settings, num_items=5, seed=3)[2]
     b = ClipDataset(caches, settings, num_items=5, seed=3)[2]
     resumed = ClipDataset(caches, settings, num_items=5, seed=3, start_item=2)[0]
     assert torch.equal(a["images"], b["images"]) and torch.equal(a["images"], resumed["images"])
     assert a["images"].shape == (3, 3, 96, 160) and a["depth_bins"].shape == (3, 12, 20)
     assert all(len(bx) == len(i) for bx, i in zip(a["boxes"], a["ids"]))
+
+
+def test_colour_augmentation_changes_pixels_only(caches):
+    """Colour on: same boxes (geometry is drawn first), other pixels; off: no colour draw, so results stay as before."""
+    plain = ClipSettings(length=3, max_interval=2, flip=0.5, crop=0.2, occlusion=0.0, id_swap=0.0, colour=0.0)
+    coloured = ClipSettings(length=3, max_interval=2, flip=0.5, crop=0.2, occlusion=0.0, id_swap=0.0, colour=1.0)
+    a, b = ClipDataset(caches, plain, num_items=3, seed=1)[1], ClipDataset(caches, coloured, num_items=3, seed=1)[1]
+    assert all(torch.equal(x, y) for x, y in zip(a["boxes"], b["boxes"]))
+    assert not torch.equal(a["images"], b["images"])
+
+
+def test_recolour_by_hand():
+    from motforge.training.colour import Recolour
+
+    red = np.zeros((1, 2, 3), dtype=np.uint8)
+    red[..., 0] = 200  # pure red: hue 0, saturation 255, value 200
+    green = Recolour(hue=60, saturation=1.0, brightness=1.0)(red)  # +120 degrees
+    assert green[0, 0].tolist() == [0, 200, 0]
+    grey = Recolour(hue=0, saturation=0.0, brightness=0.5)(red)  # no saturation, half the value
+    assert grey[0, 0].tolist() == [100, 100, 100]
 
 
 #: the trainer's documented loss weights (FDTA / MOTRv3 detection 2 / 5 / 2, QDTrack embed 0.25, the rest 1), two of

@@ -19,6 +19,7 @@ from motforge.datasets.frame_cache import open_frame_cache
 from motforge.datasets.index import read_index
 from motforge.detect.store import read_detections
 from motforge.masks.instance_depth import FROM_MASK, read_instance_depth
+from motforge.training.colour import Recolour
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class ClipSettings:
     crop: float  # up to this fraction of width/height cut away before resizing back
     occlusion: float  # chance per (frame, identity) to be hidden from the temporal/association inputs
     id_swap: float  # chance per clip to swap two identities' tracklet boxes in the association inputs
+    colour: float  # chance per clip of one random hue / saturation / brightness change of all its frames
     label_stride: int = 8  # the detection head's stride (a property of the model, not a setting)
 
 
@@ -56,6 +58,7 @@ def clip_settings(clip: dict, augment: dict, **fixed: float) -> ClipSettings:
         "crop": augment.get("crop"),
         "occlusion": augment.get("occlusion"),
         "id_swap": augment.get("id_swap"),
+        "colour": augment.get("colour"),
         **fixed,
     }
     return ClipSettings(
@@ -138,6 +141,8 @@ class ClipDataset(Dataset):
         cw, ch = (1 - rng.uniform(0, s.crop)) * width, (1 - rng.uniform(0, s.crop)) * height
         cx0, cy0 = rng.uniform(0, width - cw), rng.uniform(0, height - ch)
         sx, sy = width / cw, height / ch
+        # drawn only when the switch is on, so a run without it keeps every other draw (and its results)
+        recolour = Recolour.draw(rng) if s.colour > 0 and rng.random() < s.colour else None
         images, boxes, ids, inst_value, inst_hist, inst_valid, bins, pseudo, pseudo_scores, hidden = (
             [],
             [],
@@ -160,6 +165,8 @@ class ClipDataset(Dataset):
             b = seq.boxes[rows].copy()
             b[:, [0, 2]] = (b[:, [0, 2]] - cx0) * sx
             b[:, [1, 3]] = (b[:, [1, 3]] - cy0) * sy
+            if recolour is not None:
+                image = recolour(image)
             if flip:
                 image = image[:, ::-1]
                 b[:, [0, 2]] = width - b[:, [2, 0]]
