@@ -26,13 +26,18 @@ BACKGROUND_PER_OBJECT = 2
 def _detection(model_out, boxes_per_frame) -> dict[str, torch.Tensor]:
     """The GT detection loss over the clip's locations (centre sampling, normalised by the positive count)."""
     logits, pred = model_out.logits, model_out.boxes
+    assigned, targets = zip(*_location_targets(model_out, boxes_per_frame))
+    cls_t = torch.cat([(a >= 0).float().flatten() for a in assigned])
+    return L.detection_losses(
+        logits.flatten(), pred.reshape(-1, 4), cls_t, torch.cat([t.reshape(-1, 4) for t in targets])
+    )
+
+
+def _location_targets(model_out, boxes_per_frame) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Centre-sampling assignment of each frame's boxes to the head's locations (GT and pseudo-label losses)."""
+    logits = model_out.logits
     grid = location_grid(logits.shape[1], logits.shape[2], logits.device)
-    cls_t, box_t = [], []
-    for boxes in boxes_per_frame:
-        assigned, targets = assign_locations(grid, boxes.to(logits.device))
-        cls_t.append((assigned >= 0).float().flatten())
-        box_t.append(targets.reshape(-1, 4))
-    return L.detection_losses(logits.flatten(), pred.reshape(-1, 4), torch.cat(cls_t), torch.cat(box_t))
+    return [assign_locations(grid, boxes.to(logits.device)) for boxes in boxes_per_frame]
 
 
 def pld_loss(
@@ -42,10 +47,9 @@ def pld_loss(
     eq. 5's normalisation, L_clip = sum_i L_i / O_i with O_i the number of objects (GT boxes) of frame i, not the
     count of positive locations. ``terms`` weigh the cls, l1 and giou parts (MOTRv3: 2, 5, 2 like the GT loss)."""
     logits = model_out.logits
-    grid = location_grid(logits.shape[1], logits.shape[2], logits.device)
     total = logits.sum() * 0.0
-    for f, (boxes, scores) in enumerate(zip(pseudo_boxes, pseudo_scores)):
-        assigned, targets = assign_locations(grid, boxes.to(logits.device))
+    for f, (assigned, targets) in enumerate(_location_targets(model_out, pseudo_boxes)):
+        scores = pseudo_scores[f]
         conf = torch.cat([torch.zeros(1), scores.float().cpu()]).to(logits.device)[assigned + 1]  # 0 where none
         positive = (assigned >= 0).long()
         part = L.detection_losses(

@@ -32,11 +32,13 @@ from motforge.tracking.association import assign
 
 @dataclass(frozen=True)
 class Lifecycle:
-    birth: float = 0.6
-    death: float = 0.5
-    max_missed: int = 10
-    report: float = 0.6
-    duplicate_iou: float = 1.0
+    """The ``track`` block of a query model (defaults in the family's schema.yaml)."""
+
+    birth: float
+    death: float
+    max_missed: int
+    report: float
+    duplicate_iou: float
 
 
 def lifecycle_step(
@@ -78,7 +80,7 @@ def associate(scores: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
 class OnlineQueryTracker:
     """Per-sequence state lives in the instance; call ``reset()`` between sequences."""
 
-    def __init__(self, model: QueryTracker, rule: Lifecycle = Lifecycle()) -> None:
+    def __init__(self, model: QueryTracker, rule: Lifecycle) -> None:
         self.model, self.rule = model, rule
         self.reset()
 
@@ -129,7 +131,7 @@ class OnlineQueryTracker:
             cx, cy, bw, bh = boxes[q].tolist()
             rows.append((frame, tid, (cx - bw / 2) * w, (cy - bh / 2) * h, bw * w, bh * h, float(scores[q])))
         # a track below the death score keeps its last query and box (MOTRv2's QIM updates only scores > 0.5)
-        alive = (scores[m:] >= self.rule.death)[keep][:, None]
+        alive = live[keep][:, None]
         ref = torch.cat([torch.where(alive, boxes[m:][keep], self.ref[keep]), boxes[:m][born_idx]])
         if cfg.tracklet_update:
             kept = tracklet_update(hidden[m:], hidden[:m], partner, cfg.tracklet_w)[keep]

@@ -17,7 +17,7 @@ from motforge.families.query.model import QueryTracker
 
 
 class QueryFamilyTracker:
-    def __init__(self, model: QueryTracker, rule: Lifecycle = Lifecycle()) -> None:
+    def __init__(self, model: QueryTracker, rule: Lifecycle) -> None:
         self.online = OnlineQueryTracker(model.eval(), rule)
 
     def reset(self, index: Any = None) -> None:
