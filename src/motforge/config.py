@@ -89,7 +89,6 @@ def _message(error: jsonschema.ValidationError) -> str:
 
 #: defaults that depend on the dataset format (FDTA's per-benchmark settings; synthdance ships its own depth)
 FORMAT_DEFAULTS: dict[str, dict] = {
-    "sportsmot": {"labels": {"depth_bins": {"fg_weight": 7}}},
     "bft": {"labels": {"depth_bins": {"num_bins": 120, "fg_weight": 10}}},
     "synthdance": {
         "depth": {"backend": "provided", "cache_short_side": 180},
