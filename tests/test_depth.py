@@ -47,6 +47,20 @@ def test_lid_fdta_dancetrack_setting():
     assert set(np.unique(lid_index(np.linspace(0, 300, 10001), k, d_min, d_max))) <= set(range(k + 1))
 
 
+def test_lid_bins_are_narrow_at_low_disparity_as_fdta_code():
+    """FDTA's code bins disparity (255 = nearest) with widths growing with the value: far objects get the fine
+    bins. Binning depth, or 255 - disparity, would flip this and fail here."""
+    edges = lid_edges(150, 1e-3, 256.0)
+    width = np.diff(edges)
+    assert np.all(np.diff(width) > 0)
+    far, near = normalise_disparity(np.array([0.1, 1.0]), 1.0)
+    assert lid_index(np.array([near]), 150, 1e-3, 256.0)[0] > lid_index(np.array([far]), 150, 1e-3, 256.0)[0]
+    assert (
+        width[lid_index(np.array([near]), 150, 1e-3, 256.0)[0]]
+        > 3 * width[lid_index(np.array([far]), 150, 1e-3, 256.0)[0]]
+    )
+
+
 def test_lid_round_trip_within_half_a_bin():
     k, d_min, d_max = 150, 1e-3, 256.0
     depth = np.random.default_rng(0).uniform(d_min, d_max - 1e-6, 100000)

@@ -12,7 +12,7 @@ from motforge.families.dense import losses as L
 from motforge.families.dense.association import LearnableAssociation, box_differences
 from motforge.families.dense.targets import assign_locations, background_boxes, label_rois, sample_rois
 from motforge.families.dense.temporal_adapter import TemporalAdapter, causal_missing_mask
-from motforge.families.dense.tracker import bisoftmax
+from motforge.families.dense.tracker import bisoftmax, history_window
 
 
 def test_depth_focal_loss_with_foreground_weight():
@@ -161,6 +161,17 @@ def test_bisoftmax_with_backdrops():
     over_tracks = sim.exp() / sim.exp().sum(dim=1, keepdim=True)
     over_dets = sim.exp() / (sim.exp().sum(dim=0, keepdim=True) + back.exp())
     assert torch.allclose(bisoftmax(det, tracks, backdrops), (over_tracks + over_dets) / 2)
+
+
+def test_history_window_masks_missed_frames():
+    """FDTA sec. 3.3 at inference: a track matched at frames 3, 4 and 6 (missed at 5), window of 4 up to frame 6:
+    slots are frames 3..6, frame 5 is a zero, masked slot; frame 2 (outside the window) is dropped."""
+    e = {f: torch.full((2,), float(f)) for f in (2, 3, 4, 6)}
+    window, present = history_window([(f, e[f]) for f in (2, 3, 4, 6)], frame=6, length=4)
+    assert torch.equal(present, torch.tensor([True, True, False, True]))
+    assert torch.equal(window, torch.tensor([[3.0, 3.0], [4.0, 4.0], [0.0, 0.0], [6.0, 6.0]]))
+    with pytest.raises(ValueError, match="no history"):
+        history_window([(1, e[2])], frame=6, length=4)
 
 
 def test_causal_and_missing_mask():

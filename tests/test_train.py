@@ -236,11 +236,14 @@ def test_resume_after_sigkill(caches, tmp_path):
     assert losses(tmp_path / "out") == losses(tmp_path / "u")
 
 
-def test_dense_tracker_runs_on_a_trained_checkpoint(caches, tmp_path):
-    """The online tracker with the trained model's embedding, association and depth terms, fed the GT boxes as
-    proposals, on a sequence declared twice the size of the model input (the frame cache is 160 x 96, the GT and
-    the output in 320 x 192 pixels): every GT row must come back as one output row on the GT box, and each GT
-    identity must keep one output id for the whole sequence."""
+@pytest.mark.parametrize("association", ["fusion", "qdtrack"])
+def test_dense_tracker_runs_on_a_trained_checkpoint(caches, tmp_path, association):
+    """The online tracker (both association modes) with the trained model's embedding, association and depth
+    terms, fed the GT boxes as proposals, on a sequence declared twice the size of the model input (the frame cache
+    is 160 x 96, the GT and the output in 320 x 192 pixels): every GT row must come back as one output row on the
+    GT box (exactly, in the qdtrack mode, which reports detections), and with fusion (IoU in the score) each GT
+    identity must keep one output id for the whole sequence; a 3-step model's embeddings are not expected to do
+    that alone."""
     from scipy.optimize import linear_sum_assignment
     from torchvision.ops import box_iou
 
@@ -263,6 +266,7 @@ def test_dense_tracker_runs_on_a_trained_checkpoint(caches, tmp_path):
             return gt_xyxy[rows], np.ones(int(rows.sum())), np.zeros(int(rows.sum()), np.int16)
 
     cfg["track"]["proposals"] = "detections"  # the GT boxes; default weights: embedding, IoU, association, gamma 0.2
+    cfg["track"]["association"] = association
     tracker = registry().get("dense", "family").tracker(cfg, tmp_path / "m" / "checkpoint.pt", threads=1)
     frames, ids, boxes, scores = run_tracker(
         index, tracker, GTProposals(), open_frame_cache(caches[0].frames), progress=False
@@ -274,11 +278,14 @@ def test_dense_tracker_runs_on_a_trained_checkpoint(caches, tmp_path):
         assert len(out) == len(rows), t
         iou = box_iou(torch.as_tensor(boxes[out]), torch.as_tensor(gt_xyxy[rows])).numpy()
         pairs = linear_sum_assignment(-iou)  # as CLEAR MOT matches outputs to GT within a frame
-        assert iou[pairs].min() > 0.5, t  # the Kalman-filtered box stays on its GT box (original pixels)
+        assert iou[pairs].min() > (0.999 if association == "qdtrack" else 0.5), t  # on its GT box (original pixels)
+        if association == "qdtrack":
+            continue
         for k, j in zip(out[pairs[0]], pairs[1]):
             truth = int(gt["id"][rows[j]])
             assert identity.setdefault(int(ids[k]), truth) == truth, f"id switch at frame {t}"
-    assert sorted(identity.values()) == sorted(np.unique(gt["id"]).tolist())  # one output id per GT identity
+    if association == "fusion":
+        assert sorted(identity.values()) == sorted(np.unique(gt["id"]).tolist())  # one output id per GT identity
 
 
 def test_checkpoints_load_with_weights_only(caches, tmp_path):

@@ -6,6 +6,11 @@ index(d) = floor(-0.5 + 0.5 sqrt(1 + 8 (d - d_min) / bin_size)), inverting the b
            d_min + bin_size * i (i + 1) / 2; values outside [d_min, d_max) and non-finite ones go to bin K.
 
 The trainer imports these same functions, so labels and predictions share one definition of the bins.
+
+Direction (checked against FDTA's public code, `ddn_loss.py` and `tools/gen_depthmaps.py`): the binned value is the
+teacher's relative disparity scaled per sequence to 0..255 (255 = nearest), never converted to depth, and bin i is
+bin_size (i + 1) wide, so the narrow bins fall on small disparities, i.e. far away. The paper's appendix says LID
+gives near ranges more bins; its released code does the opposite, and motforge follows the code.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """The online tracker of the `dense` model.
 
-Detections come from the model's head (or, switchable, MOTRv2-style from detections.h5). Association follows
+Detections come from the model's head (or, switchable, MOTRv2-style from detections.h5). ``track.association``
+picks the matching: ``qdtrack`` is QDTrack's own (greedy bi-softmax matching against tracks and the previous
+frame's backdrops, qdtrack_matching.py), optionally minus DepTR-MOT's depth term; ``fusion`` follows
 ByteTrack's two stages: high-score detections are matched to all tracks on a fused similarity of QDTrack's
 bi-softmax over embeddings (low-score detections kept as backdrops in the softmax), IoU with the Kalman prediction,
 LA-MOTR's learned association score and DepTR-MOT's depth term (minus gamma x |depth difference|); leftover tracks
@@ -18,6 +20,13 @@ from torchvision.ops import box_iou, nms
 
 from motforge.datasets.index import SequenceIndex
 from motforge.families.dense.model import DenseTracker
+from motforge.families.dense.qdtrack_matching import (
+    UNMATCHED,
+    QDTrackThresholds,
+    greedy_match,
+    new_backdrops,
+    remove_duplicates,
+)
 from motforge.tracking import kalman
 from motforge.tracking.association import two_stage_association
 from motforge.tracking.interface import FrameInputs, TrackRow
@@ -42,10 +51,14 @@ class DenseTrackParams:
     momentum: float
     history: int
     max_detections: int
+    association: str
+    qdtrack: QDTrackThresholds
 
     @classmethod
     def from_model(cls, track: dict) -> DenseTrackParams:
-        return cls(**{f.name: track[f.name] for f in fields(cls)})
+        values = {f.name: track[f.name] for f in fields(cls)}
+        values["qdtrack"] = QDTrackThresholds(**track["qdtrack"])
+        return cls(**values)
 
 
 @dataclass
@@ -55,10 +68,11 @@ class DenseTrack:
     cov: np.ndarray
     embedding: torch.Tensor  # moving average of raw embeddings: the space QDTrack's bi-softmax was trained in
     refined: torch.Tensor  # Temporal-Adapter output over the history: the tracklet input of the association head
-    history: list = field(default_factory=list)
+    history: list = field(default_factory=list)  # (frame number, raw embedding) of the frames the track was matched
     depth: float = float("nan")
     last_frame: int = 0
     score: float = 0.0
+    box: np.ndarray | None = None  # the last matched detection (what the qdtrack mode reports)
 
 
 def bisoftmax(det: torch.Tensor, tracks: torch.Tensor, backdrops: torch.Tensor) -> torch.Tensor:
@@ -70,6 +84,25 @@ def bisoftmax(det: torch.Tensor, tracks: torch.Tensor, backdrops: torch.Tensor) 
     all_dets = torch.cat([sim, backdrops @ tracks.t()], dim=0) if backdrops.shape[0] else sim
     over_dets = all_dets.softmax(dim=0)[: det.shape[0]]
     return (over_tracks + over_dets) / 2
+
+
+def history_window(
+    history: list[tuple[int, torch.Tensor]], frame: int, length: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A track's last ``length`` frames up to ``frame`` as the Temporal Adapter's input: [T, D] embeddings (zeros
+    where the track was not matched) and [T] present flags. T runs from the oldest kept match to ``frame``, so a
+    missed frame is a masked slot (FDTA eq. 3's missing mask), not dropped."""
+    kept = [(f, e) for f, e in history if frame - length < f <= frame]
+    if not kept:
+        raise ValueError(f"no history within the last {length} frames of frame {frame}")
+    first = kept[0][0]
+    steps = frame - first + 1
+    window = kept[0][1].new_zeros(steps, kept[0][1].shape[0])
+    present = torch.zeros(steps, dtype=torch.bool)
+    for f, e in kept:
+        window[f - first] = e
+        present[f - first] = True
+    return window, present
 
 
 class DenseOnlineTracker:
@@ -84,6 +117,7 @@ class DenseOnlineTracker:
         self.tracks: list[DenseTrack] = []
         self.next_id = 1
         self.frame = 0
+        self.backdrops = torch.zeros(0, self.model.cfg.embed_dim)  # the previous frame's (qdtrack mode)
 
     def step(self, frame: FrameInputs) -> list[TrackRow]:
         """One frame from the frame cache (the model's input size); rows in original pixels. Detections, when
@@ -126,6 +160,8 @@ class DenseOnlineTracker:
             self.model.roi_embeddings(out, [boxes]) if len(boxes) else (torch.zeros(0, self.model.cfg.embed_dim), None)
         )
         depths = self._depths(out, roi_feats, boxes) if len(boxes) else None
+        if p.association == "qdtrack":
+            return self._qdtrack_step(boxes, scores, embeddings, depths)
         kalman.predict_tracks(self.tracks)
         high = scores >= p.det_high
         hi_idx = torch.nonzero(high).flatten()
@@ -150,25 +186,59 @@ class DenseOnlineTracker:
         unmatched_high = [int(hi_idx[r]) for r in matches.unmatched_high]
         for d in unmatched_high:
             if float(scores[d]) >= p.new_track:
-                mean, cov = kalman.initiate(kalman.xyxy_to_xyah(boxes[d].numpy())[0])
-                track = DenseTrack(
-                    self.next_id,
-                    mean,
-                    cov,
-                    embeddings[d].clone(),
-                    embeddings[d].clone(),
-                    [embeddings[d].clone()],
-                    float(depths[d]) if depths is not None else float("nan"),
-                    self.frame,
-                    float(scores[d]),
-                )
-                self.next_id += 1
-                self.tracks.append(track)
-                updated.append(track)
+                updated.append(self._start(d, boxes, scores, embeddings, depths))
         self.tracks = [t for t in self.tracks if self.frame - t.last_frame <= p.max_lost]
         return sorted(
             ((t.ident, kalman.xyah_to_xyxy(t.mean[None, :4])[0], t.score) for t in updated), key=lambda r: r[0]
         )
+
+    def _qdtrack_step(self, boxes, scores, embeddings, depths) -> list[tuple[int, np.ndarray, float]]:
+        """QDTrack's matching (qdtrack_matching.py) with DepTR-MOT's depth term on the track columns."""
+        t = self.p.qdtrack
+        order = remove_duplicates(boxes, scores, t)
+        boxes, scores, embeddings = boxes[order], scores[order], embeddings[order]
+        depths = depths[order] if depths is not None else None
+        ids = torch.full((len(boxes),), UNMATCHED, dtype=torch.long)
+        if self.tracks and len(boxes):
+            memo = torch.cat([torch.stack([tr.embedding for tr in self.tracks]), self.backdrops])
+            similarity = bisoftmax(embeddings, memo, memo[:0])
+            if depths is not None and self.p.gamma > 0:
+                track_depth = torch.tensor([tr.depth for tr in self.tracks])
+                diff = torch.nan_to_num((depths[:, None] - track_depth[None]).abs(), nan=0.0)
+                similarity[:, : len(self.tracks)] -= self.p.gamma * diff
+            memo_ids = torch.tensor([tr.ident for tr in self.tracks] + [UNMATCHED] * len(self.backdrops))
+            ids = greedy_match(similarity, memo_ids, scores, t)
+        by_id = {tr.ident: tr for tr in self.tracks}
+        updated: list[DenseTrack] = []
+        for d, ident in enumerate(ids.tolist()):
+            if ident > UNMATCHED:
+                self._update(by_id[ident], d, boxes, scores, embeddings, depths)
+                updated.append(by_id[ident])
+            elif ident == UNMATCHED and float(scores[d]) > t.init_score:
+                track = self._start(d, boxes, scores, embeddings, depths)
+                ids[d] = track.ident
+                updated.append(track)
+        self.backdrops = embeddings[new_backdrops(boxes, ids, t)]
+        self.tracks = [tr for tr in self.tracks if self.frame - tr.last_frame <= self.p.max_lost]
+        return sorted(((tr.ident, tr.box, tr.score) for tr in updated), key=lambda r: r[0])
+
+    def _start(self, d: int, boxes, scores, embeddings, depths) -> DenseTrack:
+        mean, cov = kalman.initiate(kalman.xyxy_to_xyah(boxes[d].numpy())[0])
+        track = DenseTrack(
+            self.next_id,
+            mean,
+            cov,
+            embeddings[d].clone(),
+            embeddings[d].clone(),
+            [(self.frame, embeddings[d].clone())],
+            float(depths[d]) if depths is not None else float("nan"),
+            self.frame,
+            float(scores[d]),
+            boxes[d].numpy().copy(),
+        )
+        self.next_id += 1
+        self.tracks.append(track)
+        return track
 
     def _similarity(self, boxes, embeddings, depths, hi_idx, lo_idx, track_boxes) -> torch.Tensor:
         """Stage-1 similarity [high dets, tracks]: weighted mean of bi-softmax, IoU and the learned association score,
@@ -196,12 +266,13 @@ class DenseOnlineTracker:
 
     def _update(self, track: DenseTrack, d: int, boxes, scores, embeddings, depths) -> None:
         track.mean, track.cov = kalman.update(track.mean, track.cov, kalman.xyxy_to_xyah(boxes[d].numpy())[0])
-        track.history = (track.history + [embeddings[d].clone()])[-self.p.history :]
-        track.embedding = self.p.momentum * track.embedding + (1 - self.p.momentum) * embeddings[d]
+        track.history = [(f, e) for f, e in track.history if f > self.frame - self.p.history]
+        track.history.append((self.frame, embeddings[d].clone()))
+        track.embedding = (1 - self.p.momentum) * track.embedding + self.p.momentum * embeddings[d]
+        track.box = boxes[d].numpy().copy()
         if self.model.temporal is not None:
-            history = torch.stack(track.history)[None]
-            present = torch.ones(1, history.shape[1], dtype=torch.bool)
-            track.refined = self.model.temporal(history, present)[0, -1]
+            history, present = history_window(track.history, self.frame, self.p.history)
+            track.refined = self.model.temporal(history[None], present[None])[0, -1]
         else:
             track.refined = track.embedding
         if depths is not None:
