@@ -66,6 +66,7 @@ rule ablation:
         plot=f"{RESULTS}/{{ds}}/ablation.png",
     params:
         names=[variant for variant, _ in ABLATION.values()] + ([config["ablation"]["include_baseline"]] if config["ablation"]["include_baseline"] else []),
+        paper=as_json(config["ablation"]["paper"]),
     conda:
         "../../envs/eval.yaml"
     log:
@@ -77,4 +78,5 @@ rule ablation:
         mem_mb=1000,
         runtime=5,
     shell:
-        "python -m motforge ablation --eval-dir {input:q} --name {params.names:q} --out={output.csv:q} > {log:q} 2>&1"
+        "python -m motforge ablation --eval-dir {input:q} --name {params.names:q} --paper={params.paper:q}"
+        " --out={output.csv:q} > {log:q} 2>&1"

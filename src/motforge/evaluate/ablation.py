@@ -1,5 +1,7 @@
 """The ablation table: headline metrics of every run, grouped by variant, as mean and standard deviation over
-seeds (run-to-run HOTA varies by about a point on DanceTrack, so single runs prove little), plus a bar plot."""
+seeds (run-to-run HOTA varies by about a point on DanceTrack, so single runs prove little), the mean difference
+to the first variant paired seed by seed with its 95% t interval, the sign the variant's paper reports and
+whether the measured HOTA difference agrees with it, plus a bar plot."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import csv
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 
 from motforge.evaluate.headline import Headline
 from motforge.io.atomic import atomic_path, save_figure_atomic
@@ -23,9 +26,29 @@ def paired_delta(values: list[float], reference: list[float]) -> float:
     return float(np.mean(values) - np.mean(reference))
 
 
-def write_ablation(eval_dirs: list[Path], names: list[str], out: str | Path) -> str:
+def paired_interval(values: list[float], reference: list[float], level: float = 0.95) -> float | None:
+    """Half-width of the t interval of the mean paired difference (None without at least two paired runs): the
+    differences d_i of one seed each, mean +- t_(n-1) sd(d) / sqrt(n)."""
+    if len(values) != len(reference) or len(values) < 2:
+        return None
+    d = np.subtract(values, reference)
+    return float(stats.t.ppf(0.5 + level / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)))
+
+
+def agreement(delta: float, paper_sign: int | None) -> str:
+    """'yes' when the measured difference has the paper's sign, 'no' when not, '' when the paper states none."""
+    if not paper_sign:
+        return ""
+    return "yes" if np.sign(delta) == np.sign(paper_sign) else "no"
+
+
+def write_ablation(
+    eval_dirs: list[Path], names: list[str], out: str | Path, paper: dict[str, dict] | None = None
+) -> str:
+    """``paper``: variant -> {sign: -1 or +1 (the HOTA change the paper reports for it), source: where}."""
     if len(eval_dirs) != len(names):
         raise ValueError("one name per evaluation folder")
+    paper = paper or {}
     runs: dict[str, list[Headline]] = {}
     for folder, name in zip(eval_dirs, names):
         runs.setdefault(name, []).append(Headline.read(Path(folder) / "hota.txt"))
@@ -38,9 +61,14 @@ def write_ablation(eval_dirs: list[Path], names: list[str], out: str | Path) -> 
             row[f"{metric}_mean"] = round(float(values.mean()), 3)
             row[f"{metric}_std"] = round(float(values.std(ddof=1)) if len(values) > 1 else 0.0, 3)
         for metric in DELTA_METRICS:
-            row[f"{metric}_delta"] = round(
-                paired_delta([getattr(h, metric) for h in headlines], [getattr(h, metric) for h in first]), 3
-            )
+            values, reference = [getattr(h, metric) for h in headlines], [getattr(h, metric) for h in first]
+            row[f"{metric}_delta"] = round(paired_delta(values, reference), 3)
+            half = paired_interval(values, reference) if headlines is not first else None
+            row[f"{metric}_ci95"] = "" if half is None else round(half, 3)
+        claim = paper.get(name, {})
+        row["paper_sign"] = {-1: "-", 1: "+"}.get(claim.get("sign"), "")
+        row["paper_source"] = claim.get("source", "")
+        row["agrees"] = agreement(row["HOTA_delta"], claim.get("sign"))
         rows.append(row)
     out = Path(out)
     with atomic_path(out) as tmp:
@@ -53,14 +81,19 @@ def write_ablation(eval_dirs: list[Path], names: list[str], out: str | Path) -> 
         f"{'variant':28s} "
         + " ".join(f"{m:>14s}" for m in METRICS)
         + " "
-        + " ".join(f"{'d' + m:>7s}" for m in DELTA_METRICS)
+        + " ".join(f"{'d' + m + ' (95%)':>17s}" for m in DELTA_METRICS)
+        + "  paper agrees"
     ]
     for r in rows:
         lines.append(
             f"{r['variant']:28s} "
             + " ".join(f"{r[m + '_mean']:7.2f}+-{r[m + '_std']:5.2f}" for m in METRICS)
             + " "
-            + " ".join(f"{r[m + '_delta']:+7.2f}" for m in DELTA_METRICS)
+            + " ".join(
+                f"{r[m + '_delta']:+7.2f}" + (f" +-{r[m + '_ci95']:6.2f}" if r[m + "_ci95"] != "" else " " * 9)
+                for m in DELTA_METRICS
+            )
+            + f"  {r['paper_sign']:>5s} {r['agrees']}"
         )
     return "\n".join(lines)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from motforge.cli_support import AddCommand
@@ -42,7 +43,7 @@ def cmd_headline(args: argparse.Namespace) -> None:
 def cmd_ablation(args: argparse.Namespace) -> None:
     from motforge.evaluate.ablation import write_ablation
 
-    table = write_ablation(args.eval_dir, args.name, args.out)
+    table = write_ablation(args.eval_dir, args.name, args.out, json.loads(args.paper))
     print(table)
 
 
@@ -86,6 +87,9 @@ def add_commands(add: AddCommand) -> None:
         "--name", nargs="+", required=True, help="variant name per --eval-dir (runs of one variant share a name)"
     )
     p.add_argument("--out", type=Path, required=True, help="ablation.csv (a .png is written beside it)")
+    p.add_argument(
+        "--paper", default="{}", help="JSON: variant -> {sign, source}, the HOTA change its paper reports (config)"
+    )
 
     p = add("submission", cmd_submission, "zip result files (one <seq>.txt each) for the DanceTrack/SportsMOT servers")
     p.add_argument("--tracks", type=Path, nargs="+", required=True)
