@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from motforge.analysis.depth_cue import depth_cue, predicted_instance_depth, summarise
+from motforge.analysis.depth_cue import depth_cue, predicted_depths, predicted_instance_depth, summarise
 from motforge.datasets.frame_cache import open_frame_cache
 from motforge.datasets.index import read_index
 from motforge.families.dense.model import DenseTracker
@@ -64,3 +64,12 @@ def test_model_predictions_cover_every_gt_row(caches):  # noqa: F811
     model = DenseTracker(dense_config(model_config(1), BINS))
     predicted = predicted_instance_depth(model, index, open_frame_cache(files.frames))
     assert predicted.shape == (index.num_boxes,) and np.isfinite(predicted).all()
+    both = predicted_depths(model, index, open_frame_cache(files.frames))
+    assert np.array_equal(both["model"], predicted)
+    assert (
+        np.isfinite(both["depth_map"]).all()
+        and (both["depth_map"] >= 0).all()
+        and (both["depth_map"] <= 256 / 255).all()
+    )  # bin K is d_max
+    summary = summarise(depth_cue(index, files.instance_depth, both), gamma=0.5)
+    assert {"label", "model", "depth_map"} <= set(summary)

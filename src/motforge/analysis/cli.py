@@ -92,7 +92,7 @@ def cmd_show(args: argparse.Namespace) -> None:
 
 
 def cmd_depth_cue(args: argparse.Namespace) -> None:
-    from motforge.analysis.depth_cue import depth_cue, predicted_instance_depth, summarise
+    from motforge.analysis.depth_cue import depth_cue, predicted_depths, summarise
     from motforge.datasets.frame_cache import open_frame_cache
     from motforge.datasets.index import read_index
     from motforge.families.dense.train import load_dense
@@ -106,9 +106,7 @@ def cmd_depth_cue(args: argparse.Namespace) -> None:
     samples: dict = {}
     for i, (index_path, labels) in enumerate(zip(args.index, args.instance_depth)):
         index = read_index(index_path)
-        predicted = (
-            predicted_instance_depth(model, index, open_frame_cache(args.frames[i])) if model is not None else None
-        )
+        predicted = predicted_depths(model, index, open_frame_cache(args.frames[i])) if model is not None else None
         for name, values in depth_cue(index, labels, predicted, args.min_iou).items():
             for key, v in values.items():
                 samples.setdefault(name, {}).setdefault(key, []).extend(v)

@@ -3,7 +3,8 @@
 A depth term in the association (DepTR-MOT: similarity - gamma x |depth difference|) helps only where two nearby
 objects differ in depth by more than one object's depth changes between frames, and only if the penalty is large
 next to the other similarity terms. This module measures those quantities for the instance-depth labels and for a
-trained model's instance-depth head (run on the GT boxes, so detection errors do not enter):
+trained model's instance-depth head (``model``) and its Spatial Adapter's expected depth map averaged in the box
+(``depth_map``), both run on the GT boxes, so detection errors do not enter:
 
 - ``pair_gap``: |depth difference| between two different objects whose boxes overlap (IoU > ``min_iou``) in a frame;
 - ``self_step``: |depth change| of one object between consecutive frames (what the tracker compares against);
@@ -25,11 +26,10 @@ from motforge.families.dense.model import DenseTracker
 from motforge.masks.instance_depth import FROM_MASK, read_instance_depth
 
 
-def predicted_instance_depth(model: DenseTracker, index: SequenceIndex, frames, batch: int = 16) -> np.ndarray:
-    """The model's instance depth for every GT row (NaN where the model has no instance-depth head)."""
-    out = np.full(index.num_boxes, np.nan, np.float32)
-    if model.instance_depth is None:
-        return out
+def predicted_depths(model: DenseTracker, index: SequenceIndex, frames, batch: int = 16) -> dict[str, np.ndarray]:
+    """For every GT row: the instance-depth head's value (``model``) and the Spatial Adapter's expected depth map
+    averaged in the box over 255 (``depth_map``), on the labels' 0..1 scale; NaN where the model lacks the part."""
+    out = {name: np.full(index.num_boxes, np.nan, np.float32) for name in ("model", "depth_map")}
     width, height = frames.attrs["size"]
     scale = torch.tensor([width / index.width, height / index.height] * 2, dtype=torch.float32)
     gt = index.gt
@@ -46,19 +46,34 @@ def predicted_instance_depth(model: DenseTracker, index: SequenceIndex, frames, 
             rows = [np.flatnonzero(gt["frame"] == t) for t in ts]
             if not sum(len(r) for r in rows):
                 continue
-            _, roi_feats = model.roi_embeddings(result, [xyxy[r] for r in rows])
-            values = model.instance_depth(roi_feats)[0].float().numpy()
-            out[np.concatenate(rows)] = values
+            every = np.concatenate(rows)
+            boxes = [xyxy[r] for r in rows]
+            if model.instance_depth is not None:
+                _, roi_feats = model.roi_embeddings(result, boxes)
+                out["model"][every] = model.instance_depth(roi_feats)[0].float().numpy()
+            expected = model.expected_depth_at(result, boxes)
+            if expected is not None:
+                out["depth_map"][every] = expected.float().numpy() / 255.0
     return out
 
 
+def predicted_instance_depth(model: DenseTracker, index: SequenceIndex, frames, batch: int = 16) -> np.ndarray:
+    """The model's instance depth for every GT row (NaN where the model has no instance-depth head)."""
+    return predicted_depths(model, index, frames, batch)["model"]
+
+
 def depth_cue(
-    index: SequenceIndex, labels_path: str | Path, predicted: np.ndarray | None, min_iou: float = 0.1
+    index: SequenceIndex,
+    labels_path: str | Path,
+    predicted: np.ndarray | dict[str, np.ndarray] | None,
+    min_iou: float = 0.1,
 ) -> dict[str, dict[str, list[float]]]:
-    """Raw samples of pair gaps and per-object steps for the labels (and the prediction, when given)."""
+    """Raw samples of pair gaps and per-object steps for the labels and each prediction (one array is ``model``)."""
     inst = read_instance_depth(labels_path)
     label = np.where(inst["source"] == FROM_MASK, inst["fdta_value"] / 255.0, np.nan).astype(np.float64)
-    series = {"label": label} | ({"model": predicted.astype(np.float64)} if predicted is not None else {})
+    if isinstance(predicted, np.ndarray):
+        predicted = {"model": predicted}
+    series = {"label": label} | {name: v.astype(np.float64) for name, v in (predicted or {}).items()}
     gt = index.gt
     frames, ids = gt["frame"], gt["id"]
     xyxy = torch.from_numpy(
