@@ -22,7 +22,7 @@ from motforge.depth.bins import write_depth_bins
 from motforge.depth.teacher import run_depth_teacher
 from motforge.detect.stage import run_detector
 from motforge.families.dense.model import COMPONENTS, DenseTracker
-from motforge.families.dense.train import train_dense
+from motforge.families.dense.train import dense_config, train_dense
 from motforge.masks.instance_depth import instance_depths
 from motforge.masks.stage import run_masks
 from motforge.synthdance.generate import SynthConfig, generate_sequence
@@ -291,3 +291,34 @@ def test_dense_tracker_runs_on_a_trained_checkpoint(caches, tmp_path, associatio
 def test_checkpoints_load_with_weights_only(caches, tmp_path):
     train_dense(caches, model_config(2), BINS, tmp_path / "m", tmp_path / "r", progress=False)
     torch.load(tmp_path / "m" / "checkpoint.pt", weights_only=True)
+
+
+@pytest.mark.parametrize("source", ["instance_head", "depth_map"])
+def test_dense_tracker_depth_source(source):
+    """track.depth_source picks the depth in gamma's term: the instance-depth head, or the Spatial Adapter's
+    expected depth averaged in the box over 255 (the labels' 0..1 scale)."""
+    from motforge.families.dense.model import DenseTracker
+    from motforge.families.dense.tracker import DenseOnlineTracker, DenseTrackParams
+
+    torch.manual_seed(0)
+    cfg = model_config(1)
+    model = DenseTracker(dense_config(cfg, BINS)).eval()
+    tracker = DenseOnlineTracker(model, DenseTrackParams.from_model({**cfg["track"], "depth_source": source}))
+    image = torch.randint(0, 255, (1, 3, 96, 160), dtype=torch.uint8)
+    boxes = torch.tensor([[10.0, 10.0, 40.0, 80.0], [60.0, 5.0, 100.0, 90.0]])
+    with torch.no_grad():
+        out = model.frames(image)
+        _, roi_feats = model.roi_embeddings(out, [boxes])
+        got = tracker._depths(out, roi_feats, boxes)
+        want = (
+            model.instance_depth(roi_feats)[0]
+            if source == "instance_head"
+            else model.expected_depth_at(out, [boxes]) / 255.0
+        )
+    assert got.shape == (2,) and torch.allclose(got, want)
+    other = (
+        model.expected_depth_at(out, [boxes]) / 255.0
+        if source == "instance_head"
+        else model.instance_depth(roi_feats)[0]
+    )
+    assert not torch.allclose(got, other)

@@ -53,6 +53,7 @@ class DenseTrackParams:
     max_detections: int
     association: str
     qdtrack: QDTrackThresholds
+    depth_source: str
 
     @classmethod
     def from_model(cls, track: dict) -> DenseTrackParams:
@@ -143,7 +144,9 @@ class DenseOnlineTracker:
         return boxes[keep], scores[keep]
 
     def _depths(self, out, roi_feats, boxes) -> torch.Tensor | None:
-        if self.model.instance_depth is not None:
+        """Each detection's depth on the labels' 0..1 scale: the instance-depth head's, or the Spatial Adapter's
+        expected depth map averaged in the box (``track.depth_source``, and the fallback without the head)."""
+        if self.model.instance_depth is not None and self.p.depth_source == "instance_head":
             return self.model.instance_depth(roi_feats)[0]
         expected = self.model.expected_depth_at(out, [boxes])
         return expected / 255.0 if expected is not None else None
