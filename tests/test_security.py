@@ -374,7 +374,7 @@ def test_every_rule_passes_values_that_no_parser_reads_as_flags(tmp_path):
         "-n",
         "-p",
         "results/synthdance/complete.txt",
-        "results/synthdance/eval/dense",
+        "results/synthdance/eval/dense/hota.txt",
         configfile=tmp_path / "config.yaml",
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

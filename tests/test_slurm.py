@@ -57,7 +57,7 @@ def test_tiny_workflow_runs_every_job_through_sbatch(cluster, tmp_path):
     result = run_snakemake(
         tmp_path,
         "results/synthdance/hota.txt",
-        "results/synthdance/eval/dense",
+        "results/synthdance/eval/dense/hota.txt",
         "--workflow-profile",
         str(ROOT / "profiles" / "slurm"),
         "--slurm-init-seconds-before-status-checks",

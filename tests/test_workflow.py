@@ -113,7 +113,7 @@ def test_dense_model_trains_tracks_and_evaluates_through_the_dag(tiny_run):
 
     result = run_snakemake(
         tiny_run,
-        "results/synthdance/eval/dense",
+        "results/synthdance/eval/dense/hota.txt",
         "results/synthdance/models/dense/loss_curves.png",
         configfile=tiny_run / "config.yaml",
     )

@@ -148,7 +148,7 @@ def eval_sequences(ds):
 def headline_input(wildcards):
     """The default model's evaluation (stops with the reason for a dataset without ground truth)."""
     eval_sequences(wildcards.ds)
-    return f"{RESULTS}/{wildcards.ds}/eval/{DATASETS[wildcards.ds]['default_model']}"
+    return f"{RESULTS}/{wildcards.ds}/eval/{DATASETS[wildcards.ds]['default_model']}/hota.txt"
 
 
 def seq_path(ds, seq, name):
@@ -314,7 +314,7 @@ def report_inputs(wildcards):
     seq = report_sequence(ds)
     trained = [m for m in DATASETS[ds]["models"] if m in TRAINED_BY]  # dense models (and the training they share)
     inputs = {
-        "eval": [f"{RESULTS}/{ds}/eval/{model}" for model in DATASETS[ds]["models"]] if has_eval(ds) else [],
+        "eval": [f"{RESULTS}/{ds}/eval/{model}/hota.txt" for model in DATASETS[ds]["models"]] if has_eval(ds) else [],
         "quality": [t for t in dataset_targets(ds) if "/label_quality/" in t],
         "training": sorted({f"{RESULTS}/{ds}/models/{TRAINED_BY[m]}/loss_curves.png" for m in trained}),
         "tracks": report_tracks(ds),
@@ -332,7 +332,9 @@ def report_inputs(wildcards):
 def report_args(wildcards, input):
     """Command-line part for the optional inputs (a flag with no files is left out)."""
     args = []
-    for name, flag in (("eval", "--eval"), ("quality", "--quality"), ("tracks", "--tracks")):
+    if input["eval"]:  # the evaluation folders of the models' hota.txt
+        args.append("--eval " + " ".join(shlex.quote(str(Path(p).parent)) for p in input["eval"]))
+    for name, flag in (("quality", "--quality"), ("tracks", "--tracks")):
         if input[name]:
             args.append(f"{flag} " + " ".join(shlex.quote(str(p)) for p in input[name]))
     if input["training"]:

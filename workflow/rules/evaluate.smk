@@ -25,8 +25,12 @@ rule evaluate:
         gt=f"{RESULTS}/{{ds}}/eval_gt",
         tracks=lambda wc: [f"{RESULTS}/{wc.ds}/tracks/{wc.model}/{seq}.txt" for seq in eval_sequences(wc.ds)],
     output:
-        directory(f"{RESULTS}/{{ds}}/eval/{{model}}"),
+        # the folder is written whole (TrackEval's files and hota.txt) and renamed into place by the command
+        hota=f"{RESULTS}/{{ds}}/eval/{{model}}/hota.txt",
+        summary=f"{RESULTS}/{{ds}}/eval/{{model}}/pedestrian_summary.txt",
+        detailed=f"{RESULTS}/{{ds}}/eval/{{model}}/pedestrian_detailed.csv",
     params:
+        out=lambda wc: f"{RESULTS}/{wc.ds}/eval/{wc.model}",
         benchmark=lambda wc: DATASETS[wc.ds]["eval"]["benchmark"],
         preproc=lambda wc: "" if DATASETS[wc.ds]["eval"]["preproc"] else "--no-preproc",
         tracks=lambda wc: f"{RESULTS}/{wc.ds}/tracks/{wc.model}",
@@ -42,7 +46,7 @@ rule evaluate:
         runtime=resource("evaluate", "runtime"),
     shell:
         "python -m motforge evaluate --gt-folder={input.gt:q} --seqmap={input.gt:q}/seqmap.txt"
-        " --tracks={params.tracks:q} --out={output:q} --benchmark={params.benchmark} {params.preproc}"
+        " --tracks={params.tracks:q} --out={params.out:q} --benchmark={params.benchmark} {params.preproc}"
         " --cores={threads} > {log:q} 2>&1"
 
 
@@ -64,7 +68,7 @@ rule headline:
         mem_mb=500,
         runtime=5,
     shell:
-        "python -m motforge headline --source={input:q}/hota.txt --out={output:q} > {log:q} 2>&1"
+        "python -m motforge headline --source={input:q} --out={output:q} > {log:q} 2>&1"
 
 
 rule dataset:

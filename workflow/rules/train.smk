@@ -60,13 +60,14 @@ rule train:
 
 rule ablation:
     input:
-        lambda wc: [f"{RESULTS}/{wc.ds}/eval/{name}" for name in ABLATION] + ([f"{RESULTS}/{wc.ds}/eval/{config['ablation']['include_baseline']}"] if config["ablation"]["include_baseline"] else []),
+        lambda wc: [f"{RESULTS}/{wc.ds}/eval/{name}/hota.txt" for name in ABLATION] + ([f"{RESULTS}/{wc.ds}/eval/{config['ablation']['include_baseline']}/hota.txt"] if config["ablation"]["include_baseline"] else []),
     output:
         csv=f"{RESULTS}/{{ds}}/ablation.csv",
         plot=f"{RESULTS}/{{ds}}/ablation.png",
     params:
         names=[variant for variant, _ in ABLATION.values()] + ([config["ablation"]["include_baseline"]] if config["ablation"]["include_baseline"] else []),
         paper=as_json(config["ablation"]["paper"]),
+        folders=lambda wc, input: [str(Path(p).parent) for p in input],
     conda:
         "../../envs/eval.yaml"
     log:
@@ -78,5 +79,5 @@ rule ablation:
         mem_mb=1000,
         runtime=5,
     shell:
-        "python -m motforge ablation --eval-dir {input:q} --name {params.names:q} --paper={params.paper:q}"
+        "python -m motforge ablation --eval-dir {params.folders:q} --name {params.names:q} --paper={params.paper:q}"
         " --out={output.csv:q} > {log:q} 2>&1"
