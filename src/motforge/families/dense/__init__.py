@@ -29,6 +29,8 @@ class DenseFamily(FamilyBase):
             raise ConfigError(
                 f"{components}.instance_depth", f"needs instance-depth labels, but {dataset_key}.masks.backend is none"
             )
+        if model["track"]["association"] == "id_decoder" and not model["components"]["id_decoder"]:
+            raise ConfigError(f"{model_key}.track.association", "id_decoder needs components.id_decoder: true")
         if model["histogram_bins"] != dataset["labels"]["instance_depth"]["histogram_bins"]:
             raise ConfigError(
                 f"{model_key}.histogram_bins", f"differs from {dataset_key}.labels.instance_depth.histogram_bins"

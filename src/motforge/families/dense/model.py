@@ -10,6 +10,7 @@ import torch.nn as nn
 from motforge.families.dense.association import LearnableAssociation
 from motforge.families.dense.detection_head import DenseHead, decode_boxes, location_grid
 from motforge.families.dense.embedding import ConsistentFeatureMLP, EmbeddingHead, InstanceDepthHead, pool
+from motforge.families.dense.id_decoder import IDDecoder
 from motforge.families.dense.spatial_adapter import SpatialAdapter
 from motforge.families.dense.temporal_adapter import TemporalAdapter
 from motforge.nn.backbone import BackboneFPN
@@ -24,6 +25,7 @@ COMPONENTS = (
     "temporal_adapter",
     "learnable_association",
     "pseudo_labels",
+    "id_decoder",
 )
 
 
@@ -41,6 +43,7 @@ class DenseConfig:
     d_max: float
     histogram_bins: int
     components: dict
+    id_decoder: dict | None = None  # its shape (schema: id_decoder); None in checkpoints from before it existed
 
     def on(self, name: str) -> bool:
         return bool(self.components.get(name, False))
@@ -70,6 +73,7 @@ class DenseTracker(nn.Module):
         self.instance_depth = InstanceDepthHead(cfg.channels, cfg.histogram_bins) if cfg.on("instance_depth") else None
         self.temporal = TemporalAdapter(cfg.embed_dim) if cfg.on("temporal_adapter") else None
         self.association = LearnableAssociation(cfg.embed_dim) if cfg.on("learnable_association") else None
+        self.id_decoder = IDDecoder(cfg.embed_dim, **cfg.id_decoder) if cfg.on("id_decoder") else None
         self.register_buffer("mean", MEAN.clone(), persistent=False)
         self.register_buffer("std", STD.clone(), persistent=False)
 

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from motforge.families.dense import losses as L
 from motforge.families.dense.detection_head import STRIDE, location_grid
+from motforge.families.dense.id_decoder import clip_id_labels, id_loss, id_targets
 from motforge.families.dense.model import DenseTracker
 from motforge.families.dense.targets import (
     assign_locations,
@@ -164,6 +165,8 @@ def clip_losses(
         losses["inst_depth"] = L.instance_depth_loss(
             value[keep_all], hist[keep_all], torch.cat(tv)[keep_all], torch.cat(th)[keep_all]
         )
+    if model.id_decoder is not None and len(boxes) > 1:
+        losses["id"] = _id_prediction_loss(model, per_frame, gt_emb, refined, ids, clip["hidden"], generator)
     if model.association is not None and len(boxes) > 1:
         terms = []
         for t in range(1, len(boxes)):
@@ -188,6 +191,36 @@ def clip_losses(
             terms.append(L.association_loss(logits, ids[t][:, None] == track_ids[None, :]))
         losses["assoc"] = torch.stack(terms).mean()
     return losses
+
+
+def _id_prediction_loss(model, per_frame, gt_emb, refined, ids, hidden, generator) -> torch.Tensor:
+    """MOTIP's L_ID over the clip (id_decoder.py): history tokens are the visible objects of every frame but the last
+    (Temporal-Adapter output when it is on, as FDTA feeds its ID decoder), current tokens are the objects of every
+    frame but the first, as a jittered copy of the GT box (as noisy as a detection; MOTIP uses its detector's
+    matched query features)."""
+    decoder = model.id_decoder
+    device = gt_emb[0].device
+    history = refined if refined is not None else gt_emb
+    labels = clip_id_labels(torch.unique(torch.cat(ids)).cpu(), decoder.num_ids, generator)
+    visible = [~h.to(device) for h in hidden]
+    targets = id_targets([i.cpu() for i in ids], [v.cpu() for v in visible], labels, decoder.num_ids)
+    h_feat, h_ids, h_time, c_feat, c_time, c_target = [], [], [], [], [], []
+    for t, (i, vis) in enumerate(zip(ids, visible)):
+        n = i.shape[0]
+        rows = [r for r, ident in enumerate(i.tolist()) if bool(vis[r]) and ident in labels]
+        if t < len(ids) - 1 and rows:
+            h_feat.append(history[t][rows])
+            h_ids.append(torch.tensor([labels[int(i[r])] for r in rows], device=device))
+            h_time.append(torch.full((len(rows),), t, device=device))
+        if t > 0:
+            noisy = per_frame[t][n : 2 * n] if per_frame[t].shape[0] >= 2 * n else per_frame[t][:n]
+            c_feat.append(noisy)
+            c_time.append(torch.full((n,), t, device=device))
+            c_target.append(targets[t].to(device))
+    if not h_feat or not c_feat:
+        return torch.cat(gt_emb).sum() * 0.0
+    logits = decoder(torch.cat(c_feat), torch.cat(c_time), torch.cat(h_feat), torch.cat(h_ids), torch.cat(h_time))
+    return id_loss(logits, torch.cat(c_target))
 
 
 def _temporal(

@@ -19,6 +19,7 @@ import torch
 from torchvision.ops import box_iou, nms
 
 from motforge.datasets.index import SequenceIndex
+from motforge.families.dense.id_decoder import object_max
 from motforge.families.dense.model import DenseTracker
 from motforge.families.dense.qdtrack_matching import (
     UNMATCHED,
@@ -54,6 +55,7 @@ class DenseTrackParams:
     association: str
     qdtrack: QDTrackThresholds
     depth_source: str
+    id_prediction: dict  # det_score, newborn_score, id_score (MOTIP)
 
     @classmethod
     def from_model(cls, track: dict) -> DenseTrackParams:
@@ -73,7 +75,9 @@ class DenseTrack:
     depth: float = float("nan")
     last_frame: int = 0
     score: float = 0.0
-    box: np.ndarray | None = None  # the last matched detection (what the qdtrack mode reports)
+    box: np.ndarray | None = None  # the last matched detection (what the qdtrack and id_decoder modes report)
+    label: int = -1  # its ID token (id_decoder mode)
+    id_history: list = field(default_factory=list)  # (frame, refined embedding): its history tokens
 
 
 def bisoftmax(det: torch.Tensor, tracks: torch.Tensor, backdrops: torch.Tensor) -> torch.Tensor:
@@ -119,6 +123,8 @@ class DenseOnlineTracker:
         self.next_id = 1
         self.frame = 0
         self.backdrops = torch.zeros(0, self.model.cfg.embed_dim)  # the previous frame's (qdtrack mode)
+        decoder = self.model.id_decoder
+        self.labels = list(range(decoder.num_ids)) if decoder is not None else []  # least recently used first
 
     def step(self, frame: FrameInputs) -> list[TrackRow]:
         """One frame from the frame cache (the model's input size); rows in original pixels. Detections, when
@@ -165,6 +171,8 @@ class DenseOnlineTracker:
         depths = self._depths(out, roi_feats, boxes) if len(boxes) else None
         if p.association == "qdtrack":
             return self._qdtrack_step(boxes, scores, embeddings, depths)
+        if p.association == "id_decoder":
+            return self._id_step(boxes, scores, embeddings, depths)
         kalman.predict_tracks(self.tracks)
         high = scores >= p.det_high
         hi_idx = torch.nonzero(high).flatten()
@@ -225,23 +233,74 @@ class DenseOnlineTracker:
         self.tracks = [tr for tr in self.tracks if self.frame - tr.last_frame <= self.p.max_lost]
         return sorted(((tr.ident, tr.box, tr.score) for tr in updated), key=lambda r: r[0])
 
+    def _id_step(self, boxes, scores, embeddings, depths) -> list[tuple[int, np.ndarray, float]]:
+        """MOTIP's online ID prediction (id_decoder.py): detections above det_score are current tokens, every live
+        track's matched frames within rel_pe_length - 1 frames its history tokens; object-max assignment; newborns
+        above newborn_score take the least recently used ID token (a track still holding it is ended, as MOTIP)."""
+        t, decoder = self.p.id_prediction, self.model.id_decoder
+        keep = torch.nonzero(scores > t["det_score"]).flatten()
+        boxes, scores, embeddings = boxes[keep], scores[keep], embeddings[keep]
+        depths = depths[keep] if depths is not None else None
+        by_label = {tr.label: tr for tr in self.tracks}
+        assigned: list[int | None] = [None] * len(boxes)
+        tokens = [(f, e, tr.label) for tr in self.tracks for f, e in tr.id_history]
+        if tokens and len(boxes):
+            logits = decoder(
+                embeddings,
+                torch.full((len(boxes),), self.frame),
+                torch.stack([e for _, e, _ in tokens]),
+                torch.tensor([label for _, _, label in tokens]),
+                torch.tensor([f for f, _, _ in tokens]),
+            )
+            assigned = object_max(logits.softmax(dim=1), set(by_label), t["id_score"])
+        updated: list[DenseTrack] = []
+        for d, label in enumerate(assigned):
+            if label is not None:
+                self._update(by_label[label], d, boxes, scores, embeddings, depths)
+                self.labels.remove(label)
+                self.labels.append(label)
+                updated.append(by_label[label])
+            elif float(scores[d]) > t["newborn_score"]:
+                label = self.labels.pop(0)
+                self.labels.append(label)
+                self.tracks = [tr for tr in self.tracks if tr.label != label]
+                track = self._start(d, boxes, scores, embeddings, depths)
+                track.label = label
+                updated.append(track)
+        window = decoder.rel_pe_length - 1
+        for tr in self.tracks:
+            tr.id_history = [(f, e) for f, e in tr.id_history if self.frame + 1 - f <= window]
+        self.tracks = [tr for tr in self.tracks if tr.id_history]
+        return sorted(((tr.ident, tr.box, tr.score) for tr in updated), key=lambda r: r[0])
+
     def _start(self, d: int, boxes, scores, embeddings, depths) -> DenseTrack:
         mean, cov = kalman.initiate(kalman.xyxy_to_xyah(boxes[d].numpy())[0])
+        history = [(self.frame, embeddings[d].clone())]
+        refined = self._refine(history)
         track = DenseTrack(
             self.next_id,
             mean,
             cov,
             embeddings[d].clone(),
-            embeddings[d].clone(),
-            [(self.frame, embeddings[d].clone())],
+            refined,
+            history,
             float(depths[d]) if depths is not None else float("nan"),
             self.frame,
             float(scores[d]),
             boxes[d].numpy().copy(),
+            id_history=[(self.frame, refined)],
         )
         self.next_id += 1
         self.tracks.append(track)
         return track
+
+    def _refine(self, history: list[tuple[int, torch.Tensor]]) -> torch.Tensor:
+        """The Temporal Adapter's output for the current frame over the track's window, as in training, where every
+        frame of a clip (its first included) is refined; the raw embedding when the adapter is off."""
+        if self.model.temporal is None:
+            return history[-1][1]
+        window, present = history_window(history, self.frame, self.p.history)
+        return self.model.temporal(window[None], present[None])[0, -1]
 
     def _similarity(self, boxes, embeddings, depths, hi_idx, lo_idx, track_boxes) -> torch.Tensor:
         """Stage-1 similarity [high dets, tracks]: weighted mean of bi-softmax, IoU and the learned association score,
@@ -273,11 +332,9 @@ class DenseOnlineTracker:
         track.history.append((self.frame, embeddings[d].clone()))
         track.embedding = (1 - self.p.momentum) * track.embedding + self.p.momentum * embeddings[d]
         track.box = boxes[d].numpy().copy()
-        if self.model.temporal is not None:
-            history, present = history_window(track.history, self.frame, self.p.history)
-            track.refined = self.model.temporal(history[None], present[None])[0, -1]
-        else:
-            track.refined = track.embedding
+        track.refined = self._refine(track.history) if self.model.temporal is not None else track.embedding
+        if self.p.association == "id_decoder":
+            track.id_history.append((self.frame, track.refined))
         if depths is not None:
             track.depth = float(depths[d])
         track.last_frame = self.frame
