@@ -323,3 +323,17 @@ def test_dense_tracker_depth_source(source):
         else model.instance_depth(roi_feats)[0]
     )
     assert not torch.allclose(got, other)
+
+
+def test_a_checkpoint_config_from_before_the_id_decoder_and_temporal_layers_builds_the_same_model():
+    """Checkpoints store DenseConfig; those written before ``id_decoder`` and ``temporal_layers`` existed were
+    built without an ID decoder and with a 2-layer Temporal Adapter, and must load as that."""
+    from dataclasses import asdict
+
+    from motforge.families.dense.model import DenseConfig, DenseTracker
+
+    saved = asdict(dense_config(model_config(1), BINS))
+    del saved["id_decoder"], saved["temporal_layers"]
+    saved["components"] = {k: v for k, v in saved["components"].items() if k != "id_decoder"}
+    model = DenseTracker(DenseConfig(**saved))
+    assert model.id_decoder is None and len(model.temporal.encoder.layers) == 2

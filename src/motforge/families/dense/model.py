@@ -44,6 +44,7 @@ class DenseConfig:
     histogram_bins: int
     components: dict
     id_decoder: dict | None = None  # its shape (schema: id_decoder); None in checkpoints from before it existed
+    temporal_layers: int = 2  # what checkpoints from before the setting was built with
 
     def on(self, name: str) -> bool:
         return bool(self.components.get(name, False))
@@ -71,7 +72,7 @@ class DenseTracker(nn.Module):
         self.embed = EmbeddingHead(cfg.channels, cfg.embed_dim, depth_fusion=self.spatial is not None)
         self.identity = ConsistentFeatureMLP(cfg.embed_dim) if cfg.on("identity_adapter") else None
         self.instance_depth = InstanceDepthHead(cfg.channels, cfg.histogram_bins) if cfg.on("instance_depth") else None
-        self.temporal = TemporalAdapter(cfg.embed_dim) if cfg.on("temporal_adapter") else None
+        self.temporal = TemporalAdapter(cfg.embed_dim, cfg.temporal_layers) if cfg.on("temporal_adapter") else None
         self.association = LearnableAssociation(cfg.embed_dim) if cfg.on("learnable_association") else None
         self.id_decoder = IDDecoder(cfg.embed_dim, **cfg.id_decoder) if cfg.on("id_decoder") else None
         self.register_buffer("mean", MEAN.clone(), persistent=False)

@@ -24,7 +24,7 @@ def causal_missing_mask(present: torch.Tensor) -> torch.Tensor:
 
 
 class TemporalAdapter(nn.Module):
-    def __init__(self, dim: int, layers: int = 2, heads: int = 4) -> None:
+    def __init__(self, dim: int, layers: int, heads: int = 4) -> None:
         super().__init__()
         layer = nn.TransformerEncoderLayer(dim, heads, dim_feedforward=2 * dim, dropout=0.0, batch_first=True)
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)

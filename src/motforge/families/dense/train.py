@@ -27,6 +27,7 @@ def dense_config(model_cfg: dict, bins: dict) -> DenseConfig:
         histogram_bins=int(model_cfg["histogram_bins"]),
         components={c: bool(model_cfg["components"][c]) for c in COMPONENTS},
         id_decoder=dict(model_cfg["id_decoder"]),
+        temporal_layers=int(model_cfg["temporal_layers"]),
     )
 
 
