@@ -337,3 +337,28 @@ def test_a_checkpoint_config_from_before_the_id_decoder_and_temporal_layers_buil
     saved["components"] = {k: v for k, v in saved["components"].items() if k != "id_decoder"}
     model = DenseTracker(DenseConfig(**saved))
     assert model.id_decoder is None and len(model.temporal.encoder.layers) == 2
+
+
+def test_id_prediction_never_gives_one_id_token_to_two_live_tracks():
+    """K = 2 ID tokens and three confident boxes a frame: the first frame starts two tracks and drops the third
+    newborn (MOTIP drops newborns when every token is in use by a track seen in the frame); over later frames every
+    reported track is live and the live tracks hold distinct tokens."""
+    from motforge.families.dense.model import DenseTracker
+    from motforge.families.dense.tracker import DenseOnlineTracker, DenseTrackParams
+
+    torch.manual_seed(0)
+    cfg = model_config(1)
+    cfg["id_decoder"].update(num_ids=2, layers=1)
+    model = DenseTracker(dense_config(cfg, BINS)).eval()
+    tracker = DenseOnlineTracker(model, DenseTrackParams.from_model({**cfg["track"], "association": "id_decoder"}))
+    boxes = torch.tensor([[0.0, 0.0, 10.0, 20.0], [30.0, 0.0, 40.0, 20.0], [60.0, 0.0, 70.0, 20.0]])
+    scores = torch.tensor([0.9, 0.8, 0.7])
+    with torch.no_grad():
+        for frame in range(1, 6):
+            tracker.frame = frame
+            rows = tracker._id_step(boxes, scores, torch.randn(3, cfg["embed_dim"]), None)
+            live = {t.ident: t.label for t in tracker.tracks}
+            assert len(set(live.values())) == len(live) <= 2
+            assert {ident for ident, _, _ in rows} <= set(live)
+            if frame == 1:
+                assert len(rows) == 2 and sorted(live.values()) == [0, 1]

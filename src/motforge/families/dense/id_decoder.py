@@ -14,6 +14,10 @@ defined; a learned per-layer, per-head bias indexed by the frame difference (cur
 added to the cross-attention logits; a current token sees only history of strictly earlier frames; the history
 features are the trajectory-modelled ones (in FDTA: the Temporal Adapter's output), current features raw.
 Online, detections take their arg-max ID ("object-max", MOTIP's DanceTrack setting), see ``object_max``.
+Not (yet) as MOTIP: one random labelling per clip (MOTIP trains 6 groups) and no trajectory-switch augmentation
+(MOTIP: p = 0.5); motforge's occlusion hides single frames (``augment.occlusion``), MOTIP hides spans with p = 0.5.
+The relative bias is learned only for the frame differences a training clip contains (clip.length - 1): with the
+CPU config's 4-frame clips, differences of 4 and more keep their zero start while tracking reads up to 29.
 """
 
 from __future__ import annotations
@@ -57,8 +61,11 @@ class IDDecoder(nn.Module):
         self.layers = nn.ModuleList(
             IDDecoderLayer(width, self.heads, ffn_ratio * width, self_attention=i > 0) for i in range(layers)
         )
-        self.rel_bias = nn.Parameter(torch.zeros(layers, rel_pe_length, self.heads))  # zero-initialised as MOTIP
         self.classify = nn.Linear(feature_dim, num_ids + 1, bias=False)
+        for weight in self.parameters():  # MOTIP: xavier_uniform on every matrix
+            if weight.dim() > 1:
+                nn.init.xavier_uniform_(weight)
+        self.rel_bias = nn.Parameter(torch.zeros(layers, rel_pe_length, self.heads))  # zero-initialised as MOTIP
 
     def forward(
         self,

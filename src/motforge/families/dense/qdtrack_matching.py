@@ -6,7 +6,8 @@ The paper leaves the details to its code; these follow the authors' tracker (Sys
   higher-scored detection (dropped ones included) exceeds 0.7 (``nms_class_iou``), or 0.3 (``nms_backdrop_iou``) when
   its own score is below ``obj_score``;
 - the memo holds the live tracks and the previous frame's backdrops (unmatched detections that did not start a track,
-  not overlapping a higher-scored one by more than ``nms_backdrop_iou``); both sides of the bi-softmax see them;
+  not overlapping a higher-scored one by more than ``nms_backdrop_iou``); the softmax over the memo includes the
+  backdrops, the softmax over detections is the current frame's;
 - greedy matching in score order: a detection takes its best memo entry when the similarity exceeds ``match_score``
   and the entry is a track; a detection with score <= ``obj_score`` that matches a track that well is suppressed
   (id -2: not reported, not a backdrop); the matched track's column is then closed to every other detection;

@@ -212,12 +212,13 @@ def _id_prediction_loss(model, per_frame, gt_emb, refined, ids, hidden, generato
             h_feat.append(history[t][rows])
             h_ids.append(torch.tensor([labels[int(i[r])] for r in rows], device=device))
             h_time.append(torch.full((len(rows),), t, device=device))
-        if t > 0:
+        if t > 0:  # hidden and unlabelled objects are left out, as MOTIP masks them
             noisy = per_frame[t][n : 2 * n] if per_frame[t].shape[0] >= 2 * n else per_frame[t][:n]
-            c_feat.append(noisy)
-            c_time.append(torch.full((n,), t, device=device))
-            c_target.append(targets[t].to(device))
-    if not h_feat or not c_feat:
+            keep = targets[t].to(device) >= 0
+            c_feat.append(noisy[keep])
+            c_time.append(torch.full((int(keep.sum()),), t, device=device))
+            c_target.append(targets[t].to(device)[keep])
+    if not h_feat or not sum(len(c) for c in c_feat):
         return torch.cat(gt_emb).sum() * 0.0
     logits = decoder(torch.cat(c_feat), torch.cat(c_time), torch.cat(h_feat), torch.cat(h_ids), torch.cat(h_time))
     return id_loss(logits, torch.cat(c_target))

@@ -254,19 +254,25 @@ class DenseOnlineTracker:
             )
             assigned = object_max(logits.softmax(dim=1), set(by_label), t["id_score"])
         updated: list[DenseTrack] = []
-        for d, label in enumerate(assigned):
+        for d, label in enumerate(assigned):  # matches first: their labels become the most recently used
             if label is not None:
                 self._update(by_label[label], d, boxes, scores, embeddings, depths)
                 self.labels.remove(label)
                 self.labels.append(label)
                 updated.append(by_label[label])
-            elif float(scores[d]) > t["newborn_score"]:
-                label = self.labels.pop(0)
-                self.labels.append(label)
-                self.tracks = [tr for tr in self.tracks if tr.label != label]
-                track = self._start(d, boxes, scores, embeddings, depths)
-                track.label = label
-                updated.append(track)
+        taken = {label for label in assigned if label is not None}
+        for d, label in enumerate(assigned):
+            if label is not None or float(scores[d]) <= t["newborn_score"]:
+                continue
+            label = self.labels[0]
+            if label in taken:  # every ID token is held by a track seen in this frame: MOTIP drops the newborn
+                continue
+            taken.add(label)
+            self.labels.append(self.labels.pop(0))
+            self.tracks = [tr for tr in self.tracks if tr.label != label]  # the stale holder of the token ends
+            track = self._start(d, boxes, scores, embeddings, depths)
+            track.label = label
+            updated.append(track)
         window = decoder.rel_pe_length - 1
         for tr in self.tracks:
             tr.id_history = [(f, e) for f, e in tr.id_history if self.frame + 1 - f <= window]
@@ -333,8 +339,9 @@ class DenseOnlineTracker:
         track.embedding = (1 - self.p.momentum) * track.embedding + self.p.momentum * embeddings[d]
         track.box = boxes[d].numpy().copy()
         track.refined = self._refine(track.history) if self.model.temporal is not None else track.embedding
-        if self.p.association == "id_decoder":
-            track.id_history.append((self.frame, track.refined))
+        if self.p.association == "id_decoder":  # history tokens: the adapter's output, else the raw embedding
+            token = track.refined if self.model.temporal is not None else embeddings[d].clone()
+            track.id_history.append((self.frame, token))
         if depths is not None:
             track.depth = float(depths[d])
         track.last_frame = self.frame
