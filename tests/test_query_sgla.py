@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from motforge.families.query.sgla import SpatialWeightedAttention, relative_cues, tracklet_update
+from motforge.nn.sgla import SpatialWeightedAttention, relative_cues, tracklet_update
 
 
 def test_relative_cues_are_pairwise_differences() -> None:

@@ -26,7 +26,7 @@ from motforge.families.query.denoising import group_mask, scale_boxes
 from motforge.families.query.losses import association_loss, clip_normalise, pld_loss, set_loss
 from motforge.families.query.matching import identity_targets, layer_targets
 from motforge.families.query.model import QueryTracker
-from motforge.families.query.sgla import tracklet_update
+from motforge.nn.sgla import tracklet_update
 
 
 @dataclass

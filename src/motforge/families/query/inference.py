@@ -26,7 +26,7 @@ from torchvision.ops import box_iou, nms
 
 from motforge.families.query.boxes import cxcywh_to_xyxy
 from motforge.families.query.model import QueryTracker
-from motforge.families.query.sgla import tracklet_update
+from motforge.nn.sgla import tracklet_update
 from motforge.tracking.association import assign
 
 

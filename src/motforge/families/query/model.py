@@ -20,9 +20,9 @@ import torch.nn as nn
 from motforge.families.query.boxes import inverse_sigmoid
 from motforge.families.query.config import QueryModelConfig
 from motforge.families.query.qim import QueryInteraction
-from motforge.families.query.sgla import LearnableAssociation
 from motforge.families.query.transformer import DecoderOutput, DeformableTransformer, Memory, sine_embed
 from motforge.nn.backbone import BackboneFPN
+from motforge.nn.sgla import LearnableAssociation
 
 
 @dataclass

@@ -11,7 +11,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from motforge.families.query.transformer import FFN, MLP, sine_embed
+from motforge.families.query.transformer import FFN, sine_embed
+from motforge.nn.mlp import MLP
 
 
 class QueryInteraction(nn.Module):

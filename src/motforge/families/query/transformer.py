@@ -19,6 +19,7 @@ import torch.nn as nn
 
 from motforge.families.query.boxes import inverse_sigmoid
 from motforge.families.query.deform_attn import MSDeformAttn
+from motforge.nn.mlp import MLP
 
 
 def sine_embed(coords: torch.Tensor, feats: int, temperature: float = 10000.0) -> torch.Tensor:
@@ -47,18 +48,6 @@ class FFN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm(x + self.net(x))
-
-
-class MLP(nn.Module):
-    def __init__(self, din: int, hidden: int, dout: int, layers: int) -> None:
-        super().__init__()
-        dims = [din] + [hidden] * (layers - 1) + [dout]
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for i, layer in enumerate(self.layers):
-            x = layer(x) if i == len(self.layers) - 1 else torch.relu(layer(x))
-        return x
 
 
 class EncoderLayer(nn.Module):

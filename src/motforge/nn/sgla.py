@@ -1,4 +1,5 @@
-"""LA-MOTR's Spatial-Guided Learnable Association (sec. 3.2) and tracklet update (sec. 3.4, eq. 2).
+"""LA-MOTR's Spatial-Guided Learnable Association (sec. 3.2) and tracklet update (sec. 3.4, eq. 2), shared by the
+`query` family (components.sotd / sgla) and the `dense` family (components.learnable_association).
 
 Per layer l (M_(0) = 0, an Nd x Nt x d tensor):
   B_(l)^diff = B_(l)^obj[:, None] - B_(l)^tck[None]   (pairwise (cx, cy, w, h) differences of the layer's boxes,
@@ -6,10 +7,12 @@ Per layer l (M_(0) = 0, an Nd x Nt x d tensor):
   M'_(l)     = M_(l) + E_(l)^diff                     ("we add E^diff to the association matrix")
   A_(l)      = softmax(Q K^T / sqrt(d_k) + M'_(l) W^asso) over the concatenation O_(l) = [O^obj; O^tck]
   O_(l+1)    = O_(l) + A_(l) (O_(l) W^V),   M_(l+1) = M'_(l) + A_(l) W^upd
-Choices where the paper is silent (the authors' code, PenK1nG/LA-MOTR, could not be read here): attention has H heads,
+Choices where the paper is silent (the authors' code, PenK1nG/LA-MOTR, has no snapshot that could be read here;
+checked again when the dense family started to share this module): attention has H heads,
 so W^asso maps d -> H (one bias per head) and W^upd maps the H attention weights of the object->tracklet block back
 to d; the bias is written into the object->tracklet block and, transposed, into the tracklet->object block (the other
-blocks get none); a LayerNorm follows the residual. The association score is S = sigmoid(M_(L) w), w: d -> 1.
+blocks get none); the heads are joined by an output projection and a LayerNorm follows the residual (the paper's
+O_(l+1) has neither). The association score is S = sigmoid(M_(L) w), w: d -> 1.
 Without relative-spatial cues (Table 4, "SGLA w/o RSC") E^diff is left out.
 
 Eq. 2: Q_(t+1)^tck = w O_t^tck + (1 - w) O^obj, where O^obj is the output of the object associated with the tracklet
@@ -23,7 +26,7 @@ from collections.abc import Callable
 import torch
 import torch.nn as nn
 
-from motforge.families.query.transformer import MLP
+from motforge.nn.mlp import MLP
 
 
 def relative_cues(obj_boxes: torch.Tensor, tck_boxes: torch.Tensor) -> torch.Tensor:
