@@ -151,7 +151,7 @@ WEIGHTS = {
     "qd_aux": 1.0,
     "ia": 1.0,
     "inst_depth": 1.0,
-    "assoc": 1.0,
+    "assoc": 10.0,
     "id": 0.5,
 }
 
@@ -312,7 +312,7 @@ def test_dense_tracker_depth_source(source):
         _, roi_feats = model.roi_embeddings(out, [boxes])
         got = tracker._depths(out, roi_feats, boxes)
         want = (
-            model.instance_depth(roi_feats)[0]
+            model.instance_depths(out, [boxes], roi_feats)[0]
             if source == "instance_head"
             else model.expected_depth_at(out, [boxes]) / 255.0
         )
@@ -320,7 +320,7 @@ def test_dense_tracker_depth_source(source):
     other = (
         model.expected_depth_at(out, [boxes]) / 255.0
         if source == "instance_head"
-        else model.instance_depth(roi_feats)[0]
+        else model.instance_depths(out, [boxes], roi_feats)[0]
     )
     assert not torch.allclose(got, other)
 
@@ -362,3 +362,22 @@ def test_id_prediction_never_gives_one_id_token_to_two_live_tracks():
             assert {ident for ident, _, _ in rows} <= set(live)
             if frame == 1:
                 assert len(rows) == 2 and sorted(live.values()) == [0, 1]
+
+
+def test_a_checkpoint_of_another_dense_model_version_names_the_file(tmp_path):
+    """A checkpoint whose tensors do not fit the current model (written before a layer was added) is refused with
+    the file, what differs and how to fix it, not a wall of load_state_dict lines."""
+    import json
+    from dataclasses import asdict
+
+    from motforge.errors import InputError
+    from motforge.families.dense.model import DenseTracker
+    from motforge.families.dense.train import load_dense
+
+    cfg = dense_config(model_config(1), BINS)
+    state = DenseTracker(cfg).state_dict()
+    del state["spatial.depth_pe.weight"]
+    path = tmp_path / "old.pt"
+    torch.save({"model": state, "dense_config": json.dumps(asdict(cfg))}, path)
+    with pytest.raises(InputError, match=r"old\.pt: written by another version.*spatial\.depth_pe\.weight.*again"):
+        load_dense(path)

@@ -101,7 +101,7 @@ def fit(
 ) -> dict:
     """Train and write ``out_dir/checkpoint.pt``, ``train_log.csv``, ``loss_curves.png``, ``summary.json``;
     ``resume_dir/last.pt`` lets a killed run continue where it stopped (AdamW, cosine schedule to 10%, gradient
-    clipping at 10, fp16 autocast on CUDA when ``train.amp``, per-(step, rank) seeded jitter generator)."""
+    clipping at 10, fp16 autocast on CUDA when ``train.amp``, per-(step, rank) seeded jitter generator and dropout)."""
     out_dir, resume_dir = Path(out_dir), Path(resume_dir)
     train = model_cfg["train"]
     seed = int(train["seed"])
@@ -158,8 +158,12 @@ def fit(
         data_wait += got_data - tick
         for group in optimizer.param_groups:
             group["lr"] = float(train["lr"]) * scheduler_lambda(step)
-        # RoI jitter of this step and rank (unique per pair; one process: seed * 1000003 + step), resumed or not
-        generator.manual_seed(seed * 1_000_003 + step * ranks.world_size + ranks.rank)
+        # RoI jitter of this step and rank (unique per pair; one process: seed * 1000003 + step), resumed or not;
+        # the global RNG (dropout) is reseeded from the same pair on another stream, so a resumed run draws the same
+        # dropout masks as an uninterrupted one
+        step_seed = seed * 1_000_003 + step * ranks.world_size + ranks.rank
+        generator.manual_seed(step_seed)
+        torch.manual_seed(step_seed + 2**40)
         with torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=use_amp):
             parts = step_losses(clips, step, generator)
             total = sum(weights[k] * v for k, v in parts.items())
