@@ -96,7 +96,7 @@ def test_extends_fills_what_the_model_does_not_set():
     extra = yaml.safe_load((ROOT / "workflow" / "configs" / "more_seeds.yaml").read_text())
     config["models"].update(extra["models"])
     models = validate_config(config, SCHEMA, base_dir=ROOT)["models"]
-    for seed, name in ((2, "dense_s2"), (3, "dense_s3")):
+    for seed, name in ((1, "dense_s1"), (2, "dense_s2"), (3, "dense_s3")):
         expected = copy.deepcopy(models["dense"])
         expected["train"]["seed"] = seed
         assert models[name] == expected and "extends" not in models[name]

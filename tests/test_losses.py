@@ -9,7 +9,7 @@ import torch
 from torchvision.ops import box_iou
 
 from motforge.families.dense import losses as L
-from motforge.families.dense.association import LearnableAssociation, box_differences
+from motforge.families.dense.association import DenseAssociation, normalised_cxcywh
 from motforge.families.dense.targets import assign_locations, background_boxes, label_rois, sample_rois
 from motforge.families.dense.temporal_adapter import TemporalAdapter, causal_missing_mask
 from motforge.families.dense.tracker import bisoftmax, history_window
@@ -296,34 +296,30 @@ def test_association_targets_and_bce():
     assert L.association_loss(logits, target).item() == pytest.approx(expected, rel=1e-5)
 
 
-def test_association_head_values_by_hand():
-    """LA-MOTR SGLA with weights set by hand: Q = K = 0 makes each attention row softmax(bias), where the bias is
-    w_asso * M on the detection-tracklet block; the box-difference MLP is set to M0 = -|dx| (dx = centre offset over
-    the tracklet width). Two layers, one detection, two tracklets, so n = 3 objects; the code's update is
-    M += A[det, track] * w_upd * n (the docstring's W_upd, scaled by the object count)."""
-    det_box = torch.tensor([[10.0, 10.0, 20.0, 30.0]])  # centre (15, 20), 10 x 20
-    track_boxes = torch.tensor([[10.0, 10.0, 20.0, 30.0], [20.0, 10.0, 30.0, 30.0]])  # centres 15 and 25, width 10
-    diffs = box_differences(det_box, track_boxes)
-    assert torch.allclose(diffs[0, 0], torch.zeros(4))
-    assert torch.allclose(diffs[0, 1], torch.tensor([-1.0, 0.0, 0.0, 0.0]))  # (15 - 25) / 10; same size: log 1 = 0
-    head = LearnableAssociation(8, layers=2)
-    with torch.no_grad():
-        for p in head.parameters():
-            p.zero_()
-        first, second = head.diff_mlp[0], head.diff_mlp[2]
-        first.weight[0, 0], first.weight[1, 0] = 1.0, -1.0  # relu(dx) and relu(-dx)
-        second.weight[0, 0], second.weight[0, 1] = -1.0, -1.0  # -(relu(dx) + relu(-dx)) = -|dx|
-        for layer in head.layers:
-            layer.w_asso.fill_(2.0)
-            layer.w_upd.fill_(0.5)
-    m = [0.0, -1.0]  # M0
-    for _ in range(2):
-        row = [0.0, 2.0 * m[0], 2.0 * m[1]]  # the detection's attention logits over (itself, track 0, track 1)
-        z = sum(math.exp(v) for v in row)
-        m = [m[k] + math.exp(row[k + 1]) / z * 0.5 * 3 for k in range(2)]
-    out = head(torch.randn(1, 8), det_box, torch.randn(2, 8), track_boxes)
-    assert out.shape == (1, 2) and out[0].tolist() == pytest.approx(m, rel=1e-5)
-    assert head(torch.zeros(0, 8), torch.zeros(0, 4), torch.randn(2, 8), track_boxes).shape == (0, 2)
+def test_dense_association_is_the_shared_sgla_on_normalised_boxes():
+    """The dense family's learnable association is LA-MOTR's SGLA (motforge.nn.sgla, the query family's module):
+    M_(0) = 0, every layer adds the relative-spatial cues of the same boxes (cx, cy, w, h over the image size)."""
+    assert torch.allclose(
+        normalised_cxcywh(torch.tensor([[10.0, 20.0, 30.0, 60.0]]), (100, 200)), torch.tensor([[0.2, 0.2, 0.2, 0.2]])
+    )
+    torch.manual_seed(0)
+    head = DenseAssociation(8, heads=2, layers=2).eval()
+    det_boxes = torch.tensor([[10.0, 10.0, 20.0, 30.0], [50.0, 10.0, 70.0, 40.0]])
+    track_boxes = torch.tensor([[12.0, 10.0, 22.0, 30.0]])
+    det, tck = torch.randn(2, 8), torch.randn(1, 8)
+    got = head(det, det_boxes, tck, track_boxes, (100, 50))
+    db, tb = normalised_cxcywh(det_boxes, (100, 50)), normalised_cxcywh(track_boxes, (100, 50))
+    assoc, o, t = torch.zeros(2, 1, 8), det, tck
+    for layer in head.sgla.layers:
+        o, t, assoc = layer(o, t, assoc, db, tb)
+    assert got.shape == (2, 1) and torch.allclose(got, head.sgla.score(assoc)[..., 0])
+    assert head(torch.zeros(0, 8), torch.zeros(0, 4), tck, track_boxes, (100, 50)).shape == (0, 1)
+
+
+def test_dense_association_loss_weight_is_la_motrs():
+    from motforge.config import model_defaults
+
+    assert model_defaults("dense")["loss_weights"]["assoc"] == 10.0
 
 
 def test_instance_depth_loss_is_mse_plus_kl():

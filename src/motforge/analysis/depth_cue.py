@@ -50,7 +50,7 @@ def predicted_depths(model: DenseTracker, index: SequenceIndex, frames, batch: i
             boxes = [xyxy[r] for r in rows]
             if model.instance_depth is not None:
                 _, roi_feats = model.roi_embeddings(result, boxes)
-                out["model"][every] = model.instance_depth(roi_feats)[0].float().numpy()
+                out["model"][every] = model.instance_depths(result, boxes, roi_feats)[0].float().numpy()
             expected = model.expected_depth_at(result, boxes)
             if expected is not None:
                 out["depth_map"][every] = expected.float().numpy() / 255.0

@@ -60,8 +60,11 @@ def lid_index(depth: np.ndarray, num_bins: int, d_min: float, d_max: float) -> n
     return index.astype(np.int64)
 
 
+FDTA_SCALE = 255.0  # the labels' disparity scale: 0 = farthest, 255 = the nearest pixel of the sequence
+
+
 def normalise_disparity(disparity: np.ndarray, sequence_max: float) -> np.ndarray:
     """FDTA's per-sequence label scale: disparity / sequence max * 255 (255 = nearest)."""
     if not sequence_max > 0:
         raise ValueError("sequence maximum of the disparity must be positive")
-    return np.asarray(disparity, dtype=np.float32) * np.float32(255.0 / sequence_max)
+    return np.asarray(disparity, dtype=np.float32) * np.float32(FDTA_SCALE / sequence_max)

@@ -31,6 +31,10 @@ class DenseFamily(FamilyBase):
             )
         if model["track"]["association"] == "id_decoder" and not model["components"]["id_decoder"]:
             raise ConfigError(f"{model_key}.track.association", "id_decoder needs components.id_decoder: true")
+        if model["channels"] % model["spatial_adapter"]["heads"]:
+            raise ConfigError(
+                f"{model_key}.spatial_adapter.heads", f"must divide {model_key}.channels ({model['channels']})"
+            )
         if model["histogram_bins"] != dataset["labels"]["instance_depth"]["histogram_bins"]:
             raise ConfigError(
                 f"{model_key}.histogram_bins", f"differs from {dataset_key}.labels.instance_depth.histogram_bins"

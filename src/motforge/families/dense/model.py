@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from motforge.families.dense.association import LearnableAssociation
+from motforge.depth.lid import FDTA_SCALE
+from motforge.families.dense.association import DenseAssociation
 from motforge.families.dense.detection_head import DenseHead, decode_boxes, location_grid
 from motforge.families.dense.embedding import ConsistentFeatureMLP, EmbeddingHead, InstanceDepthHead, pool
 from motforge.families.dense.id_decoder import IDDecoder
@@ -45,6 +46,7 @@ class DenseConfig:
     components: dict
     id_decoder: dict | None = None  # its shape (schema: id_decoder); None in checkpoints from before it existed
     temporal_layers: int = 2  # what checkpoints from before the setting was built with
+    spatial: dict | None = None  # the Spatial Adapter's depth encoder (schema: spatial_adapter); None: FDTA's
 
     def on(self, name: str) -> bool:
         return bool(self.components.get(name, False))
@@ -58,6 +60,7 @@ class FrameOutputs:
     depth_dense: torch.Tensor | None
     depth_logits: torch.Tensor | None
     depth_expected: torch.Tensor | None
+    depth_refined: torch.Tensor | None = None  # F_D, the depth encoder's output + PE_d (FDTA eq. 2)
 
 
 class DenseTracker(nn.Module):
@@ -67,13 +70,15 @@ class DenseTracker(nn.Module):
         self.backbone = BackboneFPN(cfg.backbone, cfg.channels, cfg.pretrained)
         self.head = DenseHead(cfg.channels)
         self.spatial = (
-            SpatialAdapter(cfg.channels, cfg.num_bins, cfg.d_min, cfg.d_max) if cfg.on("spatial_adapter") else None
+            SpatialAdapter(cfg.channels, cfg.num_bins, cfg.d_min, cfg.d_max, **(cfg.spatial or {}))
+            if cfg.on("spatial_adapter")
+            else None
         )
         self.embed = EmbeddingHead(cfg.channels, cfg.embed_dim, depth_fusion=self.spatial is not None)
         self.identity = ConsistentFeatureMLP(cfg.embed_dim) if cfg.on("identity_adapter") else None
         self.instance_depth = InstanceDepthHead(cfg.channels, cfg.histogram_bins) if cfg.on("instance_depth") else None
         self.temporal = TemporalAdapter(cfg.embed_dim, cfg.temporal_layers) if cfg.on("temporal_adapter") else None
-        self.association = LearnableAssociation(cfg.embed_dim) if cfg.on("learnable_association") else None
+        self.association = DenseAssociation(cfg.embed_dim) if cfg.on("learnable_association") else None
         self.id_decoder = IDDecoder(cfg.embed_dim, **cfg.id_decoder) if cfg.on("id_decoder") else None
         self.register_buffer("mean", MEAN.clone(), persistent=False)
         self.register_buffer("std", STD.clone(), persistent=False)
@@ -84,21 +89,30 @@ class DenseTracker(nn.Module):
         feats = self.backbone(x)
         logits, ltrb = self.head(feats[0])
         grid = location_grid(logits.shape[1], logits.shape[2], logits.device)
-        dense = depth_logits = expected = None
+        dense = depth_logits = expected = refined = None
         if self.spatial is not None:
-            dense, depth_logits, expected = self.spatial(feats)
-        return FrameOutputs(feats, logits, decode_boxes(ltrb, grid), dense, depth_logits, expected)
+            dense, depth_logits, expected, refined = self.spatial(feats)
+        return FrameOutputs(feats, logits, decode_boxes(ltrb, grid), dense, depth_logits, expected, refined)
 
     def roi_embeddings(self, out: FrameOutputs, boxes: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Embeddings [N, D] of per-image boxes, and the RoI features used by the instance-depth head."""
+        """Embeddings [N, D] of per-image boxes (depth cross-attention to F_D when the Spatial Adapter is on), and
+        the RoI features used by the instance-depth head."""
         roi = pool(out.feats[0], boxes)
-        roi_dense = roi_depth = None
-        if out.depth_dense is not None and out.depth_expected is not None:
-            roi_dense = pool(out.depth_dense, boxes)
-            roi_depth = pool(out.depth_expected[:, None], boxes).mean(dim=(1, 2, 3))
-        return self.embed(roi, roi_dense, roi_depth), roi
+        return self.embed(roi, out.depth_refined, [len(b) for b in boxes]), roi
 
     def expected_depth_at(self, out: FrameOutputs, boxes: list[torch.Tensor]) -> torch.Tensor | None:
+        """The Spatial Adapter's expected depth averaged in each box (FDTA's 0..255 scale); None without it."""
         if out.depth_expected is None:
             return None
         return pool(out.depth_expected[:, None], boxes).mean(dim=(1, 2, 3))
+
+    def instance_depths(
+        self, out: FrameOutputs, boxes: list[torch.Tensor], roi_feats: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """DepTR-MOT's instance depth (0..1) and histogram logits per box, anchored on the expected depth map's cells
+        in the box when the Spatial Adapter is on (``InstanceDepthHead``)."""
+        assert self.instance_depth is not None
+        cells = None
+        if out.depth_expected is not None:
+            cells = pool(out.depth_expected[:, None], boxes)[:, 0] / FDTA_SCALE
+        return self.instance_depth(roi_feats, cells)

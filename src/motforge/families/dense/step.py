@@ -148,7 +148,7 @@ def clip_losses(
             torch.cat(feats), torch.cat(id_list), torch.cat(frame_list), torch.cat(iou_list)
         )
     if model.instance_depth is not None and "inst_value" in clip:
-        value, hist = model.instance_depth(roi_feats)
+        value, hist = model.instance_depths(out, rois, roi_feats)
         tv, th, keep = [], [], []
         for t, (_, iou, idx) in enumerate(zip(labels, ious, best)):
             valid = clip["inst_valid"][t].to(device)
@@ -187,7 +187,7 @@ def clip_losses(
                 per_frame[t][n : 2 * n] if per_frame[t].shape[0] >= 2 * n else per_frame[t][:n]
             )  # a jittered copy: as noisy as a detection
             det_boxes = rois[t][n : 2 * n] if rois[t].shape[0] >= 2 * n else boxes[t]
-            logits = model.association(det_emb, det_boxes, track_emb, track_boxes)
+            logits = model.association(det_emb, det_boxes, track_emb, track_boxes, size)
             terms.append(L.association_loss(logits, ids[t][:, None] == track_ids[None, :]))
         losses["assoc"] = torch.stack(terms).mean()
     return losses

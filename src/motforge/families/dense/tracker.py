@@ -19,6 +19,7 @@ import torch
 from torchvision.ops import box_iou, nms
 
 from motforge.datasets.index import SequenceIndex
+from motforge.depth.lid import FDTA_SCALE
 from motforge.families.dense.id_decoder import object_max
 from motforge.families.dense.model import DenseTracker
 from motforge.families.dense.qdtrack_matching import (
@@ -122,6 +123,7 @@ class DenseOnlineTracker:
         self.tracks: list[DenseTrack] = []
         self.next_id = 1
         self.frame = 0
+        self.input_size = (0, 0)  # (width, height) of the frames stepped; SGLA's cues are over it
         self.backdrops = torch.zeros(0, self.model.cfg.embed_dim)  # the previous frame's (qdtrack mode)
         decoder = self.model.id_decoder
         self.labels = list(range(decoder.num_ids)) if decoder is not None else []  # least recently used first
@@ -153,9 +155,9 @@ class DenseOnlineTracker:
         """Each detection's depth on the labels' 0..1 scale: the instance-depth head's, or the Spatial Adapter's
         expected depth map averaged in the box (``track.depth_source``, and the fallback without the head)."""
         if self.model.instance_depth is not None and self.p.depth_source == "instance_head":
-            return self.model.instance_depth(roi_feats)[0]
+            return self.model.instance_depths(out, [boxes], roi_feats)[0]
         expected = self.model.expected_depth_at(out, [boxes])
-        return expected / 255.0 if expected is not None else None
+        return expected / FDTA_SCALE if expected is not None else None
 
     @torch.no_grad()
     def step_image(self, image: torch.Tensor, proposals=None) -> list[tuple[int, np.ndarray, float]]:
@@ -163,6 +165,7 @@ class DenseOnlineTracker:
         updated in this frame, in input pixels."""
         p = self.p
         self.frame += 1
+        self.input_size = (int(image.shape[-1]), int(image.shape[-2]))
         out = self.model.frames(image[None])
         boxes, scores = self._detect(out, proposals)
         embeddings, roi_feats = (
@@ -322,7 +325,9 @@ class DenseOnlineTracker:
         if self.model.association is not None and p.w_assoc > 0:
             sim_terms.append(
                 p.w_assoc
-                * self.model.association(embeddings[hi_idx], boxes[hi_idx], track_refined, track_boxes).sigmoid()
+                * self.model.association(
+                    embeddings[hi_idx], boxes[hi_idx], track_refined, track_boxes, self.input_size
+                ).sigmoid()
             )
             weights.append(p.w_assoc)
         similarity = sum(sim_terms) / max(1e-9, sum(weights))

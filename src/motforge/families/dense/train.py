@@ -9,8 +9,10 @@ from pathlib import Path
 
 import torch
 
+from motforge.errors import InputError
 from motforge.families.dense.model import COMPONENTS, DenseConfig, DenseTracker
 from motforge.families.dense.step import clip_losses
+from motforge.io.checkpoints import mismatch_summary
 from motforge.training.clips import ClipDataset, SequenceFiles, clip_settings, collate
 from motforge.training.loop import TrainJob, fit, start_training
 
@@ -28,6 +30,7 @@ def dense_config(model_cfg: dict, bins: dict) -> DenseConfig:
         components={c: bool(model_cfg["components"][c]) for c in COMPONENTS},
         id_decoder=dict(model_cfg["id_decoder"]),
         temporal_layers=int(model_cfg["temporal_layers"]),
+        spatial=dict(model_cfg["spatial_adapter"]),
     )
 
 
@@ -93,5 +96,12 @@ def load_dense(checkpoint: str | Path) -> DenseTracker:
 
     state = load_checkpoint(Path(checkpoint))
     model = DenseTracker(DenseConfig(**json.loads(state["dense_config"])))
-    model.load_state_dict(state["model"])
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError:
+        raise InputError(
+            checkpoint,
+            "written by another version of the dense model "
+            f"({mismatch_summary(model, state['model'])}); train it again (snakemake --forcerun train)",
+        ) from None
     return model
