@@ -255,11 +255,12 @@ def test_detection_losses_by_hand():
     assert plain["cls"].item() == pytest.approx(sum(focal) / 3, rel=1e-5)
 
 
-def test_pld_is_normalised_by_each_frames_object_count():
-    """MOTRv3 eq. 5: L_clip = sum_i (... + L_pld,i) / O_i, O_i the number of objects in frame i. Two frames of a 1 x 2
-    location map (centres (4, 4) and (12, 4)); frame 0 has one pseudo box (0, 0, 8, 8) of confidence 0.8 and 2 GT
-    objects, frame 1 no pseudo box and 4 GT objects. Eq. 3's weights: 0.8 on the matched location, 0.5 on background.
-    The positive count (1 location in the clip) is not the normaliser."""
+def test_pld_is_normalised_by_each_frames_gt_matched_count():
+    """MOTRv3 eq. 5: L_clip = sum_i (L_r,i + L_pld,i) / O_i, one normaliser per frame shared with the GT term: the
+    outputs matched to frame i's GT objects (2 and 4 locations here), averaged over the clip's 2 frames as the GT
+    term is. A 1 x 2 location map (centres (4, 4) and (12, 4)); frame 0 has one pseudo box (0, 0, 8, 8) of
+    confidence 0.8, frame 1 none. Eq. 3's weights: 0.8 on the matched location, 0.5 on background. The pseudo-box
+    positive count (1 location in the clip) is not the normaliser."""
     from types import SimpleNamespace
 
     from motforge.families.dense.step import pld_loss
@@ -277,7 +278,7 @@ def test_pld_is_normalised_by_each_frames_object_count():
     l1_0 = 0.8 * 4.0 / 100 / 2  # |12 - 8| in units of 100 px
     giou0 = 0.8 * (1 - 64 / 96) / 2  # IoU 64 / 96, the hull is the predicted box itself
     cls1 = 0.5 * (neg(-1.0) + neg(0.5)) / 4
-    expected = 2 * cls0 + 5 * l1_0 + 2 * giou0 + 2 * cls1
+    expected = (2 * cls0 + 5 * l1_0 + 2 * giou0 + 2 * cls1) / 2
     assert pld_loss(out, pseudo, scores, [2, 4], terms).item() == pytest.approx(expected, rel=1e-5)
 
 

@@ -42,11 +42,16 @@ def _location_targets(model_out, boxes_per_frame) -> list[tuple[torch.Tensor, to
 
 
 def pld_loss(
-    model_out, pseudo_boxes: list[torch.Tensor], pseudo_scores: list[torch.Tensor], objects: list[int], terms: dict
+    model_out, pseudo_boxes: list[torch.Tensor], pseudo_scores: list[torch.Tensor], matched: list[int], terms: dict
 ) -> torch.Tensor:
-    """MOTRv3 pseudo-label distillation: eq. 3's confidence-weighted detection loss against the detector's boxes, and
-    eq. 5's normalisation, L_clip = sum_i L_i / O_i with O_i the number of objects (GT boxes) of frame i, not the
-    count of positive locations. ``terms`` weigh the cls, l1 and giou parts (MOTRv3: 2, 5, 2 like the GT loss)."""
+    """MOTRv3 pseudo-label distillation: eq. 3's confidence-weighted detection loss against the detector's boxes,
+    under eq. 5's normaliser, L_clip = sum_i (L_r,i + L_p,i + L_g,i) / O_i: one normaliser per frame for the GT and
+    the pseudo-label terms. O_i counts the outputs matched to frame i's objects (``matched``): in MOTR one query per
+    object, on this dense head the locations centre sampling assigns to the GT boxes, the same count the GT term is
+    divided by. Averaged over the clip's frames as the GT term is (its sum over the clip's positives), so L_p sits
+    beside L_r as in eq. 5; dividing location sums by the object count instead made L_p about 20x the GT term and
+    the detector fitted the pseudo-boxes. ``terms`` weigh the cls, l1 and giou parts (MOTRv3: 2, 5, 2 like the GT
+    loss)."""
     logits = model_out.logits
     total = logits.sum() * 0.0
     for f, (assigned, targets) in enumerate(_location_targets(model_out, pseudo_boxes)):
@@ -60,10 +65,10 @@ def pld_loss(
             targets.reshape(-1, 4),
             L.pld_weights(positive, conf).flatten(),
             conf.flatten(),
-            normaliser=objects[f],
+            normaliser=matched[f],
         )
         total = total + terms["cls"] * part["cls"] + terms["l1"] * part["l1"] + terms["giou"] * part["giou"]
-    return total
+    return total / max(1, len(pseudo_boxes))
 
 
 def _depth_weights(boxes_per_frame, shape, fg_weight: float, device) -> torch.Tensor:
@@ -93,9 +98,8 @@ def clip_losses(
     ids = [i.to(device) for i in clip["ids"]]
     losses = _detection(out, boxes)
     if cfg.on("pseudo_labels") and "pseudo_boxes" in clip:
-        losses["pld"] = pld_loss(
-            out, clip["pseudo_boxes"], clip["pseudo_scores"], [b.shape[0] for b in boxes], pld_weights
-        )
+        matched = [int((assigned >= 0).sum()) for assigned, _ in _location_targets(out, boxes)]
+        losses["pld"] = pld_loss(out, clip["pseudo_boxes"], clip["pseudo_scores"], matched, pld_weights)
     if out.depth_logits is not None and "depth_bins" in clip:
         target = clip["depth_bins"].to(device)
         logits = out.depth_logits
