@@ -73,3 +73,17 @@ def test_model_predictions_cover_every_gt_row(caches):  # noqa: F811
     )  # bin K is d_max
     summary = summarise(depth_cue(index, files.instance_depth, both), gamma=0.5)
     assert {"label", "model", "depth_map"} <= set(summary)
+
+
+def test_depth_cue_accepts_one_flag_per_sequence():
+    """Repeated --index / --instance-depth / --frames add up (argparse's default would keep only the last one and
+    measure one sequence silently)."""
+    from motforge.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["depth-cue", "--index", "a.h5", "--instance-depth", "ia.h5", "--index", "b.h5", "c.h5"]
+        + ["--instance-depth", "ib.h5", "ic.h5", "--frames", "fa", "--frames", "fb", "fc", "--out", "o.json"]
+    )
+    assert [p.name for p in args.index] == ["a.h5", "b.h5", "c.h5"]
+    assert [p.name for p in args.instance_depth] == ["ia.h5", "ib.h5", "ic.h5"]
+    assert [p.name for p in args.frames] == ["fa", "fb", "fc"]

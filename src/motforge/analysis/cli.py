@@ -149,9 +149,14 @@ def add_commands(add: AddCommand) -> None:
         cmd_depth_cue,
         "how well instance depth (labels, and a model's head on GT boxes) separates overlapping objects",
     )
-    p.add_argument("--index", type=Path, nargs="+", required=True)
-    p.add_argument("--instance-depth", type=Path, nargs="+", required=True, help="instance_depth.h5 per --index")
-    p.add_argument("--frames", type=Path, nargs="+", help="frame cache per --index at the model's input size")
+    # action="extend": a repeated flag adds to the list (one --index per sequence works, as several values do)
+    p.add_argument("--index", type=Path, nargs="+", action="extend", required=True)
+    p.add_argument(
+        "--instance-depth", type=Path, nargs="+", action="extend", required=True, help="instance_depth.h5 per --index"
+    )
+    p.add_argument(
+        "--frames", type=Path, nargs="+", action="extend", help="frame cache per --index at the model's input size"
+    )
     p.add_argument(
         "--checkpoint", type=Path, help="a dense model's checkpoint.pt (without it only the labels are measured)"
     )
