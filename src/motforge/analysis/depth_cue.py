@@ -22,13 +22,14 @@ import torch
 from torchvision.ops import box_iou
 
 from motforge.datasets.index import SequenceIndex
+from motforge.depth.lid import FDTA_SCALE
 from motforge.families.dense.model import DenseTracker
 from motforge.masks.instance_depth import FROM_MASK, read_instance_depth
 
 
 def predicted_depths(model: DenseTracker, index: SequenceIndex, frames, batch: int = 16) -> dict[str, np.ndarray]:
     """For every GT row: the instance-depth head's value (``model``) and the Spatial Adapter's expected depth map
-    averaged in the box over 255 (``depth_map``), on the labels' 0..1 scale; NaN where the model lacks the part."""
+    averaged in the box over FDTA_SCALE (``depth_map``), on the labels' 0..1 scale; NaN where the model lacks it."""
     out = {name: np.full(index.num_boxes, np.nan, np.float32) for name in ("model", "depth_map")}
     width, height = frames.attrs["size"]
     scale = torch.tensor([width / index.width, height / index.height] * 2, dtype=torch.float32)
@@ -53,7 +54,7 @@ def predicted_depths(model: DenseTracker, index: SequenceIndex, frames, batch: i
                 out["model"][every] = model.instance_depths(result, boxes, roi_feats)[0].float().numpy()
             expected = model.expected_depth_at(result, boxes)
             if expected is not None:
-                out["depth_map"][every] = expected.float().numpy() / 255.0
+                out["depth_map"][every] = expected.float().numpy() / FDTA_SCALE
     return out
 
 
@@ -70,7 +71,7 @@ def depth_cue(
 ) -> dict[str, dict[str, list[float]]]:
     """Raw samples of pair gaps and per-object steps for the labels and each prediction (one array is ``model``)."""
     inst = read_instance_depth(labels_path)
-    label = np.where(inst["source"] == FROM_MASK, inst["fdta_value"] / 255.0, np.nan).astype(np.float64)
+    label = np.where(inst["source"] == FROM_MASK, inst["fdta_value"] / FDTA_SCALE, np.nan).astype(np.float64)
     if isinstance(predicted, np.ndarray):
         predicted = {"model": predicted}
     series = {"label": label} | {name: v.astype(np.float64) for name, v in (predicted or {}).items()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+from torchvision.ops import box_convert
 
 from motforge.nn.sgla import LearnableAssociation
 
@@ -17,9 +18,7 @@ from motforge.nn.sgla import LearnableAssociation
 def normalised_cxcywh(boxes: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """[N, 4] xyxy pixels -> (cx, cy, w, h) over (width, height)."""
     width, height = size
-    scale = boxes.new_tensor([width, height, width, height])
-    cxcywh = torch.cat([(boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2]], dim=1)
-    return cxcywh / scale
+    return box_convert(boxes, "xyxy", "cxcywh") / boxes.new_tensor([width, height, width, height])
 
 
 class DenseAssociation(nn.Module):

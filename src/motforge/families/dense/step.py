@@ -24,10 +24,10 @@ ROI_COPIES = 4
 BACKGROUND_PER_OBJECT = 2
 
 
-def _detection(model_out, boxes_per_frame) -> dict[str, torch.Tensor]:
+def _detection(model_out, location_targets) -> dict[str, torch.Tensor]:
     """The GT detection loss over the clip's locations (centre sampling, normalised by the positive count)."""
     logits, pred = model_out.logits, model_out.boxes
-    assigned, targets = zip(*_location_targets(model_out, boxes_per_frame))
+    assigned, targets = zip(*location_targets)
     cls_t = torch.cat([(a >= 0).float().flatten() for a in assigned])
     return L.detection_losses(
         logits.flatten(), pred.reshape(-1, 4), cls_t, torch.cat([t.reshape(-1, 4) for t in targets])
@@ -96,9 +96,10 @@ def clip_losses(
     out = model.frames(images)
     boxes = [b.to(device) for b in clip["boxes"]]
     ids = [i.to(device) for i in clip["ids"]]
-    losses = _detection(out, boxes)
+    gt_targets = _location_targets(out, boxes)  # once per step: the GT loss and PLD's per-frame normaliser
+    losses = _detection(out, gt_targets)
     if cfg.on("pseudo_labels") and "pseudo_boxes" in clip:
-        matched = [int((assigned >= 0).sum()) for assigned, _ in _location_targets(out, boxes)]
+        matched = [int((assigned >= 0).sum()) for assigned, _ in gt_targets]
         losses["pld"] = pld_loss(out, clip["pseudo_boxes"], clip["pseudo_scores"], matched, pld_weights)
     if out.depth_logits is not None and "depth_bins" in clip:
         target = clip["depth_bins"].to(device)
