@@ -148,6 +148,20 @@ def test_query_model_trains_tracks_and_evaluates_through_the_dag(tiny_run):
     assert tracks == ["synthdance0002.txt", "synthdance0003.txt"]
 
 
+def test_ablation_skips_a_variant_that_leaves_the_base_model_unchanged(tmp_path):
+    """With PLD off in the base model, no_pseudo_labels would train the base model again: it is left out, and
+    with_pseudo_labels (a no-op under the schema's PLD-on default) is run instead."""
+    track_line = "    track: {proposals: detections}\n"
+    base_off = TINY.replace(track_line, track_line + "    components: {pseudo_labels: false}\n", 1)
+    assert base_off != TINY
+    (tmp_path / "config.yaml").write_text(base_off + "ablation: {seeds: [0]}\n")
+    result = run_snakemake(tmp_path, "-n", "results/synthdance/ablation.csv", configfile=tmp_path / "config.yaml")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    trained = set(re.findall(r"model=(dense__\w+?__s0)", result.stdout))
+    assert "dense__with_pseudo_labels__s0" in trained and "dense__full__s0" in trained, trained
+    assert "dense__no_pseudo_labels__s0" not in trained and "dense__no_temporal_adapter__s0" in trained, trained
+
+
 def test_lint_is_clean():
     result = run_snakemake(ROOT, "--lint")
     assert result.returncode == 0, result.stdout[-3000:]

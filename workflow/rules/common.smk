@@ -63,7 +63,8 @@ def _merge(base, override):
 
 
 def _ablation_models():
-    """Models of the ablation table, generated from the base model: '<base>__<variant>__s<seed>'."""
+    """Models of the ablation table, generated from the base model: '<base>__<variant>__s<seed>'.
+    A variant that leaves the base model unchanged (no_pseudo_labels when the base has PLD off) is skipped."""
     ab = config["ablation"]
     base = MODELS.get(ab["base_model"])
     runs = {}
@@ -71,6 +72,8 @@ def _ablation_models():
         return runs
     variants = {"full": {}, **ab["variants"]}
     for variant, override in variants.items():
+        if variant != "full" and _merge(base, override) == base:
+            continue
         for seed in ab["seeds"]:
             model = _merge(base, override)
             model["train"]["seed"] = seed
