@@ -72,10 +72,11 @@ def _ablation_models():
         return runs
     variants = {"full": {}, **ab["variants"]}
     for variant, override in variants.items():
-        if variant != "full" and _merge(base, override) == base:
+        changed = _merge(base, override)
+        if variant != "full" and changed == base:
             continue
         for seed in ab["seeds"]:
-            model = _merge(base, override)
+            model = json.loads(json.dumps(changed))  # a copy per seed
             model["train"]["seed"] = seed
             if ab["steps"]:
                 model["train"]["steps"] = ab["steps"]
