@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from motforge.analysis.depth_cue import depth_cue, predicted_depths, predicted_instance_depth, summarise
+from motforge.analysis.depth_cue import (
+    LABEL_GAP_BANDS,
+    depth_cue,
+    predicted_depths,
+    predicted_instance_depth,
+    reference_depths,
+    summarise,
+)
 from motforge.datasets.frame_cache import open_frame_cache
 from motforge.datasets.index import read_index
+from motforge.depth.bins import sequence_max, to_disparity
+from motforge.depth.store import open_frame_store
 from motforge.families.dense.model import DenseTracker
 from motforge.families.dense.train import dense_config
 from motforge.masks.instance_depth import FROM_MASK, read_instance_depth
+from motforge.masks.store import read_masks
 
 from test_train import BINS, caches, model_config  # noqa: F401  (module fixture reused)
 
@@ -87,3 +97,53 @@ def test_depth_cue_accepts_one_flag_per_sequence():
     assert [p.name for p in args.index] == ["a.h5", "b.h5", "c.h5"]
     assert [p.name for p in args.instance_depth] == ["ia.h5", "ib.h5", "ic.h5"]
     assert [p.name for p in args.frames] == ["fa", "fb", "fc"]
+
+
+def test_reference_ceilings_by_hand(caches):  # noqa: F811
+    """The fixture's masks are boxes (``box`` backend), so every mask-pooled ceiling must equal the box mean of the
+    teacher's map, which must in turn match the labels (the mean inside the mask) and a hand-computed box mean."""
+    files = caches[0]
+    folder = files.index.parent
+    index = read_index(files.index)
+    ref = reference_depths(index, folder / "depth.zarr", read_masks(folder / "masks.h5"), (20, 12))
+    gt = index.gt
+    assert np.allclose(ref["box_bottom"], (gt["y"] + gt["h"]) / index.height)
+    store = open_frame_store(folder / "depth.zarr")
+    _, dh, dw = store.shape
+    peak = sequence_max(store)
+    inst = read_instance_depth(files.instance_depth)
+    row = int(np.argmax(gt["w"] * gt["h"]))  # the largest box: RoI sampling is closest to the pixel mean there
+    raw = np.asarray(store[int(gt["frame"][row]) - 1], np.float32)
+    s = dw / index.width
+    x0, y0 = int(round(gt["x"][row] * s)), int(round(gt["y"][row] * s))
+    x1, y1 = int(round((gt["x"][row] + gt["w"][row]) * s)), int(round((gt["y"][row] + gt["h"][row]) * s))
+    mean_depth = raw[max(0, y0) : y1, max(0, x0) : x1].mean()  # the labels' order: pool, then convert
+    by_hand = float(to_disparity(np.array([mean_depth]), store.attrs["kind"])[0]) / peak
+    assert abs(ref["teacher_box"][row] - by_hand) < 0.02
+    assert np.allclose(ref["teacher_mask_14"], ref["teacher_box"], atol=0.03)
+    label = np.where(inst["source"] == FROM_MASK, inst["fdta_value"] / 255.0, np.nan)
+    valid = np.isfinite(label)
+    assert valid.sum() > 10 and np.median(np.abs(ref["teacher_box"][valid] - label[valid])) < 0.02
+    # the grid ceilings read a coarser map: still finite and on the 0..1 scale
+    for name in ("teacher_box_grid", "teacher_mask_grid"):
+        assert np.isfinite(ref[name]).all() and (ref[name] >= 0).all() and (ref[name] <= 1 + 1e-6).all()
+    summary = summarise(depth_cue(index, files.instance_depth, ref), gamma=0.2)
+    assert summary["teacher_mask_14"]["order_accuracy"] > 0.8
+    bands = summary["teacher_box"]["order_accuracy_by_label_gap"]
+    assert sum(b["pairs"] for b in bands.values()) == summary["teacher_box"]["overlapping_pairs"]
+    assert len(LABEL_GAP_BANDS) - 1 >= len(bands) > 0
+
+
+def test_order_accuracy_by_label_gap_by_hand():
+    samples = {
+        "pair_gap": [0.1] * 5,
+        "self_step": [0.01] * 5,
+        "pair_order": [1.0, 0.0, 1.0, 1.0, 0.0],
+        "label_gap": [0.005, 0.002, 0.02, 0.5, 0.2],
+    }
+    bands = summarise({"model": samples}, gamma=0.2)["model"]["order_accuracy_by_label_gap"]
+    assert bands == {
+        "0-0.01": {"pairs": 2, "order_accuracy": 0.5},
+        "0.01-0.03": {"pairs": 1, "order_accuracy": 1.0},
+        "0.1-inf": {"pairs": 2, "order_accuracy": 0.5},
+    }

@@ -92,21 +92,26 @@ def cmd_show(args: argparse.Namespace) -> None:
 
 
 def cmd_depth_cue(args: argparse.Namespace) -> None:
-    from motforge.analysis.depth_cue import depth_cue, predicted_depths, summarise
+    from motforge.analysis.depth_cue import depth_cue, predicted_depths, reference_depths, summarise
     from motforge.datasets.frame_cache import open_frame_cache
     from motforge.datasets.index import read_index
     from motforge.families.dense.train import load_dense
     from motforge.io.atomic import write_text_atomic
+    from motforge.masks.store import read_masks
 
     if len(args.index) != len(args.instance_depth) or (args.checkpoint and len(args.frames or []) != len(args.index)):
         raise MotforgeError("depth-cue needs one --instance-depth (and, with --checkpoint, one --frames) per --index")
+    if (args.depth or args.masks) and not (len(args.depth or []) == len(args.masks or []) == len(args.index)):
+        raise MotforgeError("depth-cue's reference ceilings need one --depth and one --masks per --index")
     model = None
     if args.checkpoint:
         model = load_dense(args.checkpoint)
     samples: dict = {}
     for i, (index_path, labels) in enumerate(zip(args.index, args.instance_depth)):
         index = read_index(index_path)
-        predicted = predicted_depths(model, index, open_frame_cache(args.frames[i])) if model is not None else None
+        predicted = predicted_depths(model, index, open_frame_cache(args.frames[i])) if model is not None else {}
+        if args.depth:
+            predicted |= reference_depths(index, args.depth[i], read_masks(args.masks[i]), tuple(args.grid))
         for name, values in depth_cue(index, labels, predicted, args.min_iou).items():
             for key, v in values.items():
                 samples.setdefault(name, {}).setdefault(key, []).extend(v)
@@ -159,6 +164,18 @@ def add_commands(add: AddCommand) -> None:
     )
     p.add_argument(
         "--checkpoint", type=Path, help="a dense model's checkpoint.pt (without it only the labels are measured)"
+    )
+    p.add_argument(
+        "--depth", type=Path, nargs="+", action="extend", help="depth.zarr per --index: adds the reference ceilings"
+    )
+    p.add_argument("--masks", type=Path, nargs="+", action="extend", help="masks.h5 per --index (with --depth)")
+    p.add_argument(
+        "--grid",
+        type=int,
+        nargs=2,
+        metavar=("W", "H"),
+        default=(40, 24),
+        help="the model's stride-8 map for the *_grid ceilings (40 24 for a 320x192 input)",
     )
     p.add_argument(
         "--gamma", type=float, default=0.2, help="the tracker's depth weight, to express the median gap as a penalty"

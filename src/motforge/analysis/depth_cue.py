@@ -9,22 +9,34 @@ trained model's instance-depth head (``model``) and its Spatial Adapter's expect
 - ``pair_gap``: |depth difference| between two different objects whose boxes overlap (IoU > ``min_iou``) in a frame;
 - ``self_step``: |depth change| of one object between consecutive frames (what the tracker compares against);
 - ``order_accuracy``: share of overlapping pairs whose predicted depth order matches the labels';
-- ``separable``: share of overlapping pairs whose gap exceeds the 90th percentile of ``self_step``.
+- ``separable``: share of overlapping pairs whose gap exceeds the 90th percentile of ``self_step``;
+- ``order_accuracy_by_label_gap``: ``order_accuracy`` within bands of the labels' pair gap (near-ties are hard).
 Depth values are the training target: FDTA's normalised disparity (0..1 of the sequence maximum).
+
+``reference_depths`` gives the ceilings a head can reach from what it reads: the box's bottom edge, and the
+teacher's own depth map pooled in the box or with the cached mask, at the cache's resolution and at the model's
+stride-8 grid. They say whether a missed order comes from the head or from the resolution it pools at.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
-from torchvision.ops import box_iou
+from torchvision.ops import box_iou, roi_align
 
 from motforge.datasets.index import SequenceIndex
+from motforge.depth.bins import sequence_max, to_disparity
 from motforge.depth.lid import FDTA_SCALE
+from motforge.depth.store import open_frame_store
 from motforge.families.dense.model import DenseTracker
 from motforge.masks.instance_depth import FROM_MASK, read_instance_depth
+from motforge.masks.stage import frame_rows
+from motforge.masks.store import MaskTable
+
+LABEL_GAP_BANDS = (0.0, 0.01, 0.03, 0.1, np.inf)  # edges of the label-gap bands of order_accuracy_by_label_gap
 
 
 def predicted_depths(model: DenseTracker, index: SequenceIndex, frames, batch: int = 16) -> dict[str, np.ndarray]:
@@ -63,6 +75,67 @@ def predicted_instance_depth(model: DenseTracker, index: SequenceIndex, frames, 
     return predicted_depths(model, index, frames, batch)["model"]
 
 
+def _pooled(values: torch.Tensor, boxes: torch.Tensor, cells: int, scale: float) -> torch.Tensor:
+    """RoI Align (aligned, 2 samples per cell) of a [1, C, H, W] map in boxes given in that map's pixels / scale."""
+    return roi_align(values, [boxes], output_size=cells, spatial_scale=scale, sampling_ratio=2, aligned=True)
+
+
+def reference_depths(
+    index: SequenceIndex, depth_store_path: str | Path, masks: MaskTable, model_grid: tuple[int, int]
+) -> dict[str, np.ndarray]:
+    """Ceiling series per GT row, on the labels' 0..1 disparity scale (higher = nearer):
+
+    - ``box_bottom``: the box's bottom edge over the image height (lower in the image = nearer, on a ground plane);
+    - ``teacher_box``: the teacher's map averaged over the whole box (14 x 14 RoI cells), at the depth cache's
+      resolution;
+    - ``teacher_mask_14``: the teacher's map averaged with the cached mask as weights over 14 x 14 RoI cells, at the
+      cache's resolution (the labels average the mask's pixels: this is their pooled approximation);
+    - ``teacher_box_grid`` / ``teacher_mask_grid``: the map first resized to ``model_grid`` (width, height: the
+      model's stride-8 map), then 7 x 7 cells averaged plainly / with the mask's share of each cell as weights,
+      which is what a perfect depth head plus a perfect mask would give the instance-depth head.
+    Like the labels, each series pools the cached teacher values and converts the pooled value to disparity."""
+    store = open_frame_store(depth_store_path)
+    kind = store.attrs["kind"]
+    _, dh, dw = store.shape
+    peak = sequence_max(store)
+    names = ("box_bottom", "teacher_box", "teacher_mask_14", "teacher_box_grid", "teacher_mask_grid")
+    out = {name: np.full(index.num_boxes, np.nan, np.float32) for name in names}
+    gt = index.gt
+    out["box_bottom"][:] = (gt["y"] + gt["h"]) / index.height
+    gw, gh = model_grid
+
+    def as_label(pooled: torch.Tensor) -> np.ndarray:  # the labels convert the pooled depth, not each pixel
+        return to_disparity(pooled.numpy().astype(np.float64), kind) / peak
+
+    for t, rows in frame_rows(index).items():
+        raw = np.asarray(store[t - 1], np.float32)
+        raw = np.where(np.isfinite(raw) & (raw > 0), raw, 0.0).astype(np.float32)  # invalid pixels weigh as 0
+        full = torch.from_numpy(raw)[None, None]
+        grid = torch.from_numpy(cv2.resize(raw, (gw, gh), interpolation=cv2.INTER_AREA))[None, None]
+        xyxy = np.stack(
+            [gt["x"][rows], gt["y"][rows], gt["x"][rows] + gt["w"][rows], gt["y"][rows] + gt["h"][rows]], axis=1
+        )
+        # clipped to the image as the labels' masks are (RoI Align reads zeros outside the map)
+        boxes = torch.from_numpy(np.clip(xyxy * (dw / index.width), 0, [dw, dh, dw, dh]).astype(np.float32))
+        decoded = masks.rows(rows)
+        weight = torch.from_numpy(
+            np.stack([cv2.resize(m.astype(np.float32), (dw, dh), interpolation=cv2.INTER_AREA) for m in decoded])
+        )
+        depth14 = _pooled(full, boxes, 14, 1.0)[:, 0]
+        depth_grid = _pooled(grid, boxes, 7, gw / dw)[:, 0]
+        mask14 = torch.stack(
+            [_pooled(weight[k][None, None], boxes[k : k + 1], 14, 1.0)[0, 0] for k in range(len(rows))]
+        )
+        mask7 = torch.stack([_pooled(weight[k][None, None], boxes[k : k + 1], 7, 1.0)[0, 0] for k in range(len(rows))])
+        out["teacher_box"][rows] = as_label(depth14.mean(dim=(1, 2)))
+        out["teacher_box_grid"][rows] = as_label(depth_grid.mean(dim=(1, 2)))
+        for name, depth, mask in (("teacher_mask_14", depth14, mask14), ("teacher_mask_grid", depth_grid, mask7)):
+            total = mask.sum(dim=(1, 2))
+            weighted = (depth * mask).sum(dim=(1, 2)) / total.clamp_min(1e-6)
+            out[name][rows] = as_label(torch.where(total > 0, weighted, depth.mean(dim=(1, 2))))
+    return out
+
+
 def depth_cue(
     index: SequenceIndex,
     labels_path: str | Path,
@@ -80,7 +153,7 @@ def depth_cue(
     xyxy = torch.from_numpy(
         np.stack([gt["x"], gt["y"], gt["x"] + gt["w"], gt["y"] + gt["h"]], axis=1).astype(np.float32)
     )
-    samples = {name: {"pair_gap": [], "self_step": [], "pair_order": []} for name in series}
+    samples = {name: {"pair_gap": [], "self_step": [], "pair_order": [], "label_gap": []} for name in series}
     pairs: list[tuple[int, int]] = []
     for t in np.unique(frames):
         rows = np.flatnonzero(frames == t)
@@ -98,6 +171,7 @@ def depth_cue(
         for a, b in pairs:
             if np.isfinite(values[a]) and np.isfinite(values[b]) and np.isfinite(label[a]) and np.isfinite(label[b]):
                 samples[name]["pair_gap"].append(abs(values[a] - values[b]))
+                samples[name]["label_gap"].append(abs(label[a] - label[b]))
                 samples[name]["pair_order"].append(
                     float(np.sign(values[a] - values[b]) == np.sign(label[a] - label[b]))
                 )
@@ -105,6 +179,17 @@ def depth_cue(
             if np.isfinite(values[a]) and np.isfinite(values[b]):
                 samples[name]["self_step"].append(abs(values[a] - values[b]))
     return samples
+
+
+def by_gap(s: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    """Order accuracy and pair count in each band of the labels' gap (LABEL_GAP_BANDS)."""
+    gap, order = np.asarray(s.get("label_gap", [])), np.asarray(s["pair_order"])
+    bands = {}
+    for lo, hi in zip(LABEL_GAP_BANDS[:-1], LABEL_GAP_BANDS[1:]):
+        inside = (gap >= lo) & (gap < hi)
+        if inside.any():
+            bands[f"{lo:g}-{hi:g}"] = {"pairs": int(inside.sum()), "order_accuracy": float(order[inside].mean())}
+    return bands
 
 
 def summarise(samples: dict[str, dict[str, list[float]]], gamma: float) -> dict[str, dict[str, float]]:
@@ -121,6 +206,7 @@ def summarise(samples: dict[str, dict[str, list[float]]], gamma: float) -> dict[
             "self_step_p90": p90,
             "separable": float((gap > p90).mean()),
             "order_accuracy": float(np.mean(s["pair_order"])),
+            "order_accuracy_by_label_gap": by_gap(s),
             "penalty_median": gamma * float(np.median(gap)),
         }
     return summary
