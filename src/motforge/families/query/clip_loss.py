@@ -20,8 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
+from torchvision.ops import box_iou
 
 from motforge.families.query.augment import drop_and_insert
+from motforge.families.query.boxes import cxcywh_to_xyxy
 from motforge.families.query.denoising import group_mask, scale_boxes
 from motforge.families.query.losses import association_loss, clip_normalise, pld_loss, set_loss
 from motforge.families.query.matching import identity_targets, layer_targets
@@ -122,7 +124,7 @@ def clip_loss(model: QueryTracker, clip: list[ClipFrame], generator: torch.Gener
             term = association_loss(assoc.assoc, last[:m], last[m:], cfg)
             parts["asso"] += term.item()
             asso_terms.append(term)
-        tracks = _next_tracks(model, tracks, det_content, out, assoc, last, frame, m, generator)
+        tracks = _next_tracks(model, tracks, det_content, out, assoc, last, frame, m, generator, logits[-1].sigmoid())
     # both normalisations are linear in the frame losses, so normalising each part alone sums to the clip's loss
     terms = {name: clip_normalise(values, frame_objects, per_frame=cfg.pld) for name, values in frame_terms.items()}
     if asso_terms:
@@ -140,31 +142,68 @@ def _next_tracks(
     frame: ClipFrame,
     m: int,
     generator: torch.Generator | None,
+    scores: torch.Tensor,
 ) -> Tracks:
     """Kept track queries (identity still present) + newborn detect queries matched to identities no track holds;
-    with MOTR's augmentation some are dropped and unmatched detect queries join as false positives (id -1)."""
+    with MOTR's augmentation some are dropped and unmatched detect queries join as false positives (id -2).
+
+    ``cfg.motr_carry`` follows MOTRv2's training lifecycle instead (motr.py ``match_for_single_frame``, qim.py
+    ``_select_active_tracks``): a track keeps its identity when its object is absent (trained as background for the
+    rest of the clip), an identity whose box overlaps its ground truth by IoU <= 0.5 is released (id -1), and every
+    query without identity scoring > 0.5 (``scores``, the last layer's sigmoid) is carried as a free slot (id -1),
+    which the next frame's Hungarian matching may give to a new object."""
     cfg = model.cfg
     n = tracks.ids.shape[0]
-    held = set(tracks.ids[target[m : m + n] >= 0].tolist())
-    keep = torch.nonzero(target[m : m + n] >= 0).flatten()
-    born = [q for q in torch.nonzero(target[:m] >= 0).flatten().tolist() if int(frame.gt_ids[target[q]]) not in held]
-    born_t = torch.as_tensor(born, dtype=torch.long, device=target.device)
+    dev = target.device
     last = cfg.dec_layers - 1
     if assoc is not None:
         obj_h, tck_h, boxes = assoc.obj_hidden, assoc.tck_hidden, assoc.boxes
     else:
         obj_h, tck_h, boxes = out.hidden[last, :m], out.hidden[last, m : m + n], out.boxes[last, : m + n]
+    track_target = target[m : m + n]
+    matched_ids = torch.where(track_target >= 0, frame.gt_ids[track_target.clamp(min=0)], tracks.ids)
+    if cfg.motr_carry:
+        confident = scores.detach() > 0.5
+        keep = torch.nonzero((tracks.ids >= 0) | (track_target >= 0) | confident[m:]).flatten()
+    else:
+        keep = torch.nonzero(track_target >= 0).flatten()
+    keep_ids = matched_ids[keep]
+    held = set(keep_ids[keep_ids >= 0].tolist())
+    born = [q for q in torch.nonzero(target[:m] >= 0).flatten().tolist() if int(frame.gt_ids[target[q]]) not in held]
+    born_t = torch.as_tensor(born, dtype=torch.long, device=dev)
+    born_ids = frame.gt_ids[target[born_t]] if len(born) else torch.zeros(0, dtype=torch.long, device=dev)
     free = torch.nonzero(target[:m] < 0).flatten()
-    fp = torch.zeros(0, dtype=torch.long, device=target.device)
+    if cfg.motr_carry:
+        carried = free[confident[:m][free]]
+        free = free[~confident[:m][free]]
+    else:
+        carried = torch.zeros(0, dtype=torch.long, device=dev)
+    fp = torch.zeros(0, dtype=torch.long, device=dev)
     if cfg.track_drop > 0 or cfg.track_insert > 0:
-        active = torch.cat([boxes[m:][keep], boxes[:m][born_t]])
+        # the augmentation acts on the tracks that hold an identity (MOTR's active tracks) and the newborn
+        has_id = keep_ids >= 0
+        active = torch.cat([boxes[m:][keep[has_id]], boxes[:m][born_t]])
         survive, fp_free = drop_and_insert(active, boxes[:m][free], cfg.track_drop, cfg.track_insert, generator)
-        survive = survive.to(target.device)
-        keep, born_t = keep[survive[: len(keep)]], born_t[survive[len(keep) :]]
-        fp = free[fp_free.to(target.device)]
-    born_t = torch.cat([born_t, fp])
-    fp_ids = torch.full((len(fp),), -1, dtype=torch.long, device=target.device)
-    ids = torch.cat([tracks.ids[keep], frame.gt_ids[target[born_t[: len(born_t) - len(fp)]]], fp_ids])
+        survive = survive.to(dev)
+        kept_mask = torch.ones(len(keep), dtype=torch.bool, device=dev)
+        kept_mask[has_id] = survive[: int(has_id.sum())]
+        keep, keep_ids = keep[kept_mask], keep_ids[kept_mask]
+        born_mask = survive[int(has_id.sum()) :]
+        born_t, born_ids = born_t[born_mask], born_ids[born_mask]
+        fp = free[fp_free.to(dev)]
+    if cfg.motr_carry:
+        # identities whose box has drifted off their ground truth are released (qim.py: iou <= 0.5 -> -1)
+        keep_ids = _release_drifted(keep_ids, boxes[m:][keep], track_target[keep], frame.gt_boxes)
+        born_ids = _release_drifted(born_ids, boxes[:m][born_t], target[born_t], frame.gt_boxes)
+    born_t = torch.cat([born_t, carried, fp])
+    ids = torch.cat(
+        [
+            keep_ids,
+            born_ids,
+            torch.full((len(carried),), -1, dtype=torch.long, device=dev),
+            torch.full((len(fp),), -2, dtype=torch.long, device=dev),
+        ]
+    )
     ref = torch.cat([boxes[m:][keep], boxes[:m][born_t]]).detach()
     if cfg.tracklet_update:
         # eq. 2 with the association given by identity during training (the object matched to the same ground truth)
@@ -181,6 +220,20 @@ def _next_tracks(
         hidden = torch.cat([tck_h[keep], obj_h[born_t]])
         content = model.next_content(prev, hidden, ref)
     return Tracks(content, ref, ids)
+
+
+def _release_drifted(
+    ids: torch.Tensor, boxes: torch.Tensor, target: torch.Tensor, gt_boxes: torch.Tensor
+) -> torch.Tensor:
+    """ids [K] of queries with boxes [K, 4] (cx, cy, w, h) matched to ground-truth indices ``target`` [K] (-1: none)
+    -> ids with -1 where the box overlaps its ground truth by IoU <= 0.5; unmatched queries keep their id."""
+    matched = target >= 0
+    if not bool(matched.any()):
+        return ids
+    iou = box_iou(cxcywh_to_xyxy(boxes[matched].detach()), cxcywh_to_xyxy(gt_boxes[target[matched]])).diagonal()
+    ids = ids.clone()
+    ids[torch.nonzero(matched).flatten()[iou <= 0.5]] = -1
+    return ids
 
 
 __all__ = ["ClipFrame", "ClipLoss", "Tracks", "clip_loss"]

@@ -29,6 +29,7 @@ class QueryModelConfig:
     qim: bool  # update track queries between frames with the QIM-like block
     track_drop: float  # training: drop an active track query with this probability (MOTR)
     track_insert: float  # training: add a false-positive track query with this probability (MOTR)
+    motr_carry: bool  # training: MOTR/MOTRv2's track lifecycle in a clip (clip_loss._next_tracks)
     # --- MOTRv2 (sec. 3.2) ---
     proposals: bool  # detect queries anchored on detector boxes with their scores embedded
     # --- MOTRv3 (sec. 3.2-3.4) ---
@@ -106,7 +107,9 @@ BLOCK_KEYS = {
     },
     **{
         k: f"components.{k}"
-        for k in ("qim", "proposals", "rfs", "pld", "tgd", "sotd", "sgla", "sgla_cues", "tracklet_update")
+        for k in (
+            "qim", "motr_carry", "proposals", "rfs", "pld", "tgd", "sotd", "sgla", "sgla_cues", "tracklet_update"
+        )
     },
     "track_drop": "augment.track_drop",
     "track_insert": "augment.track_insert",

@@ -4,7 +4,9 @@
   (weights lambda_cls, lambda_l1, lambda_giou), solved by scipy's ``linear_sum_assignment``.
 * ``tracklet_aware``: MOTR's tracklet-aware label assignment (MOTR sec. 3.3; MOTRv3 eq. 1-2): a track query keeps the
   ground truth of its identity (background when the identity is absent from the frame); only the free ground truths
-  (identities no track query holds) are matched to detect queries by Hungarian matching.
+  (identities no track query holds) are matched by Hungarian matching to the free slots: the detect queries and,
+  as in MOTRv2's motr.py (step 2 of ``match_for_single_frame``), track queries without identity (id -1); inserted
+  false-positive track queries (id -2) are never matched.
 * ``release_fetch``: MOTRv3 sec. 3.2 (RFS): one-to-one matching between all labels and all queries, detect and track.
 * ``layer_targets``: which rule each decoder layer uses: RFS in decoders 1..L-1 when the switch is on, the
   tracklet-aware rule in the last decoder (and in every decoder without RFS); LA-MOTR's separated detection
@@ -75,10 +77,15 @@ def tracklet_aware(
     candidates = torch.arange(gt_ids.shape[0], device=gt_ids.device)
     if not detect_all:
         candidates = candidates[~held]
-    det = hungarian(logits[:n_detect], boxes[:n_detect], gt_boxes[candidates], cfg)
+    # free slots: the detect queries, plus track queries without identity (id -1, carried by MOTR's lifecycle);
+    # inserted false positives (id -2) are never matched
+    slots = torch.cat([torch.arange(n_detect, device=logits.device), n_detect + torch.nonzero(track_ids == -1).flatten()])
+    matched = hungarian(logits[slots], boxes[slots], gt_boxes[candidates], cfg)
     if candidates.numel():
-        det = torch.where(det >= 0, candidates[det.clamp(min=0)], det)
-    return torch.cat([det, track_target])
+        matched = torch.where(matched >= 0, candidates[matched.clamp(min=0)], matched)
+    target = torch.cat([torch.full((n_detect,), -1, dtype=torch.long, device=logits.device), track_target])
+    target[slots] = matched
+    return target
 
 
 def release_fetch(
