@@ -35,7 +35,9 @@ def _step(motr_carry: bool, track_ids: list[int], target: list[int], boxes: list
     d, q = cfg.d_model, len(boxes)
     n = len(track_ids)
     hidden = torch.arange(q, dtype=torch.float)[:, None].expand(q, d)
-    out = SimpleNamespace(hidden=hidden[None].repeat(cfg.dec_layers, 1, 1), boxes=torch.tensor([boxes] * cfg.dec_layers))
+    out = SimpleNamespace(
+        hidden=hidden[None].repeat(cfg.dec_layers, 1, 1), boxes=torch.tensor([boxes] * cfg.dec_layers)
+    )
     tracks = Tracks(torch.zeros(n, d), torch.tensor(boxes[2:]), torch.tensor(track_ids, dtype=torch.long))
     frame = ClipFrame(torch.zeros(3, 32, 32), GT_BOXES, GT_IDS)
     nxt = _next_tracks(

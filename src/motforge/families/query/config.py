@@ -107,9 +107,7 @@ BLOCK_KEYS = {
     },
     **{
         k: f"components.{k}"
-        for k in (
-            "qim", "motr_carry", "proposals", "rfs", "pld", "tgd", "sotd", "sgla", "sgla_cues", "tracklet_update"
-        )
+        for k in ("qim", "motr_carry", "proposals", "rfs", "pld", "tgd", "sotd", "sgla", "sgla_cues", "tracklet_update")
     },
     "track_drop": "augment.track_drop",
     "track_insert": "augment.track_insert",

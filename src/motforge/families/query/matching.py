@@ -79,7 +79,9 @@ def tracklet_aware(
         candidates = candidates[~held]
     # free slots: the detect queries, plus track queries without identity (id -1, carried by MOTR's lifecycle);
     # inserted false positives (id -2) are never matched
-    slots = torch.cat([torch.arange(n_detect, device=logits.device), n_detect + torch.nonzero(track_ids == -1).flatten()])
+    slots = torch.cat(
+        [torch.arange(n_detect, device=logits.device), n_detect + torch.nonzero(track_ids == -1).flatten()]
+    )
     matched = hungarian(logits[slots], boxes[slots], gt_boxes[candidates], cfg)
     if candidates.numel():
         matched = torch.where(matched >= 0, candidates[matched.clamp(min=0)], matched)
