@@ -210,7 +210,7 @@ def test_ablation_overlay_variants_are_valid_query_models() -> None:
     rule merges it, passes the schema and the family's checks and changes exactly the switches it names."""
     base = yaml.safe_load((ROOT / "config.yaml").read_text())["models"]["query"]
     overlay = yaml.safe_load((ROOT / "workflow" / "configs" / "query_ablation.yaml").read_text())["ablation"]
-    assert overlay["base_model"] == "query" and len(overlay["variants"]) == 9
+    assert overlay["base_model"] == "query" and len(overlay["variants"]) == 10
 
     def validated(model: dict) -> dict:
         return validate_config(_config({k: v for k, v in model.items() if k != "family"}), SCHEMA, ROOT)["models"]["q"]
