@@ -238,3 +238,38 @@ def test_training_is_reproducible_on_cpu(caches, tmp_path):
     a = family.train(files, model, {}, tmp_path / "a", tmp_path / "ra", progress=False)
     b = family.train(files, model, {}, tmp_path / "b", tmp_path / "rb", progress=False)
     assert a["weights_sha256"] == b["weights_sha256"] and a["steps"] == 2
+
+
+def test_query_scores_sorts_every_query_of_every_frame(caches, tmp_path):
+    """``query-scores`` on a tiny checkpoint with thresholds 0 (every detect query is born, no track dies): each
+    frame's 8 learned queries, its proposals and every track born before it land in exactly one category."""
+    from motforge.cli import build_parser
+
+    family = registry().get("query", "model.family")
+    files = [TrainFiles(caches.index, dict(caches.inputs))]
+    family.train(files, tiny_model(), {}, tmp_path / "m", tmp_path / "r", progress=False)
+    track = '{"birth": 0.0, "death": 0.0, "report": 0.0, "duplicate_iou": 1.0}'
+    argv = ["query-scores", "--checkpoint", str(tmp_path / "m" / "checkpoint.pt"), "--index", str(caches.index)]
+    argv += ["--frames", str(caches.inputs["frames"]), "--detections", str(caches.inputs["detections"])]
+    argv += ["--track", track, "--out", str(tmp_path / "s.json"), "--plot", str(tmp_path / "s.png"), "--no-progress"]
+    args = build_parser().parse_args(argv)
+    args.func(args)
+    summary = json.loads((tmp_path / "s.json").read_text())
+    index = read_index(caches.index)
+    dets = read_detections(caches.inputs["detections"])
+    per_frame = []
+    for t in range(1, index.seq_length + 1):
+        b = dets.frame(t)[0].clip([0, 0, 0, 0], [WIDTH, HEIGHT, WIDTH, HEIGHT])
+        per_frame.append(8 + int(((b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])).sum()))
+    count = {name: row["count"] for name, row in summary.items()}
+    assert count["learned_new"] + count["learned_duplicate"] + count["learned_false"] == 8 * index.seq_length
+    detect = sum(v for k, v in count.items() if not k.startswith("track"))
+    assert detect == sum(per_frame)
+    assert count["track_on_object"] + count["track_drifted"] == sum(np.cumsum(per_frame)[:-1])
+    assert summary["proposal_new"]["at_birth"] == 1.0  # birth 0: every score is at or above it
+    assert (tmp_path / "s.png").stat().st_size > 0
+
+    bad = build_parser().parse_args(argv[:-7] + ["--track", '{"brith": 0.5}', "--out", str(tmp_path / "x.json")])
+    with pytest.raises(Exception, match="unknown key"):
+        bad.func(bad)
+    assert not (tmp_path / "x.json").exists()

@@ -120,6 +120,64 @@ def cmd_depth_cue(args: argparse.Namespace) -> None:
     print(json.dumps(summary, indent=2))
 
 
+def _query_lifecycle(track: dict):  # noqa: ANN202
+    """The query family's ``track`` block: the schema's defaults with the given keys replaced (unknown keys are
+    errors), as the lifecycle the tracker runs."""
+    from motforge.families.query import __file__ as query_package
+    from motforge.families.query.config import block_defaults
+    from motforge.families.query.inference import Lifecycle
+    from motforge.families.schema import load_fragment
+
+    block = block_defaults(load_fragment(query_package))["track"]
+    unknown = sorted(set(track) - set(block))
+    if unknown:
+        raise MotforgeError(f"query-scores --track: unknown key(s) {', '.join(unknown)}; known: {', '.join(block)}")
+    return Lifecycle(**{**block, **track})
+
+
+def cmd_query_scores(args: argparse.Namespace) -> None:
+    from motforge.analysis.query_scores import CATEGORIES, plot, sequence_scores, summarise
+    from motforge.datasets.frame_cache import open_frame_cache
+    from motforge.datasets.index import read_index
+    from motforge.detect.store import read_detections
+    from motforge.families.query.tracker import QueryFamilyTracker
+    from motforge.families.query.train import load_query
+    from motforge.io.atomic import write_text_atomic
+
+    if len(args.frames) != len(args.index) or (args.detections and len(args.detections) != len(args.index)):
+        raise MotforgeError("query-scores needs one --frames (and, for proposals, one --detections) per --index")
+    rule = _query_lifecycle(args.track or {})
+    model = load_query(args.checkpoint)
+    if model.cfg.proposals and not args.detections:
+        raise MotforgeError(f"{args.checkpoint}: the model uses MOTRv2 proposals; give one --detections per --index")
+    tracker = QueryFamilyTracker(model, rule)
+    samples: dict[str, list[float]] = {name: [] for name in CATEGORIES}
+    for i, index_path in enumerate(args.index):
+        detections = read_detections(args.detections[i]) if model.cfg.proposals else None
+        seq = sequence_scores(
+            tracker,
+            read_index(index_path),
+            open_frame_cache(args.frames[i]),
+            detections,
+            args.iou,
+            not args.no_progress,
+        )
+        for name, values in seq.items():
+            samples[name].extend(values)
+    summary = summarise(samples, rule.birth, rule.death)
+    write_text_atomic(args.out, json.dumps(summary, indent=2) + "\n")
+    if args.plot:
+        plot(samples, rule.birth, rule.death, args.checkpoint.parent.name, args.plot)
+    for name, row in summary.items():
+        if row["count"]:
+            print(
+                f"{name:19s} n={row['count']:6d}  q10/median/q90 {row['q10']:.3f} {row['median']:.3f} "
+                f"{row['q90']:.3f}  >= birth {row['at_birth']:.2f}  >= death {row['at_death']:.2f}"
+            )
+        else:
+            print(f"{name:19s} n=     0")
+
+
 def add_commands(add: AddCommand) -> None:
     p = add(
         "quality",
@@ -182,3 +240,24 @@ def add_commands(add: AddCommand) -> None:
     )
     p.add_argument("--min-iou", type=float, default=0.1, help="boxes overlapping more than this form a pair")
     p.add_argument("--out", type=Path, required=True)
+
+    p = add(
+        "query-scores",
+        cmd_query_scores,
+        "score distributions of a query model's detect and track queries on GT sequences (new / duplicate / false, "
+        "on object / drifted)",
+    )
+    p.add_argument("--checkpoint", type=Path, required=True, help="a query model's checkpoint.pt")
+    p.add_argument("--index", type=Path, nargs="+", action="extend", required=True)
+    p.add_argument(
+        "--frames", type=Path, nargs="+", action="extend", required=True, help="frame cache per --index (model size)"
+    )
+    p.add_argument("--detections", type=Path, nargs="+", action="extend", help="detections.h5 per --index (proposals)")
+    p.add_argument(
+        "--track",
+        type=json_object,
+        help="the model's track block where it differs from the schema, as JSON (e.g. '{\"death\": 0.4}')",
+    )
+    p.add_argument("--iou", type=float, default=0.5, help="a box on an object overlaps its GT box by more than this")
+    p.add_argument("--plot", type=Path, help="also draw the histograms (PNG)")
+    p.add_argument("--out", type=Path, required=True, help="summary JSON")

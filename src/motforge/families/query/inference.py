@@ -77,6 +77,16 @@ def associate(scores: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
     return partner
 
 
+@dataclass(frozen=True)
+class QueryScores:
+    """One frame's last-layer predictions: scores [M + N], normalised xyxy boxes [M + N, 4] of the M detect queries
+    (learned first, then proposals) and the N track queries carried into the frame."""
+
+    scores: torch.Tensor
+    boxes: torch.Tensor
+    n_detect: int
+
+
 class OnlineQueryTracker:
     """Per-sequence state lives in the instance; call ``reset()`` between sequences."""
 
@@ -91,6 +101,7 @@ class OnlineQueryTracker:
         self.ids = torch.zeros(0, dtype=torch.long)
         self.missed = torch.zeros(0, dtype=torch.long)
         self.next_id = 1
+        self.last_frame: QueryScores | None = None
 
     @torch.no_grad()
     def step(
@@ -113,13 +124,15 @@ class OnlineQueryTracker:
             # separated detection without SGLA: LA-MOTR Table 4's hand-crafted "IoU" association
             partner = associate(box_iou(cxcywh_to_xyxy(boxes[:m]), cxcywh_to_xyxy(boxes[m : m + n])))
         scores = logits.sigmoid()
+        xyxy = cxcywh_to_xyxy(boxes)
+        # what the frame's queries predicted before the lifecycle acts (read by ``analysis.query_scores``)
+        self.last_frame = QueryScores(scores, xyxy, m)
         keep, seen, missed, born = lifecycle_step(scores[m:], self.missed, scores[:m], self.rule)
         if cfg.sotd:
             taken = torch.zeros(m, dtype=torch.bool)
             taken[partner[partner >= 0]] = True
             born &= ~taken
         live = keep & (scores[m:] >= self.rule.death)
-        xyxy = cxcywh_to_xyxy(boxes)
         born = suppress_duplicates(born, xyxy[:m], scores[:m], xyxy[m:][live], self.rule.duplicate_iou)
         born_idx = torch.nonzero(born).flatten()
         new_ids = torch.arange(self.next_id, self.next_id + len(born_idx))
