@@ -145,6 +145,22 @@ def test_clip_terms_are_the_normalised_parts() -> None:
     assert result.terms["set"].item() == pytest.approx(result.parts["set"] / 4, rel=1e-5)
 
 
+def test_tgd_is_the_mean_over_its_groups() -> None:
+    """With unscaled copies (scale 0) every TGD group equals the one-group case (eq. 4's mask keeps them apart), so
+    the mean over K = 4 groups (Group DETR's normalisation) gives one group's L_g; a sum would give 4 times it."""
+    g = torch.Generator().manual_seed(3)
+    gt = torch.tensor([[0.3, 0.4, 0.2, 0.3], [0.7, 0.6, 0.15, 0.25]])
+    clip = [ClipFrame(torch.randn(3, 64, 96, generator=g), gt + 0.02 * t, torch.tensor([5, 9])) for t in range(3)]
+    parts = {}
+    for groups in (1, 4):
+        torch.manual_seed(0)
+        model = QueryTracker(defaults(tgd=True, tgd_groups=groups, tgd_scale=0.0)).eval()
+        parts[groups] = clip_loss(model, clip).parts
+    assert parts[1]["tgd"] > 0
+    assert parts[4]["tgd"] == pytest.approx(parts[1]["tgd"], rel=1e-4)
+    assert parts[4]["set"] == pytest.approx(parts[1]["set"], rel=1e-4)
+
+
 def test_inputs_follow_the_switches() -> None:
     family = registry().get("query", "model.family")
     plain, pld = model_defaults("query"), model_defaults("query", components={"pld": True})

@@ -5,9 +5,11 @@ Per frame (MOTR sec. 3.3-3.5 unless stated):
    are appended and the decoder runs with eq. 4's mask.
 2. targets per decoder layer (``matching.layer_targets``): tracklet-aware, or RFS in decoders 1..L-1 (MOTRv3 sec. 3.2),
    or LA-MOTR's separated detection (object queries vs all ground truths).
-3. loss per layer = set loss of the original queries (L_r) + PLD on detector boxes (eq. 3, L_p) + each TGD group
-   with the track queries' identity targets (L_g; with RFS the early decoders' track-query targets are RFS's, but
-   TGD supervises association, which RFS leaves unchanged, so the groups keep the identity targets); with SGLA the
+3. loss per layer = set loss of the original queries (L_r) + PLD on detector boxes (eq. 3, L_p) + the mean over the
+   TGD groups of their set loss with the track queries' identity targets (L_g; MOTRv3 is silent on sum or mean, and
+   Group DETR's criterion, which TGD follows, divides by the box count times the group count; with RFS the early
+   decoders' track-query targets are RFS's, but TGD supervises association, which RFS leaves unchanged, so the groups
+   keep the identity targets); with SGLA the
    last layer's predictions are those of the shared head on SGLA's outputs, plus lambda_asso * BCE on the
    association matrix from the second frame on (LA-MOTR eq. 1).
 4. next frame's track queries: the track queries whose identity is still present, plus the detect queries matched to
@@ -111,9 +113,15 @@ def clip_loss(model: QueryTracker, clip: list[ClipFrame], generator: torch.Gener
                 term = pld_loss(logits[layer], boxes[layer], frame.det_boxes, frame.det_scores, cfg)
                 parts["pld"] += term.item()
                 loss["pld"] = loss["pld"] + term
-            for g in range(groups):
-                sl = slice(orig + g * n, orig + (g + 1) * n)
-                term = set_loss(out.logits[layer, sl], out.boxes[layer, sl], group_target, frame.gt_boxes, cfg)
+            if groups:
+                # the mean over the K groups (Group DETR's normalisation): K groups add samples, not K times the weight
+                term = (
+                    sum(
+                        set_loss(out.logits[layer, sl], out.boxes[layer, sl], group_target, frame.gt_boxes, cfg)
+                        for sl in (slice(orig + g * n, orig + (g + 1) * n) for g in range(groups))
+                    )
+                    / groups
+                )
                 parts["tgd"] += term.item()
                 loss["tgd"] = loss["tgd"] + term
         for name, value in loss.items():
