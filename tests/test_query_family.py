@@ -161,6 +161,32 @@ def test_tgd_is_the_mean_over_its_groups() -> None:
     assert parts[4]["set"] == pytest.approx(parts[1]["set"], rel=1e-4)
 
 
+@pytest.mark.parametrize("with_proposals", [True, False])
+def test_pld_query_set_follows_distillation_proposals(with_proposals: bool) -> None:
+    """One frame: L_p is eq. 3 over every original query (default) or over the learned detect queries only when
+    ``distillation.proposals`` is off (the 3 proposal queries, rows 16-18, are left out)."""
+    from motforge.families.query.losses import pld_loss
+
+    g = torch.Generator().manual_seed(4)
+    gt = torch.tensor([[0.3, 0.4, 0.2, 0.3], [0.7, 0.6, 0.15, 0.25]])
+    dets = torch.tensor([[0.31, 0.41, 0.2, 0.3], [0.69, 0.6, 0.15, 0.25], [0.5, 0.2, 0.1, 0.1]])
+    scores = torch.tensor([0.9, 0.6, 0.3])
+    frame = ClipFrame(torch.randn(3, 64, 96, generator=g), gt, torch.tensor([5, 9]), dets, scores)
+    torch.manual_seed(0)
+    model = QueryTracker(defaults(proposals=True, pld=True, pld_proposals=with_proposals)).eval()
+    result = clip_loss(model, [frame])
+    with torch.no_grad():
+        content, ref = model.detect_queries(torch.cat([dets, scores[:, None]], 1))
+        out = model.decode(model.encode(frame.image), content, ref)
+    rows = slice(None) if with_proposals else slice(0, 16)
+    expected = sum(
+        pld_loss(out.logits[layer, rows], out.boxes[layer, rows], dets, scores, model.cfg).item()
+        for layer in range(out.logits.shape[0])
+    )
+    assert content.shape[0] == 16 + 3
+    assert result.parts["pld"] == pytest.approx(expected, rel=1e-5)
+
+
 def test_inputs_follow_the_switches() -> None:
     family = registry().get("query", "model.family")
     plain, pld = model_defaults("query"), model_defaults("query", components={"pld": True})

@@ -5,7 +5,8 @@ Per frame (MOTR sec. 3.3-3.5 unless stated):
    are appended and the decoder runs with eq. 4's mask.
 2. targets per decoder layer (``matching.layer_targets``): tracklet-aware, or RFS in decoders 1..L-1 (MOTRv3 sec. 3.2),
    or LA-MOTR's separated detection (object queries vs all ground truths).
-3. loss per layer = set loss of the original queries (L_r) + PLD on detector boxes (eq. 3, L_p) + the mean over the
+3. loss per layer = set loss of the original queries (L_r) + PLD on detector boxes (eq. 3, L_p; all original
+   queries, or without the proposal queries with ``distillation.proposals: false``) + the mean over the
    TGD groups of their set loss with the track queries' identity targets (L_g; MOTRv3 is silent on sum or mean, and
    Group DETR's criterion, which TGD follows, divides by the box count times the group count; with RFS the early
    decoders' track-query targets are RFS's, but TGD supervises association, which RFS leaves unchanged, so the groups
@@ -102,6 +103,13 @@ def clip_loss(model: QueryTracker, clip: list[ClipFrame], generator: torch.Gener
             logits = torch.cat([logits[:-1], assoc.logits[None]])
             boxes = torch.cat([boxes[:-1], assoc.boxes[None]])
         targets = layer_targets(logits, boxes, m, tracks.ids, frame.gt_boxes, frame.gt_ids, cfg)
+        # PLD's query set: all original queries, or without the proposals [num_queries, m) (distillation.proposals)
+        skip = cfg.pld and cfg.proposals and not cfg.pld_proposals
+        pld_rows = (
+            torch.cat([torch.arange(cfg.num_queries, device=device), torch.arange(m, orig, device=device)])
+            if skip
+            else slice(None)
+        )
         # TGD groups share the track queries' identity assignment in every decoder (RFS changes only detection)
         group_target = identity_targets(tracks.ids, frame.gt_ids)
         loss = {name: logits.new_zeros(()) for name in frame_terms}
@@ -110,7 +118,7 @@ def clip_loss(model: QueryTracker, clip: list[ClipFrame], generator: torch.Gener
             parts["set"] += term.item()
             loss["set"] = loss["set"] + term
             if cfg.pld:
-                term = pld_loss(logits[layer], boxes[layer], frame.det_boxes, frame.det_scores, cfg)
+                term = pld_loss(logits[layer, pld_rows], boxes[layer, pld_rows], frame.det_boxes, frame.det_scores, cfg)
                 parts["pld"] += term.item()
                 loss["pld"] = loss["pld"] + term
             if groups:

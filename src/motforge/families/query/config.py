@@ -37,6 +37,7 @@ class QueryModelConfig:
     pld: bool  # pseudo-label distillation on detector boxes
     pld_min_conf: float
     pld_background_weight: float
+    pld_proposals: bool  # PLD also matches MOTRv2 proposal queries (False: learned detect + track queries only)
     tgd: bool  # track group denoising
     tgd_groups: int
     tgd_scale: float  # w, h multiplied by 1 + U(-scale, scale); centres unchanged (appendix B)
@@ -113,6 +114,7 @@ BLOCK_KEYS = {
     "track_insert": "augment.track_insert",
     "pld_min_conf": "distillation.min_conf",
     "pld_background_weight": "distillation.background_weight",
+    "pld_proposals": "distillation.proposals",
     "tgd_groups": "denoising.groups",
     "tgd_scale": "denoising.scale",
     "sgla_layers": "association.layers",
