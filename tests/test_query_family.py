@@ -23,7 +23,7 @@ from motforge.detect.store import read_detections
 from motforge.errors import ConfigError
 from motforge.families import TrainFiles, registry
 from motforge.families.query.clip_loss import ClipFrame, clip_loss
-from motforge.families.query.config import defaults, from_block
+from motforge.families.query.config import BLOCK_KEYS, defaults, from_block
 from motforge.families.query.model import QueryTracker
 from motforge.families.query.train import load_query
 from motforge.synthdance.generate import SynthConfig, generate_sequence
@@ -252,7 +252,8 @@ def test_ablation_overlay_variants_are_valid_query_models() -> None:
     rule merges it, passes the schema and the family's checks and changes exactly the switches it names."""
     base = yaml.safe_load((ROOT / "config.yaml").read_text())["models"]["query"]
     overlay = yaml.safe_load((ROOT / "workflow" / "configs" / "query_ablation.yaml").read_text())["ablation"]
-    assert overlay["base_model"] == "query" and len(overlay["variants"]) == 10
+    assert overlay["base_model"] == "query" and len(overlay["variants"]) == 11
+    field_of = {key: field for field, key in BLOCK_KEYS.items()}
 
     def validated(model: dict) -> dict:
         return validate_config(_config({k: v for k, v in model.items() if k != "family"}), SCHEMA, ROOT)["models"]["q"]
@@ -260,9 +261,13 @@ def test_ablation_overlay_variants_are_valid_query_models() -> None:
     full = from_block(validated(base))
     for name, override in overlay["variants"].items():
         merged = copy.deepcopy(base)
-        merged["components"] = {**merged["components"], **override["components"]}
-        changed = {f for f, v in vars(from_block(validated(merged))).items() if getattr(full, f) != v}
-        assert changed == {k for k, v in override["components"].items() if getattr(full, k) != v} and changed, name
+        named = set()
+        for block, values in override.items():
+            merged[block] = {**merged.get(block, {}), **values}
+            named |= {field_of[f"{block}.{key}"] for key in values}
+        variant = from_block(validated(merged))
+        changed = {f for f, v in vars(variant).items() if getattr(full, f) != v}
+        assert changed == {f for f in named if getattr(full, f) != getattr(variant, f)} and changed, name
 
 
 def test_dataclass_defaults_are_the_schema_defaults() -> None:
