@@ -3,7 +3,7 @@
 The output embeddings of the kept and newborn track queries attend to each other (multi-head self-attention with a
 sine embedding of their predicted boxes as position), pass an FFN, and the result updates the query content by a
 residual MLP and LayerNorm. Upstream: megvii-research/MOTR models/qim.py (QueryInteractionModule), learned from.
-The random track drop and false-positive insertion of MOTR's training are not reproduced.
+MOTR's random track drop and false-positive insertion, the other half of its QIM, live in ``augment.py``.
 """
 
 from __future__ import annotations
