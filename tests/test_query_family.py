@@ -253,7 +253,8 @@ def test_ablation_overlay_variants_are_valid_query_models() -> None:
     base = yaml.safe_load((ROOT / "config.yaml").read_text())["models"]["query"]
     overlay = yaml.safe_load((ROOT / "workflow" / "configs" / "query_ablation.yaml").read_text())["ablation"]
     assert overlay["base_model"] == "query" and len(overlay["variants"]) == 11
-    assert set(overlay["paper"]) <= set(overlay["variants"]) and {c["sign"] for c in overlay["paper"].values()} <= {-1, 1}
+    assert set(overlay["paper"]) <= set(overlay["variants"])
+    assert {claim["sign"] for claim in overlay["paper"].values()} <= {-1, 1}
     field_of = {key: field for field, key in BLOCK_KEYS.items()}
 
     def validated(model: dict) -> dict:
