@@ -5,14 +5,14 @@ Per frame (MOTR sec. 3.3-3.5 unless stated):
    are appended and the decoder runs with eq. 4's mask.
 2. targets per decoder layer (``matching.layer_targets``): tracklet-aware, or RFS in decoders 1..L-1 (MOTRv3 sec. 3.2),
    or LA-MOTR's separated detection (object queries vs all ground truths).
-3. loss per layer = set loss of the original queries (L_r) + PLD on detector boxes (eq. 3, L_p; all original
-   queries, or without the proposal queries with ``distillation.proposals: false``) + the mean over the
-   TGD groups of their set loss with the track queries' identity targets (L_g; MOTRv3 is silent on sum or mean, and
-   Group DETR's criterion, which TGD follows, divides by the box count times the group count; with RFS the early
-   decoders' track-query targets are RFS's, but TGD supervises association, which RFS leaves unchanged, so the groups
-   keep the identity targets); with SGLA the
-   last layer's predictions are those of the shared head on SGLA's outputs, plus lambda_asso * BCE on the
-   association matrix from the second frame on (LA-MOTR eq. 1).
+3. loss per layer = set loss of the original queries (L_r; with ``ignore_duplicates`` no classification term for
+   unmatched detect queries on an object a track query holds, ``duplicates.py``) + PLD on detector boxes (eq. 3, L_p;
+   all original queries, or without the proposal queries with ``distillation.proposals: false``) + the mean over the TGD
+   groups of their set loss with the track queries' identity targets (L_g; MOTRv3 is silent on sum or mean, and Group
+   DETR's criterion, which TGD follows, divides by the box count times the group count; with RFS the early decoders'
+   track-query targets are RFS's, but TGD supervises association, which RFS leaves unchanged, so the groups keep the
+   identity targets); with SGLA the last layer's predictions are those of the shared head on SGLA's outputs, plus
+   lambda_asso * BCE on the association matrix from the second frame on (LA-MOTR eq. 1).
 4. next frame's track queries: the track queries whose identity is still present, plus the detect queries matched to
    free ground truths (newborn), with content from QIM (or eq. 2) and reference = the last layer's box, detached.
 The clip loss is MOTR's collective average, or eq. 5 (per-frame normalisation) with PLD.
@@ -28,6 +28,7 @@ from torchvision.ops import box_iou
 from motforge.families.query.augment import drop_and_insert
 from motforge.families.query.boxes import cxcywh_to_xyxy
 from motforge.families.query.denoising import group_mask, scale_boxes
+from motforge.families.query.duplicates import duplicate_weights
 from motforge.families.query.losses import association_loss, clip_normalise, pld_loss, set_loss
 from motforge.families.query.matching import identity_targets, layer_targets
 from motforge.families.query.model import QueryTracker
@@ -112,9 +113,13 @@ def clip_loss(model: QueryTracker, clip: list[ClipFrame], generator: torch.Gener
         )
         # TGD groups share the track queries' identity assignment in every decoder (RFS changes only detection)
         group_target = identity_targets(tracks.ids, frame.gt_ids)
+        held = frame.gt_boxes[group_target[group_target >= 0]]
         loss = {name: logits.new_zeros(()) for name in frame_terms}
         for layer, target in enumerate(targets):
-            term = set_loss(logits[layer], boxes[layer], target, frame.gt_boxes, cfg)
+            weights = (
+                duplicate_weights(boxes[layer], target, m, held, cfg.duplicate_iou) if cfg.ignore_duplicates else None
+            )
+            term = set_loss(logits[layer], boxes[layer], target, frame.gt_boxes, cfg, weights)
             parts["set"] += term.item()
             loss["set"] = loss["set"] + term
             if cfg.pld:

@@ -48,6 +48,9 @@ class QueryModelConfig:
     sgla_cues: bool  # relative-spatial cues (False: Table 4 "SGLA w/o RSC")
     tracklet_update: bool  # with sotd: eq. 2 instead of the QIM block
     tracklet_w: float  # w of eq. 2 (1.0 DanceTrack, 0.9 SportsMOT, 0.5 MOT17)
+    # --- motforge ---
+    ignore_duplicates: bool  # training: no classification loss on unmatched detect queries on a tracked object
+    duplicate_iou: float  # IoU with a held ground truth from which an unmatched detect query is a duplicate
     # --- losses ---
     loss_cls: float
     loss_l1: float
@@ -108,8 +111,21 @@ BLOCK_KEYS = {
     },
     **{
         k: f"components.{k}"
-        for k in ("qim", "motr_carry", "proposals", "rfs", "pld", "tgd", "sotd", "sgla", "sgla_cues", "tracklet_update")
+        for k in (
+            "qim",
+            "motr_carry",
+            "proposals",
+            "rfs",
+            "pld",
+            "tgd",
+            "sotd",
+            "sgla",
+            "sgla_cues",
+            "tracklet_update",
+            "ignore_duplicates",
+        )
     },
+    "duplicate_iou": "duplicates.iou",
     "track_drop": "augment.track_drop",
     "track_insert": "augment.track_insert",
     "pld_min_conf": "distillation.min_conf",

@@ -87,6 +87,6 @@ def load_query(checkpoint: str | Path) -> QueryTracker:
     state = load_checkpoint(Path(checkpoint), "track --checkpoint")
     if "query_config" not in state:
         raise InputError(checkpoint, "not a query-model checkpoint (it has no query_config)")
-    model = QueryTracker(QueryModelConfig(**json.loads(state["query_config"])))
+    model = QueryTracker(QueryModelConfig.from_dict(json.loads(state["query_config"]), f"{checkpoint}: query_config"))
     model.load_state_dict(state["model"])
     return model.eval()
