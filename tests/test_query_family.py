@@ -94,7 +94,7 @@ def test_trains_and_tracks_through_the_family_interface(caches, tmp_path):
 
     # tracking: everything is born and reported (thresholds 0), so frame t's newborn rows are the 8 anchor queries
     # plus one per detector box of frame t, which (barely trained box heads) sit on that box in original pixels
-    model["track"] = {"birth": 0.0, "death": 0.0, "max_missed": 10, "report": 0.0, "duplicate_iou": 1.0}
+    model["track"].update({"birth": 0.0, "death": 0.0, "max_missed": 10, "report": 0.0, "duplicate_iou": 1.0})
     tracker = family.tracker(model, tmp_path / "m" / "checkpoint.pt", 1)
     index = read_index(caches.index)
     needs = family.track_inputs(model)
@@ -252,7 +252,7 @@ def test_ablation_overlay_variants_are_valid_query_models() -> None:
     rule merges it, passes the schema and the family's checks and changes exactly the switches it names."""
     base = yaml.safe_load((ROOT / "config.yaml").read_text())["models"]["query"]
     overlay = yaml.safe_load((ROOT / "workflow" / "configs" / "query_ablation.yaml").read_text())["ablation"]
-    assert overlay["base_model"] == "query" and len(overlay["variants"]) == 11
+    assert overlay["base_model"] == "query" and len(overlay["variants"]) == 12
     assert set(overlay["paper"]) <= set(overlay["variants"])
     assert {claim["sign"] for claim in overlay["paper"].values()} <= {-1, 1}
     field_of = {key: field for field, key in BLOCK_KEYS.items()}

@@ -19,6 +19,7 @@ from motforge.families.query.inference import (
     Lifecycle,
     OnlineQueryTracker,
     associate,
+    collapsed_tracks,
     lifecycle_step,
     suppress_duplicates,
 )
@@ -104,7 +105,7 @@ def test_tgd_groups_do_not_leak_into_original_queries() -> None:
 
 
 def test_lifecycle_by_hand() -> None:
-    rule = Lifecycle(birth=0.7, death=0.6, max_missed=5, report=0.8, duplicate_iou=1.0)
+    rule = Lifecycle(birth=0.7, death=0.6, max_missed=5, report=0.8, duplicate_iou=1.0, track_duplicate_iou=1.0)
     keep, seen, missed, born = lifecycle_step(
         torch.tensor([0.9, 0.7, 0.5, 0.3, 0.2]), torch.tensor([2, 3, 0, 5, 4]), torch.tensor([0.8, 0.6]), rule
     )
@@ -114,6 +115,26 @@ def test_lifecycle_by_hand() -> None:
     assert born.tolist() == [True, False]
     # best total 0.9 + 0.4 pairs object 1 with tracklet 1, but 0.4 is below 0.5
     assert associate(torch.tensor([[0.9, 0.2], [0.8, 0.4]])).tolist() == [0, -1]
+
+
+def test_collapsed_tracks_by_hand() -> None:
+    """The lower-scored of two live tracks on one object ends; a dead track (below death) neither ends nor ends
+    another; off at 1.0 (MOTRv2)."""
+    boxes = torch.tensor(
+        [
+            [0.0, 0.0, 10.0, 10.0],
+            [0.0, 0.0, 10.0, 8.0],  # IoU 0.8 with track 0, lower score: collapsed onto it
+            [0.0, 1.0, 10.0, 10.0],  # IoU 0.9 with track 0 but not live
+            [20.0, 0.0, 30.0, 10.0],  # its own object
+            [0.0, 3.0, 10.0, 13.0],  # IoU 50 / 130 = 0.385 with track 1 (0.538 with track 0, which track 1 ends)
+        ]
+    )
+    scores = torch.tensor([0.6, 0.9, 0.95, 0.5, 0.7])
+    live = torch.tensor([True, True, False, True, True])
+    assert collapsed_tracks(live, boxes, scores, 0.5).tolist() == [True, False, False, False, False]
+    assert collapsed_tracks(live, boxes, scores, 0.3).tolist() == [True, False, False, False, True]
+    assert collapsed_tracks(live, boxes, scores, 0.85).tolist() == [False] * 5
+    assert collapsed_tracks(live, boxes, scores, 1.0).tolist() == [False] * 5
 
 
 def test_duplicate_births_by_hand() -> None:
@@ -138,7 +159,9 @@ def test_duplicate_births_by_hand() -> None:
 def test_online_tracker_rows_and_ids() -> None:
     torch.manual_seed(0)
     model = QueryTracker(query_defaults()).eval()
-    tracker = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, max_missed=0, report=0.0, duplicate_iou=1.0))
+    tracker = OnlineQueryTracker(
+        model, Lifecycle(birth=0.0, death=0.0, max_missed=0, report=0.0, duplicate_iou=1.0, track_duplicate_iou=1.0)
+    )
     first = tracker.step(1, torch.randn(3, 64, 96), (960, 640))
     second = tracker.step(2, torch.randn(3, 64, 96), (960, 640))
     assert [r[1] for r in first] == list(range(1, 17))  # every detect query is born
@@ -152,7 +175,9 @@ def test_online_tracker_rows_and_ids() -> None:
 def test_online_tracker_la_motr_runs() -> None:
     torch.manual_seed(0)
     model = QueryTracker(query_defaults(sotd=True, tracklet_update=True)).eval()
-    tracker = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, max_missed=10, report=0.0, duplicate_iou=1.0))
+    tracker = OnlineQueryTracker(
+        model, Lifecycle(birth=0.0, death=0.0, max_missed=10, report=0.0, duplicate_iou=1.0, track_duplicate_iou=1.0)
+    )
     tracker.step(1, torch.randn(3, 64, 96), (960, 640))
     rows = tracker.step(2, torch.randn(3, 64, 96), (960, 640))
     ids = [r[1] for r in rows]
@@ -172,7 +197,9 @@ def test_online_tracker_iou_association_without_sgla() -> None:
     """Separated detection without SGLA associates by IoU: an object on top of a tracklet is not born again."""
     torch.manual_seed(0)
     model = QueryTracker(query_defaults(sotd=True, sgla=False)).eval()
-    tracker = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, max_missed=10, report=0.0, duplicate_iou=1.0))
+    tracker = OnlineQueryTracker(
+        model, Lifecycle(birth=0.0, death=0.0, max_missed=10, report=0.0, duplicate_iou=1.0, track_duplicate_iou=1.0)
+    )
     image = torch.randn(3, 64, 96)
     first = tracker.step(1, image, (960, 640))
     second = tracker.step(2, image, (960, 640))
@@ -185,13 +212,17 @@ def test_online_tracker_iou_association_without_sgla() -> None:
 def test_family_tracker_adapter_scales_rows_to_original_pixels() -> None:
     torch.manual_seed(0)
     model = QueryTracker(query_defaults(proposals=True))
-    tracker = QueryFamilyTracker(model, Lifecycle(birth=0.0, death=0.0, max_missed=10, report=0.0, duplicate_iou=1.0))
+    tracker = QueryFamilyTracker(
+        model, Lifecycle(birth=0.0, death=0.0, max_missed=10, report=0.0, duplicate_iou=1.0, track_duplicate_iou=1.0)
+    )
     image = np.zeros((64, 96, 3), dtype=np.uint8)
     dets = (np.array([[100.0, 60.0, 300.0, 260.0]]), np.array([0.9]))
     frame = SimpleNamespace(number=1, image=image, scale=np.array([10.0, 10.0, 10.0, 10.0]), detections=dets)
     rows = tracker.step(frame)
     assert len(rows) == 17 and [r[0] for r in rows] == list(range(1, 18))  # 16 anchors + 1 proposal
-    direct = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, max_missed=10, report=0.0, duplicate_iou=1.0))
+    direct = OnlineQueryTracker(
+        model, Lifecycle(birth=0.0, death=0.0, max_missed=10, report=0.0, duplicate_iou=1.0, track_duplicate_iou=1.0)
+    )
     proposal = torch.tensor([[200 / 960, 160 / 640, 200 / 960, 200 / 640, 0.9]])  # the det box / 10, normalised
     ref = direct.step(1, normalise_image(torch.zeros(3, 64, 96)), (96, 64), proposal)
     for (tid, box, score), (_, rid, x, y, w, h, rscore) in zip(rows, ref):
@@ -203,12 +234,13 @@ def test_missed_track_keeps_its_query_and_box() -> None:
     """A track scored below ``death`` is kept with its previous content and reference box (MOTRv2's QIM rule)."""
     torch.manual_seed(0)
     model = QueryTracker(query_defaults()).eval()
-    tracker = OnlineQueryTracker(model, Lifecycle(birth=0.0, death=0.0, max_missed=10, report=0.0, duplicate_iou=1.0))
+    tracker = OnlineQueryTracker(
+        model, Lifecycle(birth=0.0, death=0.0, max_missed=10, report=0.0, duplicate_iou=1.0, track_duplicate_iou=1.0)
+    )
     tracker.step(1, torch.randn(3, 64, 96), (960, 640))
     content, ref = tracker.content.clone(), tracker.ref.clone()
-    tracker.rule = Lifecycle(
-        birth=1.1, death=1.1, max_missed=3, report=0.0, duplicate_iou=1.0
-    )  # nothing alive, nothing born
+    # nothing alive, nothing born
+    tracker.rule = Lifecycle(birth=1.1, death=1.1, max_missed=3, report=0.0, duplicate_iou=1.0, track_duplicate_iou=1.0)
     tracker.step(2, torch.randn(3, 64, 96), (960, 640))
     assert torch.equal(tracker.content, content) and torch.equal(tracker.ref, ref)
     assert tracker.missed.tolist() == [1] * 16

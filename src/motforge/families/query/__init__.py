@@ -54,6 +54,7 @@ class QueryFamily(FamilyBase):
             max_missed=int(track["max_missed"]),
             report=float(track["report"]),
             duplicate_iou=float(track["duplicate_iou"]),
+            track_duplicate_iou=float(track["track_duplicate_iou"]),
         )
         return QueryFamilyTracker(load_query(checkpoint), rule)
 

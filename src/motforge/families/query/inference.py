@@ -15,6 +15,11 @@ to score a detect query low when a track query already holds its object; a small
 learn that, and every proposal of a tracked object is born again each frame. A birth candidate whose box overlaps a
 live track's box of this frame by IoU >= ``duplicate_iou`` is not born, nor one overlapping a higher-scored candidate
 by as much (torchvision NMS).
+
+Collapsed tracks (``track_duplicate_iou`` < 1; a motforge addition, off at 1.0): over hundreds of frames the small CPU
+model's track queries drift onto a neighbour's dancer and stay there, so two or more tracks report the same object
+(README, "The `query` family"). A live track overlapping a higher-scored live track by IoU >= ``track_duplicate_iou``
+ends in that frame, is not reported, and its object is free for the next birth.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ class Lifecycle:
     max_missed: int
     report: float
     duplicate_iou: float
+    track_duplicate_iou: float
 
 
 def lifecycle_step(
@@ -66,6 +72,18 @@ def suppress_duplicates(
     born[:] = False
     born[kept] = True
     return born
+
+
+def collapsed_tracks(live: torch.Tensor, boxes: torch.Tensor, scores: torch.Tensor, iou: float) -> torch.Tensor:
+    """live [N] bool, boxes [N, 4] xyxy, scores [N] -> [N] bool: live tracks overlapping a higher-scored live track by
+    IoU >= ``iou`` (torchvision NMS over the live tracks); ``iou`` >= 1 marks none."""
+    collapsed = torch.zeros_like(live)
+    if iou >= 1.0 or int(live.sum()) < 2:
+        return collapsed
+    candidates = torch.nonzero(live).flatten()
+    collapsed[candidates] = True
+    collapsed[candidates[nms(boxes[candidates], scores[candidates], iou)]] = False
+    return collapsed
 
 
 def associate(scores: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
@@ -133,6 +151,9 @@ class OnlineQueryTracker:
             taken[partner[partner >= 0]] = True
             born &= ~taken
         live = keep & (scores[m:] >= self.rule.death)
+        # a track whose query has collapsed onto a better-scored track's object ends here (track_duplicate_iou)
+        collapsed = collapsed_tracks(live, xyxy[m:], scores[m:], self.rule.track_duplicate_iou)
+        keep, seen, live = keep & ~collapsed, seen & ~collapsed, live & ~collapsed
         born = suppress_duplicates(born, xyxy[:m], scores[:m], xyxy[m:][live], self.rule.duplicate_iou)
         born_idx = torch.nonzero(born).flatten()
         new_ids = torch.arange(self.next_id, self.next_id + len(born_idx))
