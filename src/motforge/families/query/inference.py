@@ -18,7 +18,7 @@ by as much (torchvision NMS).
 
 Collapsed tracks (``track_duplicate_iou`` < 1; a motforge addition, off at 1.0): over hundreds of frames the small CPU
 model's track queries drift onto a neighbour's dancer and stay there, so two or more tracks report the same object
-(README, "The `query` family"). A live track overlapping a higher-scored live track by IoU >= ``track_duplicate_iou``
+(README, "The `query` family"). A live track overlapping a higher-scored live track by IoU > ``track_duplicate_iou``
 ends in that frame, is not reported, and its object is free for the next birth.
 """
 
@@ -67,23 +67,24 @@ def suppress_duplicates(
     born = born.clone()
     if track_boxes.shape[0]:
         born &= box_iou(det_boxes, track_boxes).max(1).values < iou
-    candidates = torch.nonzero(born).flatten()
-    kept = candidates[nms(det_boxes[candidates], det_scores[candidates], iou)]
-    born[:] = False
-    born[kept] = True
-    return born
+    return nms_mask(born, det_boxes, det_scores, iou)
+
+
+def nms_mask(mask: torch.Tensor, boxes: torch.Tensor, scores: torch.Tensor, iou: float) -> torch.Tensor:
+    """mask [K] bool -> the entries of ``mask`` that torchvision's NMS keeps among themselves (it drops a box whose
+    IoU with a higher-scored kept box exceeds ``iou``); boxes [K, 4] xyxy, scores [K]."""
+    candidates = torch.nonzero(mask).flatten()
+    kept = torch.zeros_like(mask)
+    kept[candidates[nms(boxes[candidates], scores[candidates], iou)]] = True
+    return kept
 
 
 def collapsed_tracks(live: torch.Tensor, boxes: torch.Tensor, scores: torch.Tensor, iou: float) -> torch.Tensor:
     """live [N] bool, boxes [N, 4] xyxy, scores [N] -> [N] bool: live tracks overlapping a higher-scored live track by
-    IoU >= ``iou`` (torchvision NMS over the live tracks); ``iou`` >= 1 marks none."""
-    collapsed = torch.zeros_like(live)
+    IoU > ``iou`` (``nms_mask`` over the live tracks, the rule births use); ``iou`` >= 1 marks none."""
     if iou >= 1.0 or int(live.sum()) < 2:
-        return collapsed
-    candidates = torch.nonzero(live).flatten()
-    collapsed[candidates] = True
-    collapsed[candidates[nms(boxes[candidates], scores[candidates], iou)]] = False
-    return collapsed
+        return torch.zeros_like(live)
+    return live & ~nms_mask(live, boxes, scores, iou)
 
 
 def associate(scores: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
