@@ -162,6 +162,22 @@ def test_ablation_skips_a_variant_that_leaves_the_base_model_unchanged(tmp_path)
     assert "dense__no_pseudo_labels__s0" not in trained and "dense__no_temporal_adapter__s0" in trained, trained
 
 
+def test_ablation_only_runs_the_named_variants(tmp_path):
+    """``ablation.only`` keeps the named variants (and the full model) and drops the rest; a name that is no variant
+    stops the DAG with an error naming the key."""
+    (tmp_path / "config.yaml").write_text(TINY + "ablation: {seeds: [0], only: [no_instance_depth, gamma_0.4]}\n")
+    result = run_snakemake(tmp_path, "-n", "results/synthdance/ablation.csv", configfile=tmp_path / "config.yaml")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    evaluated = set(re.findall(r"model=(dense__[\w.]+?__s0)\b", result.stdout))
+    assert evaluated == {"dense__full__s0", "dense__no_instance_depth__s0", "dense__gamma_0.4__s0"}, evaluated
+    (tmp_path / "config.yaml").write_text(TINY + "ablation: {seeds: [0], only: [no_such_variant]}\n")
+    result = run_snakemake(tmp_path, "-n", "results/synthdance/ablation.csv", configfile=tmp_path / "config.yaml")
+    assert (
+        result.returncode != 0
+        and "ablation.only names no variant: ['no_such_variant']" in result.stdout + result.stderr
+    )
+
+
 def test_lint_is_clean():
     result = run_snakemake(ROOT, "--lint")
     assert result.returncode == 0, result.stdout[-3000:]

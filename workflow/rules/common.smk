@@ -70,7 +70,10 @@ def _ablation_models():
     runs = {}
     if base is None or not families.registry().get(base["family"], "ablation.base_model").trains:
         return runs
-    variants = {"full": {}, **ab["variants"]}
+    only = ab["only"]
+    if only is not None and set(only) - set(ab["variants"]):
+        raise WorkflowError(f"ablation.only names no variant: {sorted(set(only) - set(ab['variants']))} (variants: {sorted(ab['variants'])})")
+    variants = {"full": {}, **{k: v for k, v in ab["variants"].items() if only is None or k in only}}
     for variant, override in variants.items():
         changed = _merge(base, override)
         if variant != "full" and changed == base:
