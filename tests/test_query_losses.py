@@ -69,3 +69,39 @@ def test_loader_clip_becomes_normalised_frames() -> None:
     assert frame.gt_ids.tolist() == [3, 4]
     assert frame.det_boxes.tolist() == [pytest.approx([0.25, 0.5, 0.5, 1.0])]
     assert frame.image[0, 0, 0].item() == pytest.approx((1 - 0.485) / 0.229)
+
+
+def test_pld_confidence_weights_the_box_terms_and_keeps_the_005_boundary() -> None:
+    """Eq. 3's omega_j multiplies every term of a matched query, L1 and GIoU included, and c = 0.05 is kept (>=)."""
+    from torchvision.ops import generalized_box_iou
+
+    from motforge.families.query.boxes import cxcywh_to_xyxy
+
+    cfg = query_defaults()
+    logits = torch.tensor([0.5, -0.5])
+    boxes = torch.tensor([[0.30, 0.30, 0.20, 0.20], [0.72, 0.70, 0.20, 0.24]])
+    det = torch.tensor([[0.32, 0.30, 0.20, 0.22], [0.70, 0.70, 0.20, 0.20]])
+    scores = torch.tensor([0.8, 0.05])
+    giou = torch.diag(generalized_box_iou(cxcywh_to_xyxy(boxes), cxcywh_to_xyxy(det)))
+    l1 = [0.02 + 0.02, 0.02 + 0.04]
+    expected = sum(
+        c * (2 * focal(x, True) + 5 * d + 2 * (1 - g))
+        for c, x, d, g in zip([0.8, 0.05], [0.5, -0.5], l1, giou.tolist())
+    )
+    assert pld_loss(logits, boxes, det, scores, cfg).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_association_loss_is_lambda_times_the_mean_bce() -> None:
+    """LA-MOTR's L_asso by hand: objects 0 and 1 hold ground truths 3 and 1, tracklets hold 1 and 4: one positive
+    pair (object 1, tracklet 0) of four; lambda_asso 10."""
+    from motforge.families.query.losses import association_loss
+
+    logits = torch.tensor([[0.2, -1.0], [1.5, 0.3]])
+
+    def bce(x: float, y: float) -> float:
+        p = 1 / (1 + math.exp(-x))
+        return -(y * math.log(p) + (1 - y) * math.log(1 - p))
+
+    expected = 10 * (bce(0.2, 0) + bce(-1.0, 0) + bce(1.5, 1) + bce(0.3, 0)) / 4
+    got = association_loss(logits, torch.tensor([3, 1]), torch.tensor([1, 4]), query_defaults())
+    assert got.item() == pytest.approx(expected, rel=1e-6)

@@ -244,3 +244,135 @@ def test_missed_track_keeps_its_query_and_box() -> None:
     tracker.step(2, torch.randn(3, 64, 96), (960, 640))
     assert torch.equal(tracker.content, content) and torch.equal(tracker.ref, ref)
     assert tracker.missed.tolist() == [1] * 16
+
+
+def test_proposal_content_is_the_shared_embedding_plus_the_score_embedding() -> None:
+    """MOTRv2's proposal queries: anchored on the detector boxes, content = shared embedding + sine(score)."""
+    from motforge.families.query.transformer import sine_embed
+
+    torch.manual_seed(0)
+    model = QueryTracker(query_defaults(proposals=True))
+    proposals = torch.tensor([[0.3, 0.4, 0.1, 0.2, 0.9], [0.6, 0.5, 0.2, 0.3, 0.2]])
+    content, ref = model.detect_queries(proposals)
+    q = model.cfg.num_queries
+    assert content.shape == (q + 2, 32) and torch.equal(ref[q:], proposals[:, :4])
+    for i, score in enumerate((0.9, 0.2)):
+        expected = model.proposal_content.weight[0] + sine_embed(torch.tensor([score]), 32)
+        assert torch.allclose(content[q + i], expected)
+    assert not torch.allclose(content[q], content[q + 1])
+    assert torch.equal(content[:q], model.query_content.weight)
+
+
+def test_qim_update_by_hand() -> None:
+    """One track, identity attention projections (a softmax over one key is 1, so attention returns its value), the
+    FFN's inner layer zeroed and the update MLP = relu: QIM gives LN_q(query + relu(LN(LN(hidden + hidden))))."""
+    from motforge.families.query.qim import QueryInteraction
+    from test_query_sgla import layer_norm
+
+    d = 8
+    qim = QueryInteraction(d=d, heads=1, ffn=2 * d)
+    with torch.no_grad():
+        qim.attn.in_proj_weight.copy_(torch.eye(d).repeat(3, 1))
+        qim.attn.in_proj_bias.zero_()
+        qim.attn.out_proj.weight.copy_(torch.eye(d))
+        qim.attn.out_proj.bias.zero_()
+        for p in qim.ffn.net.parameters():
+            p.zero_()
+        first, second = qim.update.layers
+        first.weight.copy_(torch.cat([torch.eye(d), torch.zeros(d, d)]))
+        first.bias.zero_()
+        second.weight.copy_(torch.cat([torch.eye(d), torch.zeros(d, d)], 1))
+        second.bias.zero_()
+    query = torch.tensor([[0.5, -1.0, 0.25, 2.0, 0.0, 1.0, -0.5, 0.75]])
+    hidden = torch.tensor([[1.0, 3.0, -2.0, 0.5, 0.1, -0.3, 2.5, 0.0]])
+    out = qim(query, hidden, torch.tensor([[0.5, 0.5, 0.2, 0.2]]))
+    x = layer_norm(layer_norm([2 * v for v in hidden[0].tolist()]))
+    expected = layer_norm([q + max(v, 0.0) for q, v in zip(query[0].tolist(), x)])
+    assert out[0].tolist() == pytest.approx(expected, rel=1e-4, abs=1e-5)
+
+
+def permuted_clip(frames: int = 3) -> list[ClipFrame]:
+    """Three objects whose ground-truth order changes every frame, so an identity's index changes."""
+    g = torch.Generator().manual_seed(2)
+    gt = torch.tensor([[0.3, 0.4, 0.2, 0.3], [0.7, 0.6, 0.15, 0.25], [0.5, 0.2, 0.1, 0.2]])
+    ids = torch.tensor([5, 9, 7])
+    clip = []
+    for t in range(frames):
+        order = torch.roll(torch.arange(3), t)
+        boxes = gt[order] + 0.01 * t
+        clip.append(ClipFrame(torch.randn(3, 64, 96, generator=g), boxes, ids[order], boxes + 0.01, torch.ones(3)))
+    return clip
+
+
+def test_tgd_groups_are_trained_on_the_original_track_queries_targets(monkeypatch) -> None:
+    """Every TGD group, in every decoder, gets the last decoder's targets of the original track queries (their
+    identities' indices in this frame; MOTRv3 app. B), also when RFS gives the early decoders other targets."""
+    import motforge.families.query.clip_loss as module
+
+    calls: list[tuple[int, torch.Tensor]] = []
+    recorded: list[list[torch.Tensor]] = []
+    set_loss, layer_targets = module.set_loss, module.layer_targets
+
+    def record_set_loss(logits, boxes, target, gt_boxes, cfg, weights=None):
+        calls.append((logits.shape[0], target.clone()))
+        return set_loss(logits, boxes, target, gt_boxes, cfg, weights)
+
+    def record_targets(*args):
+        out = layer_targets(*args)
+        recorded.append([t.clone() for t in out])
+        return out
+
+    monkeypatch.setattr(module, "set_loss", record_set_loss)
+    monkeypatch.setattr(module, "layer_targets", record_targets)
+    torch.manual_seed(0)
+    clip = permuted_clip()
+    model = QueryTracker(query_defaults(tgd=True, tgd_groups=2, rfs=True))
+    clip_loss(model, clip)
+    m, layers = model.cfg.num_queries, model.cfg.dec_layers
+    # frame 0: one original call per layer; frames 1, 2: one original and two group calls per layer
+    assert [c[0] for c in calls[:layers]] == [m] * layers
+    checked = 0
+    for f, targets in enumerate(recorded[1:], start=1):
+        frame_calls = calls[layers + (f - 1) * 3 * layers : layers + f * 3 * layers]
+        n = frame_calls[1][0]
+        track_targets = targets[-1][m : m + n]
+        assert n == 3 and sorted(track_targets.tolist()) == [0, 1, 2]  # every identity tracked, indices of frame f
+        assert clip[f].gt_ids[track_targets].unique().numel() == 3
+        for layer in range(layers):
+            original, *groups = frame_calls[3 * layer : 3 * layer + 3]
+            assert original[0] == m + n
+            for size, target in groups:
+                assert size == n and torch.equal(target, track_targets)
+                checked += 1
+    assert checked == 2 * 2 * layers
+
+
+def test_eq2_partner_in_training_is_the_object_on_the_same_ground_truth(monkeypatch) -> None:
+    """LA-MOTR's tracklet update during training: each tracklet mixes with the object query matched to its ground
+    truth (separated detection matches objects to every ground truth)."""
+    import motforge.families.query.clip_loss as module
+
+    seen: list[torch.Tensor] = []
+    recorded: list[list[torch.Tensor]] = []
+    update, layer_targets = module.tracklet_update, module.layer_targets
+
+    def record_update(tck, obj, partner, w):
+        seen.append(partner.clone())
+        return update(tck, obj, partner, w)
+
+    def record_targets(*args):
+        out = layer_targets(*args)
+        recorded.append([t.clone() for t in out])
+        return out
+
+    monkeypatch.setattr(module, "tracklet_update", record_update)
+    monkeypatch.setattr(module, "layer_targets", record_targets)
+    torch.manual_seed(0)
+    model = QueryTracker(query_defaults(sotd=True, tracklet_update=True, tracklet_w=0.5))
+    clip_loss(model, permuted_clip())
+    m = model.cfg.num_queries
+    assert len(seen) == 3
+    for partner, targets in zip(seen[1:], recorded[1:]):
+        last = targets[-1]
+        assert partner.numel() == 3 and (partner >= 0).all()
+        assert torch.equal(last[partner], last[m : m + 3])

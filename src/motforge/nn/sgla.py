@@ -7,6 +7,9 @@ Per layer l (M_(0) = 0, an Nd x Nt x d tensor):
   M'_(l)     = M_(l) + E_(l)^diff                     ("we add E^diff to the association matrix")
   A_(l)      = softmax(Q K^T / sqrt(d_k) + M'_(l) W^asso) over the concatenation O_(l) = [O^obj; O^tck]
   O_(l+1)    = O_(l) + A_(l) (O_(l) W^V),   M_(l+1) = M'_(l) + A_(l) W^upd
+The M update is a choice: the paper writes M_(l+1) = M_(l) + A_(l) W^upd after saying that E^diff is added to the
+association matrix, which leaves open whether the added cue stays in M; here it stays (M_(l+1) starts from M'_(l)),
+so a pair's spatial cue accumulates over the layers, and the hand-computed test fixes this reading.
 Choices where the paper is silent (the authors' code, PenK1nG/LA-MOTR, has no snapshot that could be read here;
 checked again when the dense family started to share this module): attention has H heads,
 so W^asso maps d -> H (one bias per head) and W^upd maps the H attention weights of the object->tracklet block back

@@ -7,15 +7,21 @@ Per frame (MOTR sec. 3.3-3.5 unless stated):
    or LA-MOTR's separated detection (object queries vs all ground truths).
 3. loss per layer = set loss of the original queries (L_r; with ``ignore_duplicates`` no classification term for
    unmatched detect queries on an object a track query holds, ``duplicates.py``) + PLD on detector boxes (eq. 3, L_p;
-   all original queries, or without the proposal queries with ``distillation.proposals: false``) + the mean over the TGD
-   groups of their set loss with the track queries' identity targets (L_g; MOTRv3 is silent on sum or mean, and Group
-   DETR's criterion, which TGD follows, divides by the box count times the group count; with RFS the early decoders'
-   track-query targets are RFS's, but TGD supervises association, which RFS leaves unchanged, so the groups keep the
-   identity targets); with SGLA the last layer's predictions are those of the shared head on SGLA's outputs, plus
-   lambda_asso * BCE on the association matrix from the second frame on (LA-MOTR eq. 1).
+   all original queries, or without the proposal queries with ``distillation.proposals: false``) + the mean over the
+   TGD groups of their set loss with the original track queries' targets of the last decoder (L_g; MOTRv3 is silent
+   on sum or mean, and Group DETR's criterion, which TGD follows, divides by the box count times the group count;
+   with RFS the early decoders' track-query targets are RFS's, but TGD supervises association, which RFS leaves
+   unchanged, so the groups keep the tracklet-aware targets: the identities, and with ``motr_carry`` the matches of
+   carried slots, as app. B has the groups share the original queries' assignment); with SGLA the last layer's
+   predictions are those of the shared head on SGLA's outputs, plus lambda_asso * BCE on the association matrix from
+   the second frame on (LA-MOTR eq. 1).
 4. next frame's track queries: the track queries whose identity is still present, plus the detect queries matched to
    free ground truths (newborn), with content from QIM (or eq. 2) and reference = the last layer's box, detached.
 The clip loss is MOTR's collective average, or eq. 5 (per-frame normalisation) with PLD.
+
+Not implemented: LA-MOTR sec. 4.2's training filter (tracked targets with detection score < 0.5 and IoU < 0.5 are
+excluded). By default a track query keeps its identity while the identity is in the frame, whatever its score;
+``motr_carry`` releases identities by IoU <= 0.5 alone (MOTRv2's rule).
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from motforge.families.query.boxes import cxcywh_to_xyxy
 from motforge.families.query.denoising import group_mask, scale_boxes
 from motforge.families.query.duplicates import duplicate_weights
 from motforge.families.query.losses import association_loss, clip_normalise, pld_loss, set_loss
-from motforge.families.query.matching import identity_targets, layer_targets
+from motforge.families.query.matching import association_partners, layer_targets
 from motforge.families.query.model import QueryTracker
 from motforge.nn.sgla import tracklet_update
 
@@ -111,8 +117,9 @@ def clip_loss(model: QueryTracker, clip: list[ClipFrame], generator: torch.Gener
             if skip
             else slice(None)
         )
-        # TGD groups share the track queries' identity assignment in every decoder (RFS changes only detection)
-        group_target = identity_targets(tracks.ids, frame.gt_ids)
+        # TGD groups share the original track queries' assignment of the last decoder in every decoder (MOTRv3 app.
+        # B; RFS changes only detection): their identities, plus what Hungarian matching gave carried id -1 slots
+        group_target = targets[-1][m:orig]
         held = frame.gt_boxes[group_target[group_target >= 0]]
         loss = {name: logits.new_zeros(()) for name in frame_terms}
         for layer, target in enumerate(targets):
@@ -228,12 +235,7 @@ def _next_tracks(
     ref = torch.cat([boxes[m:][keep], boxes[:m][born_t]]).detach()
     if cfg.tracklet_update:
         # eq. 2 with the association given by identity during training (the object matched to the same ground truth)
-        obj_gt, tck_gt = target[:m], target[m : m + n]
-        partner = torch.full_like(tck_gt, -1)
-        for i, g in enumerate(tck_gt.tolist()):
-            hit = torch.nonzero(obj_gt == g).flatten() if g >= 0 else []
-            if len(hit):
-                partner[i] = hit[0]
+        partner = association_partners(target[:m], target[m : m + n])
         kept = tracklet_update(tck_h, obj_h, partner, cfg.tracklet_w)[keep]
         content = torch.cat([kept, obj_h[born_t]])
     else:

@@ -7,8 +7,10 @@ count) and is dropped after more than ``max_missed`` consecutive misses (upstrea
 ``miss_tolerance``-th); meanwhile it keeps its last query and box, as MOTRv2's QIM updates only confident tracks.
 A track is reported only when its score reaches ``report``. With LA-MOTR's separated detection (sec. 3.3 and its
 inference rule) object queries are associated with tracklets by the association score (Hungarian on -S, pairs with
-S > 0.5; without SGLA the same rule on box IoU, Table 4's "IoU" row); objects left unassociated with score
->= ``birth`` start tracks. Rows are MOTChallenge's (frame, id, x, y, w, h, score) in pixels.
+S >= 0.5, the shared ``assign`` step's rule, where the paper writes > 0.5; without SGLA the same rule on box IoU,
+Table 4's "IoU" row); objects left unassociated with score >= ``birth`` start tracks (the paper starts them above
+0.5; here ``birth`` is the same threshold for both kinds of detection, set per model in config.yaml).
+Rows are MOTChallenge's (frame, id, x, y, w, h, score) in pixels.
 
 Duplicate births (``duplicate_iou`` < 1; a motforge addition, off at 1.0 as in MOTRv2): MOTR relies on training alone
 to score a detect query low when a track query already holds its object; a small model trained for minutes does not

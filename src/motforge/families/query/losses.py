@@ -9,7 +9,11 @@
 * ``clip_normalise``: MOTR's collective average loss (the clip's summed loss over the clip's total number of objects)
   or MOTRv3's eq. 5 (each frame's summed loss over that frame's number of objects O_i, summed over frames).
 * ``association_loss``: LA-MOTR sec. 3.3: binary cross-entropy between the association scores and the 0/1 matrix of
-  object-tracklet pairs that hold the same identity, weighted by lambda_asso (10).
+  object-tracklet pairs that hold the same identity, weighted by lambda_asso (10). The BCE is the mean over the
+  Nd x Nt pairs, and ``clip_loss`` averages the frames' terms (frames 2..T), where LA-MOTR's eq. 1 sums them: the
+  detection terms beside it are normalised per object over the clip (MOTR's collective average), so a per-frame
+  mean keeps lambda_asso the weight of one frame's association against one object's detection loss, whatever the
+  clip length (a choice; the authors' code could not be read here).
 """
 
 from __future__ import annotations

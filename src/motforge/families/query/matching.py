@@ -59,6 +59,14 @@ def identity_targets(track_ids: torch.Tensor, gt_ids: torch.Tensor) -> torch.Ten
     return torch.where(same.any(1), same.float().argmax(1), torch.full_like(track_ids, -1))
 
 
+def association_partners(object_target: torch.Tensor, track_target: torch.Tensor) -> torch.Tensor:
+    """[Nd] object and [Nt] tracklet ground-truth indices (-1: none) -> [Nt] index of the first object that holds the
+    same ground truth, -1 when none does: the association LA-MOTR's eq. 2 uses during training."""
+    same = (object_target[:, None] == track_target[None, :]) & (track_target[None, :] >= 0)
+    first = same.to(torch.uint8).argmax(0) if object_target.numel() else torch.zeros_like(track_target)
+    return torch.where(same.any(0), first, torch.full_like(track_target, -1))
+
+
 def tracklet_aware(
     logits: torch.Tensor,
     boxes: torch.Tensor,
