@@ -3,6 +3,7 @@
 The N track queries are copied into K groups (K = 4 in the paper) appended after the M detect and N original track
 queries. Each copy's reference box is scaled, never moved: centres stay, width and height are multiplied by
 1 + u, u ~ U(-scale, scale), so every group keeps the original track queries' assignment (no re-matching).
+MOTRv3 gives no value for the scale range; ``denoising.scale`` (0.4) is motforge's choice.
 The self-attention mask stops leakage (eq. 4): an original query never sees an augmented one, and an augmented query
 sees only its own group. Eq. 4 writes ``j > M + N`` with 0-based ids; read literally the first augmented query would
 stay visible to the originals, so the boundary is taken as ``j >= M + N`` (the intent stated in appendix B).
