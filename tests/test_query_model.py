@@ -304,26 +304,32 @@ def permuted_clip(frames: int = 3) -> list[ClipFrame]:
     return clip
 
 
+def spy(monkeypatch, name: str, keep) -> list:
+    """Wrap ``clip_loss.<name>``; each call appends ``keep(args, result)`` to the returned list."""
+    import motforge.families.query.clip_loss as module
+
+    seen: list = []
+    original = getattr(module, name)
+
+    def wrapper(*args, **kwargs):
+        out = original(*args, **kwargs)
+        seen.append(keep(args, out))
+        return out
+
+    monkeypatch.setattr(module, name, wrapper)
+    return seen
+
+
+def recorded_targets(monkeypatch) -> list[list[torch.Tensor]]:
+    """Per frame, the targets ``layer_targets`` gave each decoder layer."""
+    return spy(monkeypatch, "layer_targets", lambda args, out: [t.clone() for t in out])
+
+
 def test_tgd_groups_are_trained_on_the_original_track_queries_targets(monkeypatch) -> None:
     """Every TGD group, in every decoder, gets the last decoder's targets of the original track queries (their
     identities' indices in this frame; MOTRv3 app. B), also when RFS gives the early decoders other targets."""
-    import motforge.families.query.clip_loss as module
-
-    calls: list[tuple[int, torch.Tensor]] = []
-    recorded: list[list[torch.Tensor]] = []
-    set_loss, layer_targets = module.set_loss, module.layer_targets
-
-    def record_set_loss(logits, boxes, target, gt_boxes, cfg, weights=None):
-        calls.append((logits.shape[0], target.clone()))
-        return set_loss(logits, boxes, target, gt_boxes, cfg, weights)
-
-    def record_targets(*args):
-        out = layer_targets(*args)
-        recorded.append([t.clone() for t in out])
-        return out
-
-    monkeypatch.setattr(module, "set_loss", record_set_loss)
-    monkeypatch.setattr(module, "layer_targets", record_targets)
+    calls = spy(monkeypatch, "set_loss", lambda args, out: (args[0].shape[0], args[2].clone()))
+    recorded = recorded_targets(monkeypatch)
     torch.manual_seed(0)
     clip = permuted_clip()
     model = QueryTracker(query_defaults(tgd=True, tgd_groups=2, rfs=True))
@@ -350,23 +356,8 @@ def test_tgd_groups_are_trained_on_the_original_track_queries_targets(monkeypatc
 def test_eq2_partner_in_training_is_the_object_on_the_same_ground_truth(monkeypatch) -> None:
     """LA-MOTR's tracklet update during training: each tracklet mixes with the object query matched to its ground
     truth (separated detection matches objects to every ground truth)."""
-    import motforge.families.query.clip_loss as module
-
-    seen: list[torch.Tensor] = []
-    recorded: list[list[torch.Tensor]] = []
-    update, layer_targets = module.tracklet_update, module.layer_targets
-
-    def record_update(tck, obj, partner, w):
-        seen.append(partner.clone())
-        return update(tck, obj, partner, w)
-
-    def record_targets(*args):
-        out = layer_targets(*args)
-        recorded.append([t.clone() for t in out])
-        return out
-
-    monkeypatch.setattr(module, "tracklet_update", record_update)
-    monkeypatch.setattr(module, "layer_targets", record_targets)
+    seen = spy(monkeypatch, "tracklet_update", lambda args, out: args[2].clone())
+    recorded = recorded_targets(monkeypatch)
     torch.manual_seed(0)
     model = QueryTracker(query_defaults(sotd=True, tracklet_update=True, tracklet_w=0.5))
     clip_loss(model, permuted_clip())

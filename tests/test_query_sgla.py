@@ -127,12 +127,12 @@ def test_layers_start_from_zero_and_read_each_layers_boxes() -> None:
     assert torch.allclose(logits, out1[2] @ sgla.score.weight[0] + sgla.score.bias[0])
 
 
-def test_association_partners_for_eq2_in_training() -> None:
+def test_identity_targets_give_eq2s_training_partner() -> None:
     """A tracklet's partner is the first object matched to the same ground truth; none for a tracklet without one
-    or whose ground truth no object holds."""
-    from motforge.families.query.matching import association_partners
+    (-1, even where objects are -1 too) or whose ground truth no object holds."""
+    from motforge.families.query.matching import identity_targets
 
     objects = torch.tensor([-1, 4, 2, 4, -1])
     tracklets = torch.tensor([4, -1, 2, 7])
-    assert association_partners(objects, tracklets).tolist() == [1, -1, 2, -1]
-    assert association_partners(torch.zeros(0, dtype=torch.long), tracklets).tolist() == [-1, -1, -1, -1]
+    assert identity_targets(tracklets, objects).tolist() == [1, -1, 2, -1]
+    assert identity_targets(tracklets, torch.zeros(0, dtype=torch.long)).tolist() == [-1, -1, -1, -1]

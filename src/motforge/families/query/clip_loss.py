@@ -36,7 +36,7 @@ from motforge.families.query.boxes import cxcywh_to_xyxy
 from motforge.families.query.denoising import group_mask, scale_boxes
 from motforge.families.query.duplicates import duplicate_weights
 from motforge.families.query.losses import association_loss, clip_normalise, pld_loss, set_loss
-from motforge.families.query.matching import association_partners, layer_targets
+from motforge.families.query.matching import identity_targets, layer_targets
 from motforge.families.query.model import QueryTracker
 from motforge.nn.sgla import tracklet_update
 
@@ -235,7 +235,7 @@ def _next_tracks(
     ref = torch.cat([boxes[m:][keep], boxes[:m][born_t]]).detach()
     if cfg.tracklet_update:
         # eq. 2 with the association given by identity during training (the object matched to the same ground truth)
-        partner = association_partners(target[:m], target[m : m + n])
+        partner = identity_targets(target[m : m + n], target[:m])
         kept = tracklet_update(tck_h, obj_h, partner, cfg.tracklet_w)[keep]
         content = torch.cat([kept, obj_h[born_t]])
     else:

@@ -51,20 +51,14 @@ def hungarian(logits: torch.Tensor, boxes: torch.Tensor, gt_boxes: torch.Tensor,
     return target
 
 
-def identity_targets(track_ids: torch.Tensor, gt_ids: torch.Tensor) -> torch.Tensor:
-    """[N] track identities, [G] ground-truth identities -> [N] index of the same identity, -1 when it is absent."""
-    if track_ids.numel() == 0 or gt_ids.numel() == 0:
-        return torch.full_like(track_ids, -1)
-    same = track_ids[:, None] == gt_ids[None, :]
-    return torch.where(same.any(1), same.float().argmax(1), torch.full_like(track_ids, -1))
-
-
-def association_partners(object_target: torch.Tensor, track_target: torch.Tensor) -> torch.Tensor:
-    """[Nd] object and [Nt] tracklet ground-truth indices (-1: none) -> [Nt] index of the first object that holds the
-    same ground truth, -1 when none does: the association LA-MOTR's eq. 2 uses during training."""
-    same = (object_target[:, None] == track_target[None, :]) & (track_target[None, :] >= 0)
-    first = same.to(torch.uint8).argmax(0) if object_target.numel() else torch.zeros_like(track_target)
-    return torch.where(same.any(0), first, torch.full_like(track_target, -1))
+def identity_targets(keys: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
+    """[N] keys, [G] pool -> [N] index of the first pool entry equal to each key; -1 when none is, or when the key is
+    negative (no identity). Track identities against ground-truth identities give a track query's ground truth;
+    tracklet targets against object targets give eq. 2's training partner (the object on the same ground truth)."""
+    if keys.numel() == 0 or pool.numel() == 0:
+        return torch.full_like(keys, -1)
+    same = (keys[:, None] == pool[None, :]) & (keys[:, None] >= 0)
+    return torch.where(same.any(1), same.float().argmax(1), torch.full_like(keys, -1))
 
 
 def tracklet_aware(
