@@ -139,6 +139,25 @@ def test_recolour_by_hand():
     assert grey[0, 0].tolist() == [100, 100, 100]
 
 
+def test_solarize_by_hand():
+    """Channel values at or above the threshold become 255 - value, the others stay (RandAugment's solarize)."""
+    from motforge.training.colour import SOLARIZE_THRESHOLD_RANGE, Solarize
+
+    image = np.array([[[200, 90, 128], [127, 255, 0]]], dtype=np.uint8)
+    assert Solarize(128)(image).tolist() == [[[55, 90, 127], [127, 0, 0]]]
+    thresholds = {Solarize.draw(np.random.default_rng(k)).threshold for k in range(200)}
+    assert min(thresholds) >= SOLARIZE_THRESHOLD_RANGE[0] and max(thresholds) <= SOLARIZE_THRESHOLD_RANGE[1]
+
+
+def test_solarize_switch_changes_pixels_only(caches):
+    """Solarize on: same boxes, other pixels; off (the default) leaves every draw of a clip as before."""
+    common = dict(length=3, max_interval=2, flip=0.5, crop=0.2, occlusion=0.0, id_swap=0.0, colour=0.0)
+    plain, on = ClipSettings(**common), ClipSettings(**common, solarize=1.0)
+    a, b = ClipDataset(caches, plain, num_items=3, seed=1)[1], ClipDataset(caches, on, num_items=3, seed=1)[1]
+    assert all(torch.equal(x, y) for x, y in zip(a["boxes"], b["boxes"]))
+    assert not torch.equal(a["images"], b["images"])
+
+
 #: the trainer's documented loss weights (FDTA / MOTRv3 detection 2 / 5 / 2, QDTrack embed 0.25, the rest 1), two of
 #: them overridden by the config of the test below
 WEIGHTS = {

@@ -19,7 +19,7 @@ from motforge.datasets.frame_cache import open_frame_cache
 from motforge.datasets.index import read_index
 from motforge.detect.store import read_detections
 from motforge.masks.instance_depth import FROM_MASK, read_instance_depth
-from motforge.training.colour import Recolour
+from motforge.training.colour import Recolour, Solarize
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class ClipSettings:
     occlusion: float  # chance per (frame, identity) to be hidden from the temporal/association inputs
     id_swap: float  # chance per clip to swap two identities' tracklet boxes in the association inputs
     colour: float  # chance per clip of one random hue / saturation / brightness change of all its frames
+    solarize: float = 0.0  # chance per clip of solarizing all its frames at one random threshold
     label_stride: int = 8  # the detection head's stride (a property of the model, not a setting)
 
 
@@ -59,6 +60,7 @@ def clip_settings(clip: dict, augment: dict, **fixed: float) -> ClipSettings:
         "occlusion": augment.get("occlusion"),
         "id_swap": augment.get("id_swap"),
         "colour": augment.get("colour"),
+        "solarize": augment.get("solarize"),
         **fixed,
     }
     return ClipSettings(
@@ -143,6 +145,7 @@ class ClipDataset(Dataset):
         sx, sy = width / cw, height / ch
         # drawn only when the switch is on, so a run without it keeps every other draw (and its results)
         recolour = Recolour.draw(rng) if s.colour > 0 and rng.random() < s.colour else None
+        solarized = Solarize.draw(rng) if s.solarize > 0 and rng.random() < s.solarize else None
         images, boxes, ids, inst_value, inst_hist, inst_valid, bins, pseudo, pseudo_scores, hidden = (
             [],
             [],
@@ -167,6 +170,8 @@ class ClipDataset(Dataset):
             b[:, [1, 3]] = (b[:, [1, 3]] - cy0) * sy
             if recolour is not None:
                 image = recolour(image)
+            if solarized is not None:
+                image = solarized(image)
             if flip:
                 image = image[:, ::-1]
                 b[:, [0, 2]] = width - b[:, [2, 0]]

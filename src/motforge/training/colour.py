@@ -1,6 +1,10 @@
-"""Colour augmentation of a training clip: one random hue rotation, saturation and brightness scale for every frame
-of the clip, so an identity keeps one appearance within the clip while the model sees costume colours the training
-sequences lack (the dense model's seed spread comes from a val costume colour no training sequence has)."""
+"""Appearance augmentation of a training clip, drawn once per clip so an identity keeps one appearance within it.
+
+Two kinds, each its own switch: a random hue rotation, saturation and brightness scale (``Recolour``), and
+RandAugment's solarize (``Solarize``: every channel value at or above a threshold inverted). The first changes costume
+colours but keeps the brightness order of costume and floor; the second turns bright costumes dark on an unchanged
+dark floor, the case the dense model's seed spread comes from (synthdance's val costume 0004 is as dark as the stage
+and no training costume is)."""
 
 from __future__ import annotations
 
@@ -8,9 +12,12 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import torch
+from torchvision.transforms.v2.functional import solarize
 
 SATURATION_RANGE = (0.5, 1.5)
 BRIGHTNESS_RANGE = (0.7, 1.3)
+SOLARIZE_THRESHOLD_RANGE = (96, 192)  # uint8 levels: costumes (40-220 per channel) flip, the dark stage mostly not
 
 
 @dataclass(frozen=True)
@@ -32,3 +39,18 @@ class Recolour:
         hsv[..., 1] = np.clip(hsv[..., 1] * self.saturation, 0, 255)
         hsv[..., 2] = np.clip(hsv[..., 2] * self.brightness, 0, 255)
         return cv2.cvtColor(np.rint(hsv).astype(np.uint8), cv2.COLOR_HSV2RGB)
+
+
+@dataclass(frozen=True)
+class Solarize:
+    threshold: int  # channel values >= threshold become 255 - value (torchvision's solarize)
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator) -> Solarize:
+        low, high = SOLARIZE_THRESHOLD_RANGE
+        return cls(int(rng.integers(low, high + 1)))
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        """RGB uint8 [H, W, 3] -> solarized RGB uint8."""
+        channels_first = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+        return solarize(channels_first, float(self.threshold)).permute(1, 2, 0).contiguous().numpy()
