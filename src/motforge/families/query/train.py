@@ -65,7 +65,8 @@ def train_query(
     model = QueryTracker(cfg).to(setup.device)
     # MOTR's track-query drop / insertion live in the model config; the loader's dense-only occlusion and identity
     # swap of association inputs do not apply to track queries
-    settings = clip_settings(model_cfg["clip"], model_cfg["augment"], occlusion=0.0, id_swap=0.0, colour=0.0, solarize=0.0)
+    no_dense_augment = {"occlusion": 0.0, "id_swap": 0.0, "colour": 0.0, "solarize": 0.0}
+    settings = clip_settings(model_cfg["clip"], model_cfg["augment"], **no_dense_augment)
     sequences, seed = [sequence_files(f.index, f.inputs) for f in files], int(train["seed"])
     job = TrainJob(
         model=model,
