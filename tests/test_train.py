@@ -110,7 +110,9 @@ def caches(tmp_path_factory) -> list[SequenceFiles]:
 
 
 def test_clips_are_a_function_of_seed_and_item(caches):
-    settings = ClipSettings(length=3, max_interval=2, flip=0.5, crop=0.2, occlusion=0.1, id_swap=0.0, colour=0.5)
+    settings = ClipSettings(
+        length=3, max_interval=2, flip=0.5, crop=0.2, occlusion=0.1, id_swap=0.0, colour=0.5, solarize=0.0
+    )
     a = ClipDataset(caches, settings, num_items=5, seed=3)[2]
     b = ClipDataset(caches, settings, num_items=5, seed=3)[2]
     resumed = ClipDataset(caches, settings, num_items=5, seed=3, start_item=2)[0]
@@ -121,8 +123,8 @@ def test_clips_are_a_function_of_seed_and_item(caches):
 
 def test_colour_augmentation_changes_pixels_only(caches):
     """Colour on: same boxes (geometry is drawn first), other pixels; off: no colour draw, so results stay as before."""
-    plain = ClipSettings(length=3, max_interval=2, flip=0.5, crop=0.2, occlusion=0.0, id_swap=0.0, colour=0.0)
-    coloured = ClipSettings(length=3, max_interval=2, flip=0.5, crop=0.2, occlusion=0.0, id_swap=0.0, colour=1.0)
+    common = dict(length=3, max_interval=2, flip=0.5, crop=0.2, occlusion=0.0, id_swap=0.0, solarize=0.0)
+    plain, coloured = ClipSettings(**common, colour=0.0), ClipSettings(**common, colour=1.0)
     a, b = ClipDataset(caches, plain, num_items=3, seed=1)[1], ClipDataset(caches, coloured, num_items=3, seed=1)[1]
     assert all(torch.equal(x, y) for x, y in zip(a["boxes"], b["boxes"]))
     assert not torch.equal(a["images"], b["images"])
@@ -150,9 +152,9 @@ def test_solarize_by_hand():
 
 
 def test_solarize_switch_changes_pixels_only(caches):
-    """Solarize on: same boxes, other pixels; off (the default) leaves every draw of a clip as before."""
+    """Solarize on: same boxes (geometry is drawn first), other pixels."""
     common = dict(length=3, max_interval=2, flip=0.5, crop=0.2, occlusion=0.0, id_swap=0.0, colour=0.0)
-    plain, on = ClipSettings(**common), ClipSettings(**common, solarize=1.0)
+    plain, on = ClipSettings(**common, solarize=0.0), ClipSettings(**common, solarize=1.0)
     a, b = ClipDataset(caches, plain, num_items=3, seed=1)[1], ClipDataset(caches, on, num_items=3, seed=1)[1]
     assert all(torch.equal(x, y) for x, y in zip(a["boxes"], b["boxes"]))
     assert not torch.equal(a["images"], b["images"])

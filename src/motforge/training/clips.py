@@ -42,7 +42,7 @@ class ClipSettings:
     occlusion: float  # chance per (frame, identity) to be hidden from the temporal/association inputs
     id_swap: float  # chance per clip to swap two identities' tracklet boxes in the association inputs
     colour: float  # chance per clip of one random hue / saturation / brightness change of all its frames
-    solarize: float = 0.0  # chance per clip of solarizing all its frames at one random threshold
+    solarize: float  # chance per clip of solarizing all its frames at one random threshold
     label_stride: int = 8  # the detection head's stride (a property of the model, not a setting)
 
 

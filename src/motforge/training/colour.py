@@ -2,9 +2,9 @@
 
 Two kinds, each its own switch: a random hue rotation, saturation and brightness scale (``Recolour``), and
 RandAugment's solarize (``Solarize``: every channel value at or above a threshold inverted). The first changes costume
-colours but keeps the brightness order of costume and floor; the second turns bright costumes dark on an unchanged
-dark floor, the case the dense model's seed spread comes from (synthdance's val costume 0004 is as dark as the stage
-and no training costume is)."""
+colours but keeps the brightness order of costume and floor; the second turns bright costumes dark while the floor's
+darker planks stay, the case the dense model's seed spread comes from (synthdance's val costume 0004 is dark green on
+the light floor, every training costume is lighter)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from torchvision.transforms.v2.functional import solarize
 
 SATURATION_RANGE = (0.5, 1.5)
 BRIGHTNESS_RANGE = (0.7, 1.3)
-SOLARIZE_THRESHOLD_RANGE = (96, 192)  # uint8 levels: costumes (40-220 per channel) flip, the dark stage mostly not
+SOLARIZE_THRESHOLD_RANGE = (96, 192)  # uint8 levels: bright costume channels flip, dark floor planks and curtain stay
 
 
 @dataclass(frozen=True)
